@@ -1,0 +1,202 @@
+"""Command line: `python -m hitl pending | show | resume | approve | resolve | audit verify | recover`.
+
+For QA scripts and for checking the core without the UI. Honours HITL_DATABASE_URL and
+HITL_GRAPHS like the app. Errors print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from hitl.errors import HitlError
+
+__all__ = ["main"]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str, ensure_ascii=False)
+
+
+def _age(since: datetime) -> str:
+    seconds = (datetime.now(timezone.utc) - since).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hitl", description=__doc__)
+    parser.add_argument("--database-url", help="overrides HITL_DATABASE_URL")
+    parser.add_argument("--graphs", help="overrides HITL_GRAPHS (langgraph.json)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    pending = sub.add_parser("pending", help="list threads waiting for a human")
+    pending.add_argument("--graph")
+    pending.add_argument("--kind")
+    pending.add_argument("--search")
+    pending.add_argument("--limit", type=int, default=50)
+    pending.add_argument("--cursor")
+    pending.add_argument("--json", action="store_true", help="machine-readable output")
+
+    show = sub.add_parser("show", help="show one thread's pending interrupts and state")
+    show.add_argument("thread")
+
+    resume = sub.add_parser("resume", help="answer interrupts and resume the graph")
+    resume.add_argument("thread")
+    resume.add_argument(
+        "--answer",
+        required=True,
+        help="JSON answer; for several interrupts a JSON object {interrupt_id: answer}",
+    )
+    resume.add_argument("--interrupt", help="the interrupt id (default: the only pending one)")
+    resume.add_argument("--reviewer", required=True)
+    resume.add_argument("--comment", default="")
+
+    approve = sub.add_parser("approve", help="one-click approve (or --reject) of the pending interrupt")
+    approve.add_argument("thread")
+    approve.add_argument("--reject", action="store_true")
+    approve.add_argument("--reviewer", required=True)
+    approve.add_argument("--comment", default="")
+
+    resolve = sub.add_parser("resolve", help="close a thread without resuming it")
+    resolve.add_argument("thread")
+    resolve.add_argument("--reviewer", required=True)
+    resolve.add_argument("--reason", required=True)
+
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit.add_argument("action", choices=["verify"])
+
+    sub.add_parser("recover", help="settle claims left by a desk that died mid-resume")
+
+    sweep = sub.add_parser("sweep", help="apply timeout policies (expire, escalate)")
+    sweep.add_argument("--dry-run", action="store_true")
+
+    notify = sub.add_parser("notify", help="deliver webhook notifications (a watcher)")
+    notify.add_argument("--once", action="store_true", help="one pass, then exit")
+    notify.add_argument("--interval", type=float, default=2.0)
+
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except HitlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: --answer is not valid JSON ({exc}).", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hitl import Inbox
+
+    inbox = Inbox.open(database_url=args.database_url, graphs_path=args.graphs)
+    if args.command == "pending":
+        page = inbox.pending(limit=args.limit, cursor=args.cursor, graph_id=args.graph, kind=args.kind, search=args.search)
+        if args.json:
+            print(
+                _json(
+                    {
+                        "total": page.total,
+                        "next_cursor": page.next_cursor,
+                        "items": [
+                            {
+                                "thread_id": t.thread_id,
+                                "graph_id": t.graph_id,
+                                "waiting_since": t.waiting_since.isoformat(),
+                                "interrupts": [
+                                    {"id": i.id, "node": i.node, "kind": i.kind, "summary": i.summary} for i in t.interrupts
+                                ],
+                            }
+                            for t in page.items
+                        ],
+                    }
+                )
+            )
+            return 0
+        print(f"{page.total} thread(s) waiting")
+        for item in page.items:
+            kinds = ",".join(item.kinds)
+            print(f"{item.thread_id}\t{item.graph_id or '?'}\t{kinds}\t{_age(item.waiting_since)}\t{item.summary}")
+        if page.next_cursor:
+            print(f"more: --cursor {page.next_cursor}")
+        return 0
+    if args.command == "show":
+        view = inbox.thread(args.thread)
+        print(f"thread {view.thread_id}  graph {view.graph_id or '?'}  status {view.status}")
+        if view.read_only_reason:
+            print(f"read-only: {view.read_only_reason}")
+        for item in view.interrupts:
+            print(f"\ninterrupt {item.id}  node {item.node}  kind {item.kind}")
+            print(_json(item.value))
+            if item.response_schema:
+                print("response_schema:", _json(item.response_schema))
+        for node, error in view.errors:
+            print(f"\nerror in {node}: {error}")
+        return 0
+    if args.command == "resume":
+        answer = json.loads(args.answer)
+        view = inbox.thread(args.thread)
+        ids = {item.id for item in view.interrupts}
+        if args.interrupt:
+            answers = {args.interrupt: answer}
+        elif isinstance(answer, dict) and answer and set(answer) <= ids:
+            answers = answer
+        elif len(ids) == 1:
+            answers = {next(iter(ids)): answer}
+        else:
+            raise HitlError(
+                f"Thread {args.thread!r} has {len(ids)} pending interrupts; pass --interrupt ID or an "
+                "--answer object keyed by interrupt id."
+            )
+        outcome = inbox.resume(args.thread, answers, reviewer=args.reviewer, comment=args.comment)
+        _print_outcome(outcome)
+        return 0 if outcome.status != "failed" else 1
+    if args.command == "approve":
+        outcome = inbox.decide(args.thread, approve=not args.reject, reviewer=args.reviewer, comment=args.comment)
+        _print_outcome(outcome)
+        return 0 if outcome.status != "failed" else 1
+    if args.command == "resolve":
+        inbox.resolve(args.thread, reviewer=args.reviewer, reason=args.reason)
+        print(f"thread {args.thread} marked resolved")
+        return 0
+    if args.command == "audit":
+        report = inbox.verify_audit()
+        print(report)
+        return 0 if report.ok else 1
+    if args.command == "recover":
+        from hitl.resume import recover_stale_claims
+
+        settled = recover_stale_claims(inbox)
+        for thread_id, interrupt_id, result in settled:
+            print(f"{thread_id}\t{interrupt_id}\t{result}")
+        print(f"{len(settled)} stale claim(s) settled")
+        return 0
+    if args.command == "sweep":
+        from hitl.policy import sweep
+
+        for line in sweep(inbox, dry_run=args.dry_run):
+            print(line)
+        return 0
+    if args.command == "notify":
+        from hitl.notify import run_watcher
+
+        run_watcher(inbox, once=args.once, interval=args.interval)
+        return 0
+    return 2
+
+
+def _print_outcome(outcome: Any) -> None:
+    print(f"outcome: {outcome.status}")
+    if outcome.error:
+        print(f"error: {outcome.error}")
+    for item in outcome.new_interrupts:
+        print(f"now waiting: {item.id} ({item.kind}) {item.summary}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

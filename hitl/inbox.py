@@ -1,0 +1,611 @@
+"""`Inbox`: the desk's public facade over the store, the registry and the resume logic."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from hitl.config import Settings
+from hitl.errors import (
+    AlreadyDecided,
+    HitlError,
+    InvalidAnswer,
+    StoreError,
+    ThreadNotFound,
+    UnknownGraph,
+)
+from hitl.registry import GraphMatch, Registry
+from hitl.store import IndexEntry, RawInterrupt, Store, ThreadRow, checkpoint_time
+
+__all__ = [
+    "Inbox",
+    "Page",
+    "PendingThread",
+    "PendingInterrupt",
+    "ThreadView",
+    "CheckpointInfo",
+    "ResumeOutcome",
+    "BatchResult",
+]
+
+OutcomeStatus = Literal["completed", "waiting", "failed"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PendingInterrupt:
+    """One interrupt waiting for a human."""
+
+    id: str
+    node: str | None
+    value: Any
+    response_schema: dict[str, Any] | None
+    kind: str
+    summary: str = ""
+    task_id: str = ""
+    decode_error: str | None = None
+    failed_error: str | None = None
+    """The node raised after this interrupt was answered; retry or resolve it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PendingThread:
+    """A thread paused at one or more interrupts."""
+
+    thread_id: str
+    graph_id: str | None
+    checkpoint_id: str
+    waiting_since: datetime
+    interrupts: list[PendingInterrupt]
+    kinds: tuple[str, ...] = ()
+    summary: str = ""
+    read_only_reason: str | None = None
+
+    @property
+    def waited_seconds(self) -> float:
+        """Seconds since the thread paused."""
+        return max(0.0, (datetime.now(timezone.utc) - self.waiting_since).total_seconds())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    """One page of the queue."""
+
+    items: list[PendingThread]
+    next_cursor: str | None
+    total: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointInfo:
+    """One checkpoint in a thread's timeline."""
+
+    checkpoint_id: str
+    created_at: datetime
+    step: int | None
+    source: str | None
+    channels_written: tuple[str, ...]
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadView:
+    """Everything the review page shows about one thread."""
+
+    thread_id: str
+    graph_id: str | None
+    status: str
+    values: dict[str, Any]
+    messages: list[Any]
+    interrupts: list[PendingInterrupt]
+    next_nodes: tuple[str, ...]
+    checkpoints: list[CheckpointInfo]
+    metadata: dict[str, Any]
+    read_only_reason: str | None
+    errors: list[tuple[str, str]]
+    waiting_since: datetime | None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeOutcome:
+    """What happened when the graph was resumed."""
+
+    status: OutcomeStatus
+    new_interrupts: list[PendingInterrupt] = field(default_factory=list)
+    error: str | None = None
+    thread_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchResult:
+    """The result of one thread in a batch decision."""
+
+    thread_id: str
+    result: Literal["completed", "waiting", "failed", "already decided", "invalid", "not found"]
+    message: str = ""
+
+
+class Inbox:
+    """The review queue over one checkpointer database and one graph registry.
+
+    Open with `Inbox.open()`; it reads the environment (HITL_DATABASE_URL, HITL_GRAPHS,
+    HITL_CONFIG) at call time, and keyword arguments override it.
+    """
+
+    def __init__(self, store: Store, registry: Registry, settings: Settings) -> None:
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self._refresh_lock = threading.Lock()
+        self._after_index: list[Callable[[list[str]], None]] = []
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        database_url: str | None = None,
+        graphs_path: str | None = None,
+        config_path: str | None = None,
+        create: bool = False,
+        **settings: Any,
+    ) -> Inbox:
+        """Open the desk.
+
+        Args:
+            database_url: overrides HITL_DATABASE_URL (default sqlite:///data/hitl.db).
+            graphs_path: overrides HITL_GRAPHS (default ./langgraph.json).
+            config_path: overrides HITL_CONFIG (policies file).
+            create: create a missing SQLite database instead of refusing it.
+            **settings: other `Settings` fields (claim_lease_seconds, resume_timeout_seconds...).
+        """
+        resolved = Settings.from_env(
+            database_url=database_url, graphs_path=graphs_path, config_path=config_path, **settings
+        )
+        store = Store.open(
+            resolved.database_url,
+            create=create,
+            busy_timeout_ms=resolved.busy_timeout_ms,
+            lock_retry_seconds=float(resolved.policy.get("database", {}).get("lock_retry_seconds", 30.0)),
+        )
+        registry = Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver)
+        return cls(store, registry, resolved)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.store.close()
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ graphs
+
+    def graph(self, graph_id: str) -> Any:
+        """The registered graph, compiled with this desk's checkpointer."""
+        return self.registry.graph(graph_id)
+
+    def graph_ids(self) -> list[str]:
+        """Registered graph ids plus any seen on threads."""
+        return list(dict.fromkeys([*self.registry.ids(), *self.store.graph_ids()]))
+
+    def start_run(
+        self,
+        graph_id: str,
+        graph_input: Any,
+        *,
+        thread_id: str | None = None,
+        requested_by: str | None = None,
+        background: bool = False,
+    ) -> str:
+        """Start a new run of a registered graph; returns the thread id.
+
+        With `background=True` the run executes in a daemon thread and this returns at once.
+        """
+        import uuid
+
+        graph = self.graph(graph_id)
+        thread_id = thread_id or f"{graph_id}-{uuid.uuid4().hex[:8]}"
+        if self.store.thread_exists(thread_id):
+            raise InvalidAnswer(f"Thread {thread_id!r} already exists; pick another id or leave it empty.")
+        metadata = {"graph_id": graph_id}
+        if requested_by:
+            metadata["requested_by"] = requested_by
+        config = {"configurable": {"thread_id": thread_id}, "metadata": metadata}
+
+        def run() -> None:
+            try:
+                graph.invoke(graph_input, config)
+            except Exception:  # the failure is in the checkpoint's error writes
+                pass
+
+        if background:
+            threading.Thread(target=run, name=f"hitl-run-{thread_id}", daemon=True).start()
+        else:
+            try:
+                graph.invoke(graph_input, config)
+            except HitlError:
+                raise
+            except Exception as exc:
+                raise HitlError(f"The run of {graph_id!r} on thread {thread_id!r} failed: {type(exc).__name__}: {exc}") from exc
+        return thread_id
+
+    # ------------------------------------------------------------------ listing
+
+    def refresh(self) -> int:
+        """Index threads agents changed since the last call; returns how many."""
+        with self._refresh_lock:
+            changed: list[str] = []
+            count = self.store.refresh(self._indexer(changed))
+        for hook in self._after_index:
+            hook(changed)
+        return count
+
+    def on_indexed(self, hook: Callable[[list[str]], None]) -> None:
+        """Call `hook(thread_ids)` after each refresh with the threads just re-indexed."""
+        self._after_index.append(hook)
+
+    def _indexer(self, changed: list[str]) -> Callable[[str, dict[str, Any], list[RawInterrupt]], IndexEntry]:
+        from hitl.payloads import classify, search_text, summarize
+
+        def index(thread_id: str, metadata: dict[str, Any], pending: list[RawInterrupt]) -> IndexEntry:
+            changed.append(thread_id)
+            match = self.registry.match(metadata.get("graph_id"), [i.node for i in pending])
+            kinds, summaries, texts = [], [], []
+            for item in pending:
+                if item.decode_error:
+                    kinds.append("json")
+                    summaries.append("undecodable payload")
+                    continue
+                kind = classify(item.value, item.response_schema)
+                kinds.append(kind)
+                summaries.append(summarize(item.value, kind))
+                texts.append(search_text(item.value))
+            summary = summaries[0] if len(summaries) == 1 else f"{len(summaries)} decisions: " + " | ".join(summaries)
+            return IndexEntry(
+                graph_id=match.graph_id,
+                graph_note=match.note,
+                kinds=tuple(dict.fromkeys(kinds)),
+                summary=summary[:300] if summaries else "",
+                search_text=" ".join([thread_id, *texts])[:8000],
+            )
+
+        return index
+
+    def pending(
+        self,
+        limit: int = 50,
+        cursor: str | None = None,
+        graph_id: str | None = None,
+        kind: str | None = None,
+        search: str | None = None,
+        *,
+        waiting_longer_than: float | None = None,
+        newest_first: bool = False,
+        refresh: bool = True,
+    ) -> Page:
+        """One page of threads waiting for a human, oldest first, with the total count.
+
+        Only the returned page's interrupts are decoded.
+        """
+        if not 1 <= limit <= 1000:
+            raise InvalidAnswer(f"limit={limit} is out of range; use 1 to 1000.")
+        if refresh:
+            self.refresh()
+        rows, next_cursor, total = self.store.list_threads(
+            status="waiting",
+            limit=limit,
+            cursor=cursor,
+            graph_id=graph_id,
+            kind=kind,
+            search=search,
+            waiting_longer_than=waiting_longer_than,
+            newest_first=newest_first,
+        )
+        decoded = self.store.pending_interrupts([row.thread_id for row in rows])
+        items = [self._pending_thread(row, decoded.get(row.thread_id, [])) for row in rows]
+        return Page(items=items, next_cursor=next_cursor, total=total)
+
+    def threads(
+        self,
+        status: str | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        graph_id: str | None = None,
+        search: str | None = None,
+        refresh: bool = True,
+    ) -> tuple[list[ThreadRow], str | None, int]:
+        """Threads of any status (waiting, running, completed, failed, resolved), newest first."""
+        if refresh:
+            self.refresh()
+        return self.store.list_threads(
+            status=status, limit=limit, cursor=cursor, graph_id=graph_id, search=search, newest_first=True
+        )
+
+    def counts(self, *, refresh: bool = False) -> dict[str, int]:
+        """Threads per status."""
+        if refresh:
+            self.refresh()
+        return self.store.status_counts()
+
+    def _pending_thread(self, row: ThreadRow, raw: list[RawInterrupt]) -> PendingThread:
+        interrupts = [self._interrupt(item) for item in raw if item.answerable]
+        return PendingThread(
+            thread_id=row.thread_id,
+            graph_id=row.graph_id,
+            checkpoint_id=row.checkpoint_id,
+            waiting_since=row.waiting_since,
+            interrupts=interrupts,
+            kinds=row.kinds,
+            summary=row.summary,
+            read_only_reason=row.graph_note,
+        )
+
+    @staticmethod
+    def _interrupt(item: RawInterrupt) -> PendingInterrupt:
+        from hitl.payloads import classify, summarize
+
+        if item.decode_error:
+            return PendingInterrupt(
+                id=item.id, node=item.node, value=None, response_schema=None, kind="json",
+                summary="undecodable payload", task_id=item.task_id, decode_error=item.decode_error,
+            )  # fmt: skip
+        kind = classify(item.value, item.response_schema)
+        return PendingInterrupt(
+            id=item.id,
+            node=item.node,
+            value=item.value,
+            response_schema=item.response_schema,
+            kind=kind,
+            summary=summarize(item.value, kind),
+            task_id=item.task_id,
+            failed_error=item.failed_error,
+        )
+
+    # ------------------------------------------------------------------ one thread
+
+    def _match(self, thread_id: str, metadata: dict[str, Any], raw: list[RawInterrupt]) -> GraphMatch:
+        return self.registry.match(metadata.get("graph_id"), [i.node for i in raw])
+
+    def thread(self, thread_id: str, *, history: int = 50) -> ThreadView:
+        """State, messages, pending interrupts and checkpoint timeline of one thread.
+
+        Raises:
+            ThreadNotFound: the thread has no checkpoint.
+        """
+        latest = self.store.latest_checkpoint(thread_id)
+        if latest is None:
+            raise ThreadNotFound(thread_id)
+        checkpoint_id, metadata = latest
+        raw = self.store.pending_interrupts([thread_id])[thread_id]
+        match = self._match(thread_id, metadata, raw)
+        config = {"configurable": {"thread_id": thread_id}}
+        values: dict[str, Any] = {}
+        next_nodes: tuple[str, ...] = ()
+        if match.graph_id and not match.note:
+            state = self.registry.graph(match.graph_id).get_state(config)
+            values = dict(state.values) if isinstance(state.values, dict) else {"value": state.values}
+            next_nodes = tuple(state.next)
+        else:
+            saved = self.store.saver.get_tuple(config)
+            if saved is not None:
+                values = {
+                    k: v for k, v in saved.checkpoint.get("channel_values", {}).items() if not k.startswith(("branch:", "__"))
+                }
+        # Materialise the listing before anything else touches the saver: SqliteSaver.list
+        # holds its non-reentrant lock while the generator is open.
+        saved_history = list(self.store.saver.list(config, limit=history))
+        checkpoints = []
+        for saved in saved_history:
+            cfg = saved.config["configurable"]
+            if cfg.get("checkpoint_ns", ""):
+                continue
+            meta = dict(saved.metadata or {})
+            writers = tuple(dict.fromkeys(_node_of_write(w) for w in (saved.pending_writes or []) if _node_of_write(w)))
+            checkpoints.append(
+                CheckpointInfo(
+                    checkpoint_id=cfg["checkpoint_id"],
+                    created_at=checkpoint_time(cfg["checkpoint_id"]),
+                    step=meta.get("step"),
+                    source=meta.get("source"),
+                    channels_written=writers,
+                    metadata=meta,
+                )
+            )
+        errors = self.store.failed_tasks(thread_id)
+        if any(item.answerable for item in raw):
+            status = "waiting"
+        elif metadata.get("hitl_resolved"):
+            status = "resolved"
+        elif errors or raw:
+            status = "failed"
+        elif next_nodes:
+            status = "running"
+        else:
+            status = "completed"
+        messages = values.get("messages") or []
+        return ThreadView(
+            thread_id=thread_id,
+            graph_id=match.graph_id,
+            status=status,
+            values=values,
+            messages=list(messages) if isinstance(messages, list) else [],
+            interrupts=[self._interrupt(item) for item in raw],
+            next_nodes=next_nodes,
+            checkpoints=checkpoints,
+            metadata=metadata,
+            read_only_reason=match.note,
+            errors=errors,
+            waiting_since=checkpoint_time(checkpoint_id) if raw else None,
+            decisions=self.store.audit_rows(thread_id=thread_id),
+        )
+
+    # ------------------------------------------------------------------ deciding
+
+    def resume(
+        self,
+        thread_id: str,
+        answers: dict[str, Any],
+        *,
+        reviewer: str,
+        comment: str = "",
+        action: str = "decision",
+    ) -> ResumeOutcome:
+        """Answer pending interrupts of one thread and resume its graph once.
+
+        Args:
+            thread_id: the thread.
+            answers: `{interrupt_id: answer}`; answering some of several pending interrupts
+                is allowed.
+            reviewer: who decides (recorded in the audit log).
+            comment: free text recorded with the decision.
+            action: the audit action name ("decision", "batch", ...).
+
+        Raises:
+            ThreadNotFound: no such thread.
+            InvalidAnswer: an id is not pending, or an answer does not fit; nothing saved.
+            AlreadyDecided: another reviewer answered one of these interrupts first.
+            UnknownGraph: the thread's graph is not registered or does not load.
+            StoreError: the database is read-only or stayed locked; nothing resumed.
+        """
+        from hitl import resume as resume_module
+
+        return resume_module.resume(self, thread_id, answers, reviewer=reviewer, comment=comment, action=action)
+
+    def decide(
+        self,
+        thread_id: str,
+        *,
+        approve: bool,
+        reviewer: str,
+        comment: str = "",
+        interrupt_id: str | None = None,
+        action: str = "decision",
+    ) -> ResumeOutcome:
+        """One-click approve or reject of a thread's (only, or given) pending interrupt."""
+        from hitl.decisions import quick_answer
+
+        raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
+        if not raw:
+            if not self.store.thread_exists(thread_id):
+                raise ThreadNotFound(thread_id)
+            last = _last_decision(self.store.audit_rows(thread_id=thread_id))
+            if last:
+                raise AlreadyDecided(
+                    last["interrupt_id"],
+                    reviewer=last["reviewer"],
+                    decided_at=datetime.fromtimestamp(float(last["decided_at"]), timezone.utc),
+                    thread_id=thread_id,
+                )
+            raise InvalidAnswer(f"Thread {thread_id!r} has no pending interrupt to decide.")
+        if interrupt_id is None and len(raw) > 1:
+            raise InvalidAnswer(
+                f"Thread {thread_id!r} has {len(raw)} pending interrupts; name the one to decide "
+                f"(one of {', '.join(i.id for i in raw)})."
+            )
+        target = next((i for i in raw if interrupt_id in (None, i.id)), None)
+        if target is None:
+            raise InvalidAnswer(f"Interrupt {interrupt_id!r} is not pending on thread {thread_id!r}.")
+        item = self._interrupt(target)
+        answer = quick_answer(
+            item.kind, item.value, approve=approve, comment=comment, reviewer=reviewer, response_schema=item.response_schema
+        )
+        return self.resume(thread_id, {item.id: answer}, reviewer=reviewer, comment=comment, action=action)
+
+    def batch(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        approve: bool,
+        reviewer: str,
+        comment: str = "",
+        progress: Callable[[int, int, BatchResult], None] | None = None,
+    ) -> list[BatchResult]:
+        """Approve or reject many threads with one comment; one result per thread."""
+        results = []
+        for index, thread_id in enumerate(thread_ids, start=1):
+            try:
+                outcome = self.decide(thread_id, approve=approve, reviewer=reviewer, comment=comment, action="batch")
+                result = BatchResult(thread_id=thread_id, result=outcome.status, message=outcome.error or "")
+            except AlreadyDecided as exc:
+                result = BatchResult(thread_id=thread_id, result="already decided", message=str(exc))
+            except ThreadNotFound as exc:
+                result = BatchResult(thread_id=thread_id, result="not found", message=str(exc))
+            except InvalidAnswer as exc:
+                result = BatchResult(thread_id=thread_id, result="invalid", message=str(exc))
+            except HitlError as exc:
+                result = BatchResult(thread_id=thread_id, result="failed", message=str(exc))
+            results.append(result)
+            if progress:
+                progress(index, len(thread_ids), result)
+        return results
+
+    def retry(self, thread_id: str, *, reviewer: str, comment: str = "") -> ResumeOutcome:
+        """Run a failed thread again; interrupts answered before the failure keep their answers."""
+        from hitl import resume as resume_module
+
+        return resume_module.retry(self, thread_id, reviewer=reviewer, comment=comment)
+
+    def resolve(self, thread_id: str, *, reviewer: str, reason: str) -> None:
+        """Close a thread without resuming it (`update_state(..., as_node=END)`), with a reason."""
+        from hitl import resume as resume_module
+
+        resume_module.resolve(self, thread_id, reviewer=reviewer, reason=reason)
+
+    # ------------------------------------------------------------------ history
+
+    def history(
+        self,
+        *,
+        thread_id: str | None = None,
+        reviewer: str | None = None,
+        graph_id: str | None = None,
+        kind: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pd.DataFrame:
+        """The audit log as a DataFrame, one row per decision, oldest first."""
+        rows = self.store.audit_rows(
+            thread_id=thread_id, reviewer=reviewer, graph_id=graph_id, kind=kind, outcome=outcome, since=since, until=until
+        )
+        frame = pd.DataFrame(rows, columns=list(_HISTORY_COLUMNS))
+        frame["decided_at"] = pd.to_datetime(frame["decided_at"].astype("float64"), unit="s", utc=True)
+        return frame
+
+    def verify_audit(self) -> Any:
+        """Check the audit log's hash chain; returns an `audit.ChainReport`."""
+        from hitl.audit import verify_chain
+
+        return verify_chain(self.store.audit_rows())
+
+
+_HISTORY_COLUMNS = (
+    "seq", "thread_id", "interrupt_id", "graph_id", "kind", "action", "reviewer", "comment",
+    "answer", "payload", "decided_at", "waited_seconds", "outcome", "error", "prev_hash", "row_hash",
+)  # fmt: skip
+
+
+def _last_decision(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    decided = [r for r in rows if r["outcome"] in ("completed", "waiting", "resolved")]
+    return decided[-1] if decided else None
+
+
+def _node_of_write(write: Any) -> str | None:
+    # pending_writes are (task_id, channel, value); the channel names what was written.
+    try:
+        _, channel, _ = write
+    except (TypeError, ValueError):
+        return None
+    if channel.startswith("branch:to:"):
+        return None
+    return None if channel.startswith("__") else channel

@@ -1,0 +1,1120 @@
+"""The checkpointer database, read with plain SQL, and the desk's own `hitl_` tables.
+
+The store never loops `get_state` over threads. Instead:
+
+* Triggers on the saver's own `checkpoints` and `writes` tables mark a thread dirty (with a
+  version counter) in the same transaction as the agent's write, whatever process or machine
+  the agent runs on. `refresh()` re-derives the dirty threads' rows in `hitl_threads`, then
+  deletes each dirty mark only if its version is unchanged, so a write that lands while the
+  desk is indexing is never missed (a plain checkpoint-id watermark would miss rows written
+  out of order by agents with different clocks).
+* A thread is waiting when its latest root checkpoint has `__interrupt__` writes from tasks
+  that have not completed (a completed task has a write to a real channel, or
+  `__no_writes__`).
+* Listing counts and filters `hitl_threads` with SQL and decodes only the returned page.
+
+Backends share this module: `sqlite:///path` now, `postgresql://...` via the same SQL with a
+different dialect (see `_Dialect`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from hitl.errors import StoreError
+
+__all__ = [
+    "Store",
+    "RawInterrupt",
+    "ThreadRow",
+    "IndexEntry",
+    "checkpoint_time",
+    "SPECIAL_CHANNELS",
+]
+
+INTERRUPT = "__interrupt__"
+ERROR = "__error__"
+SPECIAL_CHANNELS = ("__interrupt__", "__error__", "__resume__", "__scheduled__")
+"""Write channels that do not mean the task completed."""
+
+_GREGORIAN_OFFSET_100NS = 0x01B21DD213814000
+
+
+def checkpoint_time(checkpoint_id: str) -> datetime:
+    """The creation time encoded in a LangGraph checkpoint id (a UUIDv6)."""
+    try:
+        raw = uuid.UUID(checkpoint_id).int
+    except ValueError:
+        return datetime.now(timezone.utc)
+    time_high = raw >> 96
+    time_mid = (raw >> 80) & 0xFFFF
+    time_low = (raw >> 64) & 0x0FFF
+    ticks = (time_high << 28) | (time_mid << 12) | time_low
+    seconds = (ticks - _GREGORIAN_OFFSET_100NS) / 1e7
+    if not 0 < seconds < 32503680000:  # not a v6 id: fall back to "now"
+        return datetime.now(timezone.utc)
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RawInterrupt:
+    """One pending interrupt as stored by the checkpointer, decoded."""
+
+    thread_id: str
+    checkpoint_id: str
+    task_id: str
+    node: str | None
+    id: str
+    value: Any
+    response_schema: dict[str, Any] | None
+    decode_error: str | None = None
+    failed_error: str | None = None
+    """Set when this interrupt was answered but the node then raised: LangGraph keeps the
+    answer, so the interrupt can be retried with it (or resolved), not answered anew."""
+
+    @property
+    def answerable(self) -> bool:
+        """Whether a reviewer can answer it now."""
+        return self.failed_error is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadRow:
+    """One row of `hitl_threads`: the desk's summary of a thread."""
+
+    thread_id: str
+    status: str
+    checkpoint_id: str
+    graph_id: str | None
+    graph_note: str | None
+    kinds: tuple[str, ...]
+    summary: str
+    n_interrupts: int
+    waiting_since: datetime
+    nodes: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexEntry:
+    """What the indexer (the Inbox) computes for one thread from its raw interrupts."""
+
+    graph_id: str | None
+    graph_note: str | None
+    kinds: tuple[str, ...]
+    summary: str
+    search_text: str
+
+
+Indexer = Callable[[str, dict[str, Any], list[RawInterrupt]], IndexEntry]
+"""(thread_id, latest root checkpoint metadata, pending interrupts) -> IndexEntry."""
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    name: str
+    placeholder: str
+    metadata_graph_id: str
+    """SQL expression for the graph id in checkpoint metadata, given alias `c`."""
+
+    def sql(self, text: str) -> str:
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+
+SQLITE = _Dialect("sqlite", "?", "json_extract(CAST(c.metadata AS TEXT), '$.graph_id')")
+
+_DESK_TABLES_SQLITE = """
+CREATE TABLE IF NOT EXISTS hitl_dirty (
+    thread_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS hitl_threads (
+    thread_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    checkpoint_id TEXT NOT NULL,
+    graph_id TEXT,
+    graph_note TEXT,
+    kinds TEXT NOT NULL DEFAULT ',',
+    summary TEXT NOT NULL DEFAULT '',
+    search_text TEXT NOT NULL DEFAULT '',
+    n_interrupts INTEGER NOT NULL DEFAULT 0,
+    interrupt_ids TEXT NOT NULL DEFAULT '',
+    nodes TEXT NOT NULL DEFAULT '',
+    waiting_since REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hitl_threads_status_wait ON hitl_threads (status, waiting_since, thread_id);
+CREATE INDEX IF NOT EXISTS hitl_threads_status_graph ON hitl_threads (status, graph_id, waiting_since, thread_id);
+CREATE TABLE IF NOT EXISTS hitl_claims (
+    thread_id TEXT NOT NULL,
+    interrupt_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    answer TEXT,
+    state TEXT NOT NULL,
+    claimed_at REAL NOT NULL,
+    lease_until REAL NOT NULL,
+    finished_at REAL,
+    PRIMARY KEY (thread_id, interrupt_id)
+);
+CREATE TABLE IF NOT EXISTS hitl_audit (
+    seq INTEGER PRIMARY KEY,
+    thread_id TEXT NOT NULL,
+    interrupt_id TEXT NOT NULL,
+    graph_id TEXT,
+    kind TEXT,
+    action TEXT NOT NULL,
+    payload TEXT,
+    answer TEXT,
+    reviewer TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    decided_at REAL NOT NULL,
+    waited_seconds REAL,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    prev_hash TEXT NOT NULL,
+    row_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hitl_audit_thread ON hitl_audit (thread_id, seq);
+CREATE TRIGGER IF NOT EXISTS hitl_dirty_on_checkpoint AFTER INSERT ON checkpoints BEGIN
+    INSERT INTO hitl_dirty (thread_id, version) VALUES (NEW.thread_id, 1)
+    ON CONFLICT (thread_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS hitl_dirty_on_write AFTER INSERT ON writes BEGIN
+    INSERT INTO hitl_dirty (thread_id, version) VALUES (NEW.thread_id, 1)
+    ON CONFLICT (thread_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS hitl_dirty_on_checkpoint_delete AFTER DELETE ON checkpoints BEGIN
+    INSERT INTO hitl_dirty (thread_id, version) VALUES (OLD.thread_id, 1)
+    ON CONFLICT (thread_id) DO UPDATE SET version = version + 1;
+END;
+"""
+
+_AUDIT_COLUMNS = (
+    "seq", "thread_id", "interrupt_id", "graph_id", "kind", "action", "payload", "answer",
+    "reviewer", "comment", "decided_at", "waited_seconds", "outcome", "error",
+    "prev_hash", "row_hash",
+)  # fmt: skip
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class Store:
+    """One checkpointer database: the saver the graphs use, plus the desk's tables.
+
+    Use `Store.open(url)`; close with `close()` or as a context manager.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        saver: BaseCheckpointSaver,
+        dialect: _Dialect,
+        connection: Any,
+        lock: Any,
+        lock_retry_seconds: float = 30.0,
+        read_only: bool = False,
+    ) -> None:
+        self.url = url
+        self.saver = saver
+        self.dialect = dialect
+        self._conn = connection
+        self._lock = lock
+        self.lock_retry_seconds = lock_retry_seconds
+        self.read_only = read_only
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        create: bool = False,
+        busy_timeout_ms: int = 5000,
+        lock_retry_seconds: float = 30.0,
+    ) -> Store:
+        """Open the database at `url` (`sqlite:///path` or `postgresql://...`).
+
+        Args:
+            url: the database URL.
+            create: create a missing SQLite file and the checkpoint tables; without it a
+                missing file or one without LangGraph's tables is an error.
+            busy_timeout_ms: how long one SQLite statement waits for another writer.
+            lock_retry_seconds: how long desk writes retry with backoff while locked.
+
+        Raises:
+            StoreError: the file is missing, not a database, or cannot be opened.
+        """
+        if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            from hitl.store_postgres import open_postgres
+
+            return open_postgres(cls, url, create=create, lock_retry_seconds=lock_retry_seconds)
+        if not url.startswith("sqlite:///") and url != "sqlite://":
+            raise StoreError(
+                f"Database URL {url!r} is not supported. Use sqlite:///path/to/file.db "
+                "(a relative path after the three slashes) or postgresql://user:pass@host/db."
+            )
+        return cls._open_sqlite(
+            url, create=create, busy_timeout_ms=busy_timeout_ms, lock_retry_seconds=lock_retry_seconds
+        )
+
+    @classmethod
+    def _open_sqlite(
+        cls, url: str, *, create: bool, busy_timeout_ms: int, lock_retry_seconds: float
+    ) -> Store:
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        path = url[len("sqlite:///") :] if url != "sqlite://" else ":memory:"
+        if path != ":memory:":
+            file = Path(path)
+            if not file.parent.exists():
+                if not create:
+                    raise StoreError(
+                        f"Database directory {str(file.parent)!r} does not exist "
+                        f"(HITL_DATABASE_URL={url}). Create it, or point HITL_DATABASE_URL at "
+                        "your agents' checkpoint database."
+                    )
+                file.parent.mkdir(parents=True, exist_ok=True)
+            if not file.exists() and not create:
+                raise StoreError(
+                    f"Database file {path!r} does not exist (HITL_DATABASE_URL={url}). Point "
+                    "HITL_DATABASE_URL at the SQLite file your agents' SqliteSaver writes to, or "
+                    "run `python -m hitl.demo seed` to create one with demo threads."
+                )
+        read_only = path != ":memory:" and Path(path).exists() and not _writable(Path(path))
+        try:
+            if read_only:
+                conn = sqlite3.connect(
+                    f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000
+                )
+            else:
+                conn = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path!r} is not a usable SQLite database ({exc}). Check HITL_DATABASE_URL points "
+                "at your agents' checkpoint file, not another file; restore it from a backup if "
+                "it is corrupt.",
+                cause=exc,
+            ) from None
+        if not {"checkpoints", "writes"} <= tables and not create:
+            conn.close()
+            raise StoreError(
+                f"{path!r} is an SQLite database without LangGraph's checkpoint tables "
+                "(checkpoints, writes). Point HITL_DATABASE_URL at the file your agents' SqliteSaver "
+                "writes to, or run `python -m hitl.demo seed` to create demo threads."
+            )
+        saver = SqliteSaver(conn)
+        store = cls(
+            url=url,
+            saver=saver,
+            dialect=SQLITE,
+            connection=conn,
+            lock=saver.lock,
+            lock_retry_seconds=lock_retry_seconds,
+            read_only=read_only,
+        )
+        if not read_only:
+            store._setup_sqlite()
+        return store
+
+    def _setup_sqlite(self) -> None:
+        try:
+            with self._lock:
+                self.saver.setup()
+                fresh = not self._table_exists("hitl_threads")
+                self._conn.executescript(_DESK_TABLES_SQLITE)
+                if fresh:
+                    # Threads written before the triggers existed: index them once.
+                    self._conn.execute(
+                        "INSERT OR IGNORE INTO hitl_dirty (thread_id, version) "
+                        "SELECT DISTINCT thread_id, 1 FROM checkpoints"
+                    )
+                self._conn.commit()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Could not prepare the desk's tables in {self.url}: {exc}", cause=exc) from None
+
+    def _table_exists(self, name: str) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def close(self) -> None:
+        """Close the connection (or pool)."""
+        closer = getattr(self._conn, "close", None)
+        if closer:
+            closer()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def backend(self) -> str:
+        """"sqlite" or "postgres"."""
+        return self.dialect.name
+
+    @property
+    def display_url(self) -> str:
+        """The URL without a password, for the sidebar."""
+        if "@" in self.url and "://" in self.url:
+            scheme, rest = self.url.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            return f"{scheme}://{user}@{host}"
+        return self.url
+
+    # ------------------------------------------------------------------ SQL plumbing
+
+    @contextmanager
+    def connection(self, *, write: bool = False) -> Iterator[Any]:
+        """A connection with the desk's lock held; a write block is one transaction.
+
+        Writes retry with exponential backoff while another process holds the database
+        lock, for up to `lock_retry_seconds`, then raise `StoreError`. The block's body
+        must be safe to run again (it is, for every caller here: it runs in a transaction
+        that was rolled back).
+        """
+        if write and self.read_only:
+            raise StoreError(
+                f"The database {self.display_url} is read-only: decisions cannot be recorded. "
+                "Nothing was changed. Fix the file's permissions (or the mount) and try again."
+            )
+        with self._lock:
+            if write:
+                self._begin_write()
+            try:
+                yield self._conn
+            except BaseException:
+                if write:
+                    self._conn.rollback()
+                raise
+            else:
+                if write:
+                    self._conn.commit()
+
+    def _begin_write(self) -> None:
+        deadline = time.monotonic() + self.lock_retry_seconds
+        delay = 0.05
+        while True:
+            try:
+                if self._conn.in_transaction:
+                    self._conn.commit()
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if _is_locked(exc) and time.monotonic() < deadline:
+                    time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if _is_locked(exc):
+                    raise StoreError(
+                        f"The database {self.display_url} stayed locked by another writer for "
+                        f"{self.lock_retry_seconds:g} s. Nothing was changed and your answer was "
+                        "not sent; try again in a moment.",
+                        cause=exc,
+                    ) from None
+                if "readonly" in str(exc).lower():
+                    raise StoreError(
+                        f"The database {self.display_url} is read-only: decisions cannot be "
+                        "recorded. Nothing was changed.",
+                        cause=exc,
+                    ) from None
+                raise StoreError(f"Database error on {self.display_url}: {exc}", cause=exc) from None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run a read query and return all rows, turning driver errors into StoreError."""
+        try:
+            with self.connection() as conn:
+                rows = conn.execute(self.dialect.sql(sql), tuple(params)).fetchall()
+                if self.dialect.name == "sqlite" and conn.in_transaction:
+                    conn.commit()
+                return rows
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Database error on {self.display_url}: {exc}", cause=exc) from None
+
+    def execute_write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write statement in its own transaction; returns the row count."""
+        try:
+            with self.connection(write=True) as conn:
+                return conn.execute(self.dialect.sql(sql), tuple(params)).rowcount
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Database error on {self.display_url}: {exc}", cause=exc) from None
+
+    # ------------------------------------------------------------------ raw reads
+
+    def thread_exists(self, thread_id: str) -> bool:
+        """Whether the checkpointer holds any checkpoint for this thread."""
+        rows = self.query("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,))
+        return bool(rows)
+
+    def latest_checkpoint(self, thread_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The latest root checkpoint id of a thread and its metadata, or None."""
+        rows = self.query(
+            "SELECT checkpoint_id, metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+            "ORDER BY checkpoint_id DESC LIMIT 1",
+            (thread_id,),
+        )
+        if not rows:
+            return None
+        return rows[0][0], _metadata(rows[0][1])
+
+    def pending_interrupts(self, thread_ids: Iterable[str]) -> dict[str, list[RawInterrupt]]:
+        """Decode the pending interrupts of these threads only, fresh from the checkpointer."""
+        ids = list(dict.fromkeys(thread_ids))
+        result: dict[str, list[RawInterrupt]] = {tid: [] for tid in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in self._interrupt_rows(chunk):
+                result[row[0]].extend(self._decode_interrupts(*row))
+        return result
+
+    def _interrupt_rows(self, thread_ids: Sequence[str]) -> list[tuple]:
+        marks = ",".join("?" for _ in thread_ids)
+        special = ",".join(f"'{c}'" for c in SPECIAL_CHANNELS)
+        sql = f"""
+            WITH latest AS (
+                SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
+                WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
+            )
+            SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.type, w.value,
+                   r.type, r.value, e.type, e.value
+            FROM latest l JOIN writes w
+              ON w.thread_id = l.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = l.checkpoint_id
+            LEFT JOIN writes r
+              ON r.thread_id = w.thread_id AND r.checkpoint_ns = '' AND r.checkpoint_id = w.checkpoint_id
+             AND r.task_id = w.task_id AND r.channel = '__resume__'
+            LEFT JOIN writes e
+              ON e.thread_id = w.thread_id AND e.checkpoint_ns = '' AND e.checkpoint_id = w.checkpoint_id
+             AND e.task_id = w.task_id AND e.channel = '{ERROR}'
+            WHERE w.channel = '{INTERRUPT}' AND NOT EXISTS (
+                SELECT 1 FROM writes d
+                WHERE d.thread_id = w.thread_id AND d.checkpoint_ns = '' AND d.checkpoint_id = w.checkpoint_id
+                  AND d.task_id = w.task_id AND d.channel NOT IN ({special})
+            )
+            ORDER BY w.thread_id, w.task_path, w.task_id
+        """
+        return self.query(sql, thread_ids)
+
+    def _decode_interrupts(
+        self,
+        thread_id: str,
+        checkpoint_id: str,
+        task_id: str,
+        task_path: str,
+        type_: str,
+        blob: Any,
+        resume_type: str | None = None,
+        resume_blob: Any = None,
+        error_type: str | None = None,
+        error_blob: Any = None,
+    ) -> list[RawInterrupt]:
+        node = _node_from_task_path(task_path)
+        try:
+            resumes: list[Any] = []
+            error_text = None
+            if error_type is not None and resume_type is not None:
+                resumes = list(self.saver.serde.loads_typed((resume_type, bytes(resume_blob))) or [])
+                error = self.saver.serde.loads_typed((error_type, bytes(error_blob)))
+                error_text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
+            decoded = self.saver.serde.loads_typed((type_, bytes(blob) if blob is not None else b""))
+            items = decoded if isinstance(decoded, (list, tuple)) else [decoded]
+            out = []
+            for item in items:
+                interrupt_id = getattr(item, "id", None)
+                if interrupt_id is None:
+                    raise ValueError(f"not an Interrupt: {type(item).__name__}")
+                schema = getattr(item, "response_schema", None)
+                failed = error_text if resumes and _answered(interrupt_id, node, task_id, len(resumes)) else None
+                out.append(
+                    RawInterrupt(
+                        thread_id=thread_id,
+                        checkpoint_id=checkpoint_id,
+                        task_id=task_id,
+                        node=node,
+                        id=interrupt_id,
+                        value=getattr(item, "value", None),
+                        response_schema=schema if isinstance(schema, dict) else None,
+                        failed_error=failed,
+                    )
+                )
+            return out
+        except Exception as exc:  # a checkpoint from a newer or foreign serializer
+            return [
+                RawInterrupt(
+                    thread_id=thread_id,
+                    checkpoint_id=checkpoint_id,
+                    task_id=task_id,
+                    node=node,
+                    id=f"undecodable:{task_id}",
+                    value=None,
+                    response_schema=None,
+                    decode_error=(
+                        f"This interrupt could not be decoded ({type(exc).__name__}: {exc}). It may "
+                        "have been written by a newer checkpointer version; upgrade the desk's "
+                        "langgraph packages to read it."
+                    ),
+                )
+            ]
+
+    def failed_tasks(self, thread_id: str) -> list[tuple[str, str]]:
+        """(node, error text) of tasks whose latest attempt raised, at the latest checkpoint."""
+        rows = self.query(
+            f"""
+            SELECT w.task_path, w.type, w.value FROM writes w
+            WHERE w.thread_id = ? AND w.checkpoint_ns = '' AND w.channel = '{ERROR}' AND w.checkpoint_id = (
+                SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''
+            )
+            """,
+            (thread_id, thread_id),
+        )
+        out = []
+        for task_path, type_, blob in rows:
+            try:
+                error = self.saver.serde.loads_typed((type_, bytes(blob)))
+            except Exception as exc:  # pragma: no cover - foreign serializer
+                error = f"(undecodable error: {exc})"
+            out.append((_node_from_task_path(task_path) or "?", str(error)))
+        return out
+
+    # ------------------------------------------------------------------ the index
+
+    def refresh(self, indexer: Indexer, *, batch: int = 2000, max_batches: int | None = None) -> int:
+        """Re-index dirty threads. Returns how many were indexed.
+
+        Each batch reads dirty marks and the threads' state in one snapshot, writes their
+        rows, and clears each mark only if its version did not move meanwhile.
+        """
+        if self.read_only:
+            return self._refresh_read_only(indexer)
+        done = 0
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            batches += 1
+            dirty = self.query("SELECT thread_id, version FROM hitl_dirty LIMIT ?", (batch,))
+            if not dirty:
+                break
+            rows = self._index_rows([tid for tid, _ in dirty], indexer)
+            self._write_index(rows, dirty)
+            done += len(dirty)
+            if len(dirty) < batch:
+                break
+        return done
+
+    def _refresh_read_only(self, indexer: Indexer) -> int:
+        return 0
+
+    def _index_rows(self, thread_ids: list[str], indexer: Indexer) -> list[tuple]:
+        marks = ",".join("?" for _ in thread_ids)
+        latest = self.query(
+            f"""
+            SELECT c.thread_id, c.checkpoint_id, c.metadata FROM checkpoints c
+            JOIN (
+                SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
+                WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
+            ) l ON c.thread_id = l.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = l.checkpoint_id
+            """,
+            thread_ids,
+        )
+        interrupts = self.pending_interrupts([row[0] for row in latest])
+        errors = {
+            row[0]
+            for row in self.query(
+                f"""
+                SELECT DISTINCT w.thread_id FROM writes w JOIN (
+                    SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
+                    WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
+                ) l ON w.thread_id = l.thread_id AND w.checkpoint_id = l.checkpoint_id
+                WHERE w.checkpoint_ns = '' AND w.channel = '{ERROR}'
+                """,
+                thread_ids,
+            )
+        }
+        now = time.time()
+        rows = []
+        for thread_id, checkpoint_id, metadata_blob in latest:
+            metadata = _metadata(metadata_blob)
+            everything = interrupts.get(thread_id, [])
+            pending = [i for i in everything if i.answerable]
+            entry = indexer(thread_id, metadata, pending or everything)
+            if pending:
+                status = "waiting"
+            elif metadata.get("hitl_resolved"):
+                status = "resolved"
+            elif thread_id in errors or everything:
+                status = "failed"
+            elif self._has_next(thread_id, checkpoint_id):
+                status = "running"
+            else:
+                status = "completed"
+            rows.append(
+                (
+                    thread_id,
+                    status,
+                    checkpoint_id,
+                    entry.graph_id,
+                    entry.graph_note,
+                    "," + ",".join(entry.kinds) + ",",
+                    entry.summary,
+                    entry.search_text.lower(),
+                    len(pending),
+                    ",".join(i.id for i in pending),
+                    ",".join(dict.fromkeys(i.node or "" for i in pending)),
+                    checkpoint_time(checkpoint_id).timestamp(),
+                    now,
+                )
+            )
+        return rows
+
+    def _has_next(self, thread_id: str, checkpoint_id: str) -> bool:
+        """Whether the checkpoint still has nodes scheduled (the run is going or stalled)."""
+        try:
+            saved = self.saver.get_tuple(
+                {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
+            )
+        except Exception:
+            return False
+        if saved is None:
+            return False
+        channels = saved.checkpoint.get("channel_values", {})
+        return any(key.startswith("branch:to:") or key == "__start__" for key in channels)
+
+    def _write_index(self, rows: list[tuple], dirty: list[tuple[str, int]]) -> None:
+        present = {row[0] for row in rows}
+        try:
+            with self.connection(write=True) as conn:
+                sql = self.dialect.sql
+                for thread_id, version in dirty:
+                    # A mark whose version moved was re-dirtied by a concurrent agent write:
+                    # keep it (and skip the now-stale row) so the next refresh redoes the thread.
+                    current = conn.execute(
+                        sql("SELECT version FROM hitl_dirty WHERE thread_id = ?"), (thread_id,)
+                    ).fetchone()
+                    if current is None or current[0] != version:
+                        present.discard(thread_id)
+                        continue
+                    conn.execute(sql("DELETE FROM hitl_dirty WHERE thread_id = ? AND version = ?"), (thread_id, version))
+                    if thread_id not in present:
+                        conn.execute(sql("DELETE FROM hitl_threads WHERE thread_id = ?"), (thread_id,))
+                keep = [row for row in rows if row[0] in present]
+                conn.executemany(
+                    sql(
+                        "INSERT INTO hitl_threads (thread_id, status, checkpoint_id, graph_id, graph_note, kinds, "
+                        "summary, search_text, n_interrupts, interrupt_ids, nodes, waiting_since, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
+                        "status = excluded.status, checkpoint_id = excluded.checkpoint_id, "
+                        "graph_id = excluded.graph_id, graph_note = excluded.graph_note, kinds = excluded.kinds, "
+                        "summary = excluded.summary, search_text = excluded.search_text, "
+                        "n_interrupts = excluded.n_interrupts, interrupt_ids = excluded.interrupt_ids, "
+                        "nodes = excluded.nodes, waiting_since = excluded.waiting_since, "
+                        "updated_at = excluded.updated_at"
+                    ),
+                    keep,
+                )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Could not update the desk's index in {self.display_url}: {exc}", cause=exc) from None
+
+    def mark_dirty(self, thread_ids: Iterable[str]) -> None:
+        """Force threads to be re-indexed on the next refresh."""
+        with self.connection(write=True) as conn:
+            for thread_id in thread_ids:
+                conn.execute(
+                    self.dialect.sql(
+                        "INSERT INTO hitl_dirty (thread_id, version) VALUES (?, 1) "
+                        "ON CONFLICT (thread_id) DO UPDATE SET version = hitl_dirty.version + 1"
+                    ),
+                    (thread_id,),
+                )
+
+    def dirty_count(self) -> int:
+        """Threads changed by agents since the last refresh."""
+        return int(self.query("SELECT COUNT(*) FROM hitl_dirty")[0][0])
+
+    def list_threads(
+        self,
+        *,
+        status: str | None = "waiting",
+        limit: int = 50,
+        cursor: str | None = None,
+        graph_id: str | None = None,
+        kind: str | None = None,
+        search: str | None = None,
+        waiting_longer_than: float | None = None,
+        thread_ids: Sequence[str] | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[ThreadRow], str | None, int]:
+        """One page of `hitl_threads` with the total count for the same filters."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if graph_id is not None:
+            where.append("graph_id = ?")
+            params.append(graph_id)
+        if kind is not None:
+            where.append("kinds LIKE ? ESCAPE '\\'")
+            params.append(f"%,{_like_escape(kind)},%")
+        if search:
+            where.append("search_text LIKE ? ESCAPE '\\'")
+            params.append(f"%{_like_escape(search.lower())}%")
+        if waiting_longer_than is not None:
+            where.append("waiting_since <= ?")
+            params.append(time.time() - waiting_longer_than)
+        if thread_ids is not None:
+            if not thread_ids:
+                return [], None, 0
+            where.append(f"thread_id IN ({','.join('?' for _ in thread_ids)})")
+            params.extend(thread_ids)
+        total_sql = "SELECT COUNT(*) FROM hitl_threads" + (" WHERE " + " AND ".join(where) if where else "")
+        total = int(self.query(total_sql, params)[0][0])
+        page_where = list(where)
+        page_params = list(params)
+        if cursor:
+            since, after_id = _decode_cursor(cursor)
+            op = "<" if newest_first else ">"
+            page_where.append(f"(waiting_since {op} ? OR (waiting_since = ? AND thread_id {op} ?))")
+            page_params.extend([since, since, after_id])
+        order = "DESC" if newest_first else "ASC"
+        sql = (
+            "SELECT thread_id, status, checkpoint_id, graph_id, graph_note, kinds, summary, n_interrupts, "
+            "waiting_since, nodes, updated_at FROM hitl_threads"
+            + (" WHERE " + " AND ".join(page_where) if page_where else "")
+            + f" ORDER BY waiting_since {order}, thread_id {order} LIMIT ?"
+        )
+        rows = self.query(sql, [*page_params, limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [
+            ThreadRow(
+                thread_id=r[0],
+                status=r[1],
+                checkpoint_id=r[2],
+                graph_id=r[3],
+                graph_note=r[4],
+                kinds=tuple(k for k in r[5].split(",") if k),
+                summary=r[6],
+                n_interrupts=int(r[7]),
+                waiting_since=datetime.fromtimestamp(float(r[8]), timezone.utc),
+                nodes=tuple(n for n in r[9].split(",") if n),
+                updated_at=datetime.fromtimestamp(float(r[10]), timezone.utc),
+            )
+            for r in rows
+        ]
+        next_cursor = _encode_cursor(float(rows[-1][8]), rows[-1][0]) if more and rows else None
+        return items, next_cursor, total
+
+    def status_counts(self) -> dict[str, int]:
+        """How many threads are in each status."""
+        return {status: int(n) for status, n in self.query("SELECT status, COUNT(*) FROM hitl_threads GROUP BY status")}
+
+    def graph_ids(self) -> list[str]:
+        """Distinct graph ids seen on threads."""
+        return [r[0] for r in self.query("SELECT DISTINCT graph_id FROM hitl_threads WHERE graph_id IS NOT NULL ORDER BY 1")]
+
+    # ------------------------------------------------------------------ claims
+
+    def claim(
+        self,
+        thread_id: str,
+        interrupt_ids: Sequence[str],
+        *,
+        reviewer: str,
+        answers: dict[str, Any],
+        lease_seconds: float,
+        still_pending: Callable[[str], bool],
+    ) -> None:
+        """Claim interrupts for one resume, atomically, across processes.
+
+        A claim row has a unique key (thread, interrupt). An existing claim that is
+        `done` means someone decided first; a `failed` one (the resume raised) may be
+        taken again; a `claimed` one past its lease belonged to a desk that died before
+        finishing: it is taken over when the interrupt is still pending, and closed as
+        `recovered` when the checkpointer shows the resume did commit.
+
+        Raises:
+            AlreadyDecided: another reviewer holds or finished a claim on one of them.
+        """
+        from hitl.errors import AlreadyDecided
+
+        now = time.time()
+        sql = self.dialect.sql
+        with self.connection(write=True) as conn:
+            for interrupt_id in interrupt_ids:
+                row = conn.execute(
+                    sql(
+                        "SELECT reviewer, state, claimed_at, lease_until FROM hitl_claims "
+                        "WHERE thread_id = ? AND interrupt_id = ?"
+                    ),
+                    (thread_id, interrupt_id),
+                ).fetchone()
+                answer_json = _dumps(answers.get(interrupt_id))
+                if row is None:
+                    conn.execute(
+                        sql(
+                            "INSERT INTO hitl_claims (thread_id, interrupt_id, reviewer, answer, state, claimed_at, "
+                            "lease_until) VALUES (?, ?, ?, ?, 'claimed', ?, ?)"
+                        ),
+                        (thread_id, interrupt_id, reviewer, answer_json, now, now + lease_seconds),
+                    )
+                    continue
+                holder, state, claimed_at, lease_until = row
+                takeable = state == "failed" or (state == "claimed" and float(lease_until) < now)
+                if takeable and state == "claimed" and not still_pending(interrupt_id):
+                    conn.execute(
+                        sql("UPDATE hitl_claims SET state = 'recovered', finished_at = ? WHERE thread_id = ? AND interrupt_id = ?"),
+                        (now, thread_id, interrupt_id),
+                    )
+                    takeable = False
+                if not takeable:
+                    raise AlreadyDecided(
+                        interrupt_id,
+                        reviewer=holder,
+                        decided_at=datetime.fromtimestamp(float(claimed_at), timezone.utc),
+                        thread_id=thread_id,
+                    )
+                conn.execute(
+                    sql(
+                        "UPDATE hitl_claims SET reviewer = ?, answer = ?, state = 'claimed', claimed_at = ?, "
+                        "lease_until = ?, finished_at = NULL WHERE thread_id = ? AND interrupt_id = ?"
+                    ),
+                    (reviewer, answer_json, now, now + lease_seconds, thread_id, interrupt_id),
+                )
+
+    def finish_claims(self, thread_id: str, interrupt_ids: Sequence[str], *, state: str) -> None:
+        """Close claims as `done` (decided) or `failed` (answerable again)."""
+        with self.connection(write=True) as conn:
+            for interrupt_id in interrupt_ids:
+                conn.execute(
+                    self.dialect.sql(
+                        "UPDATE hitl_claims SET state = ?, finished_at = ? WHERE thread_id = ? AND interrupt_id = ?"
+                    ),
+                    (state, time.time(), thread_id, interrupt_id),
+                )
+
+    def release_claims(self, thread_id: str, interrupt_ids: Sequence[str]) -> None:
+        """Forget claims whose answer was refused before anything ran."""
+        with self.connection(write=True) as conn:
+            for interrupt_id in interrupt_ids:
+                conn.execute(
+                    self.dialect.sql("DELETE FROM hitl_claims WHERE thread_id = ? AND interrupt_id = ? AND state = 'claimed'"),
+                    (thread_id, interrupt_id),
+                )
+
+    def claim_of(self, thread_id: str, interrupt_id: str) -> dict[str, Any] | None:
+        """The claim row of one interrupt, as a dict, or None."""
+        rows = self.query(
+            "SELECT reviewer, answer, state, claimed_at, lease_until, finished_at FROM hitl_claims "
+            "WHERE thread_id = ? AND interrupt_id = ?",
+            (thread_id, interrupt_id),
+        )
+        if not rows:
+            return None
+        reviewer, answer, state, claimed_at, lease_until, finished_at = rows[0]
+        return {
+            "reviewer": reviewer,
+            "answer": json.loads(answer) if answer else None,
+            "state": state,
+            "claimed_at": datetime.fromtimestamp(float(claimed_at), timezone.utc),
+            "lease_until": datetime.fromtimestamp(float(lease_until), timezone.utc),
+            "finished_at": datetime.fromtimestamp(float(finished_at), timezone.utc) if finished_at else None,
+        }
+
+    def stale_claims(self) -> list[tuple[str, str]]:
+        """(thread, interrupt) of claims whose lease ran out before the resume finished."""
+        return [
+            (r[0], r[1])
+            for r in self.query(
+                "SELECT thread_id, interrupt_id FROM hitl_claims WHERE state = 'claimed' AND lease_until < ?",
+                (time.time(),),
+            )
+        ]
+
+    # ------------------------------------------------------------------ audit
+
+    def append_audit(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Append audit rows, hash-chained, in one transaction. Returns their seq numbers."""
+        from hitl.audit import row_hash
+
+        seqs = []
+        sql = self.dialect.sql
+        with self.connection(write=True) as conn:
+            last = conn.execute(sql("SELECT seq, row_hash FROM hitl_audit ORDER BY seq DESC LIMIT 1")).fetchone()
+            seq, prev = (int(last[0]), last[1]) if last else (0, "0" * 64)
+            for row in rows:
+                seq += 1
+                record = _audit_record(row, seq=seq, prev_hash=prev)
+                record["row_hash"] = row_hash(record)
+                conn.execute(
+                    sql(f"INSERT INTO hitl_audit ({', '.join(_AUDIT_COLUMNS)}) VALUES ({', '.join('?' for _ in _AUDIT_COLUMNS)})"),
+                    tuple(record[c] for c in _AUDIT_COLUMNS),
+                )
+                prev = record["row_hash"]
+                seqs.append(seq)
+        return seqs
+
+    def audit_rows(
+        self,
+        *,
+        thread_id: str | None = None,
+        reviewer: str | None = None,
+        graph_id: str | None = None,
+        kind: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Audit rows matching the filters, oldest first."""
+        where, params = [], []
+        for column, value in (("thread_id", thread_id), ("reviewer", reviewer), ("graph_id", graph_id), ("kind", kind), ("outcome", outcome)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("decided_at >= ?")
+            params.append(since.timestamp())
+        if until is not None:
+            where.append("decided_at < ?")
+            params.append(until.timestamp())
+        sql = f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM hitl_audit"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [dict(zip(_AUDIT_COLUMNS, row)) for row in self.query(sql, params)]
+
+
+def _audit_record(row: dict[str, Any], *, seq: int, prev_hash: str) -> dict[str, Any]:
+    decided_at = row.get("decided_at") or time.time()
+    if isinstance(decided_at, datetime):
+        decided_at = decided_at.timestamp()
+    return {
+        "seq": seq,
+        "thread_id": str(row["thread_id"]),
+        "interrupt_id": str(row.get("interrupt_id") or ""),
+        "graph_id": row.get("graph_id"),
+        "kind": row.get("kind"),
+        "action": row.get("action", "decision"),
+        "payload": _dumps(row.get("payload")),
+        "answer": _dumps(row.get("answer")),
+        "reviewer": str(row.get("reviewer") or "unknown"),
+        "comment": str(row.get("comment") or ""),
+        "decided_at": round(float(decided_at), 6),
+        "waited_seconds": None if row.get("waited_seconds") is None else round(float(row["waited_seconds"]), 3),
+        "outcome": str(row["outcome"]),
+        "error": row.get("error"),
+        "prev_hash": prev_hash,
+    }
+
+
+_PAYLOAD_LIMIT = 200_000
+
+
+def _dumps(value: Any) -> str:
+    """JSON for the audit log: never raises, bounded in size."""
+    try:
+        text = json.dumps(value, default=_json_default, ensure_ascii=False)
+    except (ValueError, RecursionError) as exc:
+        text = json.dumps({"unserializable": f"{type(value).__name__}: {exc}"})
+    if len(text) > _PAYLOAD_LIMIT:
+        text = json.dumps({"truncated": True, "size": len(text), "head": text[:_PAYLOAD_LIMIT]})
+    return text
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return repr(value)
+
+
+def _metadata(blob: Any) -> dict[str, Any]:
+    if blob is None:
+        return {}
+    if isinstance(blob, dict):
+        return blob
+    try:
+        data = json.loads(bytes(blob).decode("utf-8") if isinstance(blob, (bytes, memoryview)) else blob)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _node_from_task_path(task_path: str | None) -> str | None:
+    """`~__pregel_pull, node` -> `node`; other paths (Send tasks) name no single node."""
+    if not task_path:
+        return None
+    parts = [p.strip() for p in task_path.split(",")]
+    if parts[0] == "~__pregel_pull" and len(parts) >= 2:
+        return parts[1]
+    if parts[0] == "~__pregel_push":
+        return None
+    return None
+
+
+def _answered(interrupt_id: str, node: str | None, task_id: str, resumes: int) -> bool:
+    """Whether the task's stored resume values already include this interrupt's answer."""
+    from langgraph.types import _interrupt_id
+
+    if node is None:
+        return True
+    namespace = f"{node}:{task_id}"
+    for slot in range(resumes + 1):
+        if _interrupt_id(namespace, slot) == interrupt_id:
+            return slot < resumes
+    return True  # raised inside a subgraph: its answer was stored with the parent task
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _encode_cursor(since: float, thread_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([since, thread_id]).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    from hitl.errors import InvalidAnswer
+
+    try:
+        since, thread_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return float(since), str(thread_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidAnswer(f"Cursor {cursor!r} is not one this desk issued ({exc}); start from the first page.") from None
+
+
+def _writable(path: Path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)

@@ -1,0 +1,62 @@
+"""Shared fixtures: a fresh SQLite database per test and a registry of test graphs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixture_graphs.py"
+
+TEST_GRAPHS = {
+    "parallel": f"{FIXTURES}:parallel",
+    "two_in_one": f"{FIXTURES}:two_in_one",
+    "fragile": f"{FIXTURES}:fragile",
+    "slow": f"{FIXTURES}:slow",
+    "twin_a": f"{FIXTURES}:twin_a",
+    "twin_b": f"{FIXTURES}:twin_b",
+    "compiled_with": f"{FIXTURES}:compiled_with",
+    "broken": f"{FIXTURES.parent / 'fixture_broken.py'}:graph",
+}
+
+
+@pytest.fixture
+def graphs_file(tmp_path: Path) -> Path:
+    """A langgraph.json registering the test graphs and the demo graphs."""
+    demo = json.loads((ROOT / "langgraph.json").read_text())["graphs"] if (ROOT / "langgraph.json").exists() else {}
+    graphs = {gid: str((ROOT / target.split(":")[0]).resolve()) + ":" + target.split(":")[1] for gid, target in demo.items()}
+    graphs.update(TEST_GRAPHS)
+    path = tmp_path / "langgraph.json"
+    path.write_text(json.dumps({"graphs": graphs}))
+    return path
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hitl.db'}"
+
+
+@pytest.fixture
+def inbox(db_url: str, graphs_file: Path, monkeypatch: pytest.MonkeyPatch):
+    """A desk over a fresh database with test and demo graphs registered."""
+    from hitl import Inbox
+
+    monkeypatch.delenv("HITL_CONFIG", raising=False)
+    desk = Inbox.open(database_url=db_url, graphs_path=str(graphs_file), create=True)
+    yield desk
+    desk.close()
+
+
+def start(inbox, graph_id: str, graph_input: dict | None = None, *, thread_id: str | None = None, tag: bool = True) -> str:
+    """Run a registered graph until it pauses; returns the thread id."""
+    thread_id = thread_id or f"{graph_id}-t"
+    config: dict = {"configurable": {"thread_id": thread_id}}
+    if tag:
+        config["metadata"] = {"graph_id": graph_id}
+    inbox.graph(graph_id).invoke(graph_input if graph_input is not None else {"topic": "q3"}, config)
+    return thread_id
