@@ -1,0 +1,33 @@
+# `make run` and `make test` each create .venv and install into it when needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+SEED_THREADS ?= 42
+export HITL_DATABASE_URL ?= sqlite:///data/hitl.db
+
+.PHONY: run test api seed install clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+seed: $(STAMP)
+	$(PY) -m hitl.demo seed --if-empty --threads $(SEED_THREADS)
+
+run: seed
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+api: seed
+	$(PY) -m uvicorn hitl.api:app --port 8000
+
+test: $(STAMP)
+	LANGGRAPH_STRICT_MSGPACK=true $(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,54 @@
+"""The shared desk for Streamlit pages: one `Inbox` per process, the reviewer, the sidebar."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from hitl import HitlError, Inbox
+
+__all__ = ["get_inbox", "reviewer_name", "humanize_age", "show_error"]
+
+
+@st.cache_resource(show_spinner=False)
+def _open_inbox(database_url: str, graphs_path: str, config_path: str) -> Inbox:
+    return Inbox.open(database_url=database_url or None, graphs_path=graphs_path or None, config_path=config_path or None)
+
+
+def get_inbox() -> Inbox:
+    """The process-wide Inbox for the environment's database and registry.
+
+    Keyed by the environment variables, read at call time, so tests and deployments that
+    change HITL_DATABASE_URL get their own desk.
+    """
+    return _open_inbox(
+        os.environ.get("HITL_DATABASE_URL", ""),
+        os.environ.get("HITL_GRAPHS", ""),
+        os.environ.get("HITL_CONFIG", ""),
+    )
+
+
+def reviewer_name() -> str:
+    """The reviewer recorded on decisions (typed in the sidebar in local mode)."""
+    return str(st.session_state.get("reviewer", "")).strip()
+
+
+def humanize_age(since: datetime | float | None, *, now: datetime | None = None) -> str:
+    """'45 s', '12 min', '3 h', '2 d' since a moment."""
+    if since is None:
+        return "—"
+    if not isinstance(since, datetime):
+        since = datetime.fromtimestamp(float(since), timezone.utc)
+    seconds = ((now or datetime.now(timezone.utc)) - since).total_seconds()
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
+
+
+def show_error(error: HitlError) -> None:
+    """Show a desk error as a message (never a traceback)."""
+    st.error(str(error), icon="⚠️")
