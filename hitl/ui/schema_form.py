@@ -1,0 +1,272 @@
+"""Draw a Streamlit form from a JSON Schema (a `response_schema`) and collect its data.
+
+The field model comes from `hitl.forms`; this module only maps each field type to a widget:
+text_input / text_area for strings, number_input, checkbox, selectbox for enums (multiselect
+for arrays of enums), a selectbox type picker for unions followed by that branch's fields,
+a count plus one block per item for arrays, bordered containers for nested objects, and a
+JSON text area for anything else. Widgets only (no buttons), so the form also works inside
+`st.form`. Every widget key starts with `key`; all text is shown escaped, never as HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from hitl import forms
+
+__all__ = ["render_schema_form", "show_field_errors", "widget_key"]
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def _md(text: Any) -> str:
+    """Escape text so Streamlit's markdown shows it literally."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def widget_key(key: str, path: str) -> str:
+    """The widget key of the field at `path` ("" is the root) in the form `key`.
+
+    Paths are concrete: array items are numbered ("lines[0].street") and the fields of a
+    union branch follow "@<branch title>" ("pay@bank.iban").
+    """
+    return f"{key}:{path or '$'}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _clamp(value: Any, low: Any, high: Any) -> Any:
+    if value is None:
+        return None
+    if low is not None and value < low:
+        return low
+    if high is not None and value > high:
+        return high
+    return value
+
+
+class _Form:
+    def __init__(self, schema: Mapping[str, Any], key: str) -> None:
+        self.schema = schema
+        self.key = key
+
+    def render(
+        self,
+        field: forms.Field,
+        current: Any,
+        *,
+        path: str,
+        label: str | None = None,
+        flat: bool = False,
+        hide: str | None = None,
+    ) -> Any:
+        label = _md(label or field.label)
+        help_text = _md(field.description) if field.description else None
+        wkey = widget_key(self.key, path)
+
+        if field.constant:
+            if hide is None:
+                st.caption(f"{label}: {_md(field.options[0])}")
+            return field.options[0]
+
+        optional_block = field.nullable and not field.required and field.type in ("object", "union")
+        if optional_block:
+            include = st.checkbox(f"Include {label}", value=current is not None,
+                                  key=f"{wkey}#include", help=help_text)
+            if not include:
+                return None
+            if current is None:
+                current = forms.field_default(_not_null(field))
+
+        if field.type == "boolean":
+            return st.checkbox(label, value=bool(current), key=wkey, help=help_text)
+        if field.type in ("string", "text"):
+            text = "" if current is None else str(current)
+            if field.type == "text" or "\n" in text or len(text) > 200:
+                return st.text_area(label, value=text, key=wkey, help=help_text,
+                                    max_chars=field.max_length)
+            return st.text_input(label, value=text, key=wkey, help=help_text,
+                                 max_chars=field.max_length)
+        if field.type in ("number", "integer"):
+            return self._number(field, current, label=label, help_text=help_text, wkey=wkey)
+        if field.type == "enum":
+            options = list(field.options)
+            if field.nullable or (not field.required and not field.has_default):
+                options.insert(0, None)
+            index = next((i for i, option in enumerate(options) if option == current), 0)
+            return st.selectbox(label, options, index=index, key=wkey, help=help_text,
+                                format_func=lambda v: "—" if v is None else str(v))
+        if field.type == "object":
+            return self._object(field, current, path=path, label=label, help_text=help_text,
+                                flat=flat, hide=hide)
+        if field.type == "array":
+            return self._array(field, current, path=path, label=label, help_text=help_text,
+                               wkey=wkey)
+        if field.type == "union":
+            return self._union(field, current, path=path, label=label, help_text=help_text,
+                               wkey=wkey, flat=flat)
+        return self._json(field, current, label=label, help_text=help_text, wkey=wkey)
+
+    def _number(
+        self, field: forms.Field, current: Any, *, label: str, help_text: str | None, wkey: str
+    ) -> Any:
+        cast = int if field.type == "integer" else float
+        low = cast(field.minimum) if field.minimum is not None else None
+        high = cast(field.maximum) if field.maximum is not None else None
+        value = cast(current) if _is_number(current) else None
+        return st.number_input(
+            label,
+            value=_clamp(value, low, high),
+            min_value=low,
+            max_value=high,
+            step=1 if field.type == "integer" else None,
+            key=wkey,
+            help=help_text,
+        )
+
+    def _object(
+        self,
+        field: forms.Field,
+        current: Any,
+        *,
+        path: str,
+        label: str,
+        help_text: str | None,
+        flat: bool,
+        hide: str | None,
+    ) -> dict[str, Any]:
+        current = current if isinstance(current, Mapping) else {}
+        names = {child.name for child in field.children}
+        # Keys the schema does not list (additionalProperties) pass through untouched.
+        values: dict[str, Any] = {k: v for k, v in current.items() if k not in names}
+        box = st.container() if flat or not path else st.container(border=True)
+        with box:
+            if not flat and path:
+                st.caption(label + (f" — {help_text}" if help_text else ""))
+            for child in field.children:
+                child_current = current.get(child.name, forms.field_default(child))
+                values[child.name] = self.render(
+                    child, child_current, path=f"{path}.{child.name}" if path else child.name,
+                    hide=hide if child.name == hide else None,
+                )
+        return values
+
+    def _array(
+        self,
+        field: forms.Field,
+        current: Any,
+        *,
+        path: str,
+        label: str,
+        help_text: str | None,
+        wkey: str,
+    ) -> list[Any]:
+        items = list(current) if isinstance(current, (list, tuple)) else []
+        item = field.item
+        if item is None:
+            return items
+        if item.type == "enum" and not item.constant:
+            chosen = [v for v in items if v in item.options]
+            return st.multiselect(label, list(item.options), default=chosen, key=wkey,
+                                  help=help_text, format_func=str)
+        count = st.number_input(
+            f"{label}: number of items",
+            min_value=field.min_items,
+            max_value=field.max_items,
+            value=_clamp(len(items), field.min_items, field.max_items),
+            step=1,
+            key=f"{wkey}#count",
+            help=help_text,
+        )
+        values: list[Any] = []
+        if not count:
+            return values
+        with st.container(border=True):
+            for index in range(int(count)):
+                item_current = items[index] if index < len(items) else forms.field_default(item)
+                values.append(self.render(item, item_current, path=f"{path}[{index}]",
+                                          label=f"{label} {index + 1}"))
+        return values
+
+    def _union(
+        self,
+        field: forms.Field,
+        current: Any,
+        *,
+        path: str,
+        label: str,
+        help_text: str | None,
+        wkey: str,
+        flat: bool,
+    ) -> Any:
+        titles = [variant.title for variant in field.variants]
+        matched = forms.pick_variant(field, current, self.schema)
+        box = st.container() if flat or not path else st.container(border=True)
+        with box:
+            index = st.selectbox(
+                f"{label}: type",
+                range(len(titles)),
+                index=matched or 0,
+                format_func=lambda i: titles[i],
+                key=f"{wkey}#variant",
+                help=help_text,
+            )
+            variant = field.variants[index]
+            start = current if index == matched else forms.field_default(variant.field)
+            return self.render(variant.field, start, path=f"{path}@{variant.title}", flat=True,
+                               label=label, hide=field.discriminator)
+
+    def _json(
+        self, field: forms.Field, current: Any, *, label: str, help_text: str | None, wkey: str
+    ) -> Any:
+        text = "" if current is None else json.dumps(current, indent=2, ensure_ascii=False,
+                                                     default=str)
+        raw = st.text_area(f"{label} (JSON)", value=text, key=wkey, help=help_text)
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            st.error(_md(f"{field.label}: not valid JSON ({exc.msg} at line {exc.lineno}, "
+                         f"column {exc.colno})"))
+            return raw
+
+
+def _not_null(field: forms.Field) -> forms.Field:
+    return replace(field, nullable=False, has_default=False, default=None)
+
+
+def render_schema_form(
+    schema: Mapping[str, Any], *, key: str, initial: Any = None
+) -> Any:
+    """Draw widgets for a JSON Schema and return the data they hold.
+
+    Args:
+        schema: the JSON Schema (e.g. an interrupt's `response_schema`).
+        key: prefix of every widget key, unique per form on the page.
+        initial: starting data; the schema's defaults when None.
+
+    Returns:
+        The collected data, coerced to the schema's types (`hitl.forms.coerce`): a dict for
+        object schemas. Validate it with `hitl.forms.validate` and show the result with
+        `show_field_errors`.
+    """
+    schema = schema if isinstance(schema, Mapping) else {}
+    root = forms.field_for(schema)
+    start = initial if initial is not None else forms.default_value(schema)
+    raw = _Form(schema, key).render(root, start, path="")
+    return forms.coerce(schema, raw)
+
+
+def show_field_errors(errors: Mapping[str, str]) -> None:
+    """Show validation errors, one `st.error` per field ("path: message")."""
+    for path, message in errors.items():
+        st.error(_md(f"{path}: {message}" if path else message))
