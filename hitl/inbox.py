@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -145,6 +146,7 @@ class Inbox:
         self.settings = settings
         self._refresh_lock = threading.Lock()
         self._after_index: list[Callable[[list[str]], None]] = []
+        self._after_decision: list[Callable[[list[dict[str, Any]]], None]] = []
 
     @classmethod
     def open(
@@ -252,6 +254,20 @@ class Inbox:
     def on_indexed(self, hook: Callable[[list[str]], None]) -> None:
         """Call `hook(thread_ids)` after each refresh with the threads just re-indexed."""
         self._after_index.append(hook)
+
+    def on_decided(self, hook: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Call `hook(audit_rows)` after each recorded decision (one dict per interrupt, with `seq`).
+
+        A hook that raises is logged and skipped: the decision is already recorded.
+        """
+        self._after_decision.append(hook)
+
+    def _decided(self, rows: list[dict[str, Any]]) -> None:
+        for hook in self._after_decision:
+            try:
+                hook(rows)
+            except Exception:
+                logging.getLogger(__name__).exception("on_decided hook %r failed", hook)
 
     def _indexer(self, changed: list[str]) -> Callable[[str, dict[str, Any], list[RawInterrupt]], IndexEntry]:
         from hitl.payloads import classify, search_text, summarize

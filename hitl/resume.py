@@ -220,7 +220,8 @@ def _audit(
     )
     waiting_since = float(row[0][0]) if row else None
     graph_id = (row[0][1] if row else None) or metadata.get("graph_id")
-    inbox.store.append_audit(
+    _record_decisions(
+        inbox,
         [
             {
                 "thread_id": thread_id,
@@ -240,6 +241,12 @@ def _audit(
             for iid, answer in validated.items()
         ]
     )
+
+
+def _record_decisions(inbox: Inbox, rows: list[dict[str, Any]]) -> None:
+    """Append decisions to the audit log, then tell the `Inbox.on_decided` hooks (webhooks)."""
+    seqs = inbox.store.append_audit(rows)
+    inbox._decided([{**row, "seq": seq} for row, seq in zip(rows, seqs)])
 
 
 def retry(inbox: Inbox, thread_id: str, *, reviewer: str, comment: str = "") -> ResumeOutcome:
@@ -302,7 +309,8 @@ def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None
         raise HitlError(f"Could not mark thread {thread_id!r} resolved: {type(exc).__name__}: {exc}") from exc
     inbox.store.finish_claims(thread_id, ids, state="done")
     items = {item.id: inbox._interrupt(item) for item in raw}
-    inbox.store.append_audit(
+    _record_decisions(
+        inbox,
         [
             {
                 "thread_id": thread_id,
