@@ -1,0 +1,23 @@
+"""The HITL review desk: routes to the pages and draws the shared sidebar."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from hitl.ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="HITL review desk", page_icon=":material/fact_check:", layout="wide")
+
+pages = [
+    st.Page("pages/inbox.py", title="Inbox", icon=":material/inbox:", default=True),
+    st.Page("pages/review.py", title="Review", icon=":material/rate_review:", url_path="review"),
+    st.Page("pages/threads.py", title="Threads", icon=":material/account_tree:"),
+    st.Page("pages/start.py", title="Start a run", icon=":material/play_arrow:"),
+    st.Page("pages/history.py", title="History", icon=":material/history:"),
+]
+if (Path(__file__).parent / "pages" / "deliveries.py").exists():
+    pages.append(st.Page("pages/deliveries.py", title="Webhooks", icon=":material/webhook:"))
+
+page = st.navigation(pages)
+if render_sidebar():
+    page.run()

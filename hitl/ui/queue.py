@@ -1,0 +1,324 @@
+"""The Inbox page: the pending queue with filters, cursor pagination, selection and batch.
+
+`render_inbox_page()` draws the filters and wraps `render_queue()` in a fragment that reruns
+every HITL_REFRESH_SECONDS. Filters, the page cursor and the selection (by thread id, not row
+number, so a refresh that adds or removes rows keeps the right threads selected) live in
+`inbox_`-prefixed session_state keys. Tests call `render_queue()` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from typing import Any
+
+import streamlit as st
+
+from hitl import HitlError, Inbox, Page
+from hitl.payloads import KINDS
+from hitl.ui.desk import reviewer_name
+from hitl.ui.guard import open_desk, show_problem
+from hitl.ui.state import bound, defaults
+from hitl.ui.tables import batch_blockers, batch_frame, queue_frame
+from hitl.ui.text import escape_markdown
+
+__all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "PAGE_SIZES"]
+
+PAGE_SIZES = (25, 50, 100)
+WAITING_LONGER_THAN: dict[str, float | None] = {"any time": None, "5 min": 300.0, "1 h": 3600.0, "24 h": 86400.0}
+SORTS = ("Oldest first", "Newest first")
+TABLE_KEY = "inbox_table"
+DEFAULT_REFRESH_SECONDS = 10.0
+
+_FILTER_DEFAULTS: dict[str, Any] = {
+    "inbox_search": "",
+    "inbox_graph": None,
+    "inbox_kind": None,
+    "inbox_waiting": "any time",
+    "inbox_sort": SORTS[0],
+}
+
+
+def refresh_seconds() -> float | None:
+    """HITL_REFRESH_SECONDS (default 10); 0 turns auto-refresh off."""
+    raw = os.environ.get("HITL_REFRESH_SECONDS", "")
+    try:
+        seconds = float(raw) if raw.strip() else DEFAULT_REFRESH_SECONDS
+    except ValueError:
+        seconds = DEFAULT_REFRESH_SECONDS
+    return seconds if seconds > 0 else None
+
+
+def _init_state() -> None:
+    defaults(
+        {
+            **_FILTER_DEFAULTS,
+            "inbox_page_size": 50,
+            "inbox_cursors": [None],  # the cursor of every page walked so far; the last is shown
+            "inbox_selected": [],  # thread ids, so a refresh keeps the same threads selected
+            "inbox_page_ids": [],  # thread ids of the rows drawn last, to map row numbers back
+            "inbox_batch": None,  # the last batch's results, shown until dismissed
+        }
+    )
+
+
+def _first_page() -> None:
+    st.session_state["inbox_cursors"] = [None]
+
+
+def _clear_filters() -> None:
+    st.session_state.update(_FILTER_DEFAULTS)
+    _first_page()
+
+
+def _filters_active() -> bool:
+    return any(st.session_state[key] != value for key, value in _FILTER_DEFAULTS.items())
+
+
+def render_inbox_page() -> None:
+    """The whole Inbox page."""
+    inbox = open_desk()
+    _init_state()
+    st.title("Inbox")
+    every = refresh_seconds()
+    st.caption(
+        "Threads paused at `interrupt()`, waiting for a human. Select one row to open its review, "
+        "or several of one kind to approve or reject them together."
+        + (f" The list refreshes every {every:g} s." if every else "")
+    )
+    _render_filters(inbox)
+    st.fragment(render_queue, run_every=every)()
+
+
+def _render_filters(inbox: Inbox) -> None:
+    try:
+        graph_ids = inbox.graph_ids()
+    except HitlError as exc:
+        show_problem(exc)
+        graph_ids = []
+    search, graph, kind, waiting, sort = st.columns([3, 2, 2, 1.4, 1.4], vertical_alignment="bottom")
+    bound(search.text_input, "Search", "inbox_search", on_change=_first_page,
+          placeholder="thread id, recipient, tool name, any payload text…")  # fmt: skip
+    graph_options = [None, *graph_ids]
+    if st.session_state["inbox_graph"] not in graph_options:
+        graph_options.append(st.session_state["inbox_graph"])
+    bound(graph.selectbox, "Graph", "inbox_graph", on_change=_first_page, options=graph_options,
+          format_func=lambda value: "All graphs" if value is None else value)  # fmt: skip
+    bound(kind.selectbox, "Kind", "inbox_kind", on_change=_first_page, options=[None, *KINDS],
+          format_func=lambda value: "All kinds" if value is None else value)  # fmt: skip
+    bound(waiting.selectbox, "Waiting longer than", "inbox_waiting", on_change=_first_page,
+          options=list(WAITING_LONGER_THAN))  # fmt: skip
+    bound(sort.selectbox, "Order", "inbox_sort", on_change=_first_page, options=list(SORTS))
+
+
+def _load_page(inbox: Inbox) -> Page:
+    state = st.session_state
+    query = {
+        "limit": int(state["inbox_page_size"]),
+        "graph_id": state["inbox_graph"],
+        "kind": state["inbox_kind"],
+        "search": state["inbox_search"].strip() or None,
+        "waiting_longer_than": WAITING_LONGER_THAN.get(state["inbox_waiting"]),
+        "newest_first": state["inbox_sort"] == SORTS[1],
+    }
+    page = inbox.pending(cursor=state["inbox_cursors"][-1], **query)
+    if not page.items and len(state["inbox_cursors"]) > 1:
+        # Everything on this page was decided meanwhile: go back to the first page.
+        _first_page()
+        page = inbox.pending(cursor=None, refresh=False, **query)
+    return page
+
+
+def render_queue() -> None:
+    """The refreshing part of the Inbox: batch results, the table, pagination, actions."""
+    _init_state()
+    inbox = open_desk()
+    state = st.session_state
+    _render_batch_results()
+    try:
+        page = _load_page(inbox)
+    except HitlError as exc:
+        show_problem(exc)
+        return
+    if page.total == 0:
+        _render_empty()
+        return
+
+    ids = [item.thread_id for item in page.items]
+    state["inbox_page_ids"] = ids
+    selected = [thread_id for thread_id in state["inbox_selected"] if thread_id in ids]
+    state["inbox_selected"] = selected
+    rows = [ids.index(thread_id) for thread_id in selected]
+    drawn = state.get(TABLE_KEY)
+    if drawn is None or list(drawn.get("selection", {}).get("rows", [])) != rows:
+        state[TABLE_KEY] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+
+    frame = queue_frame(page.items)
+    show_note = bool((frame["Note"] != "").any())
+    st.dataframe(
+        frame,
+        key=TABLE_KEY,
+        on_select=_on_select,
+        selection_mode="multi-row",
+        hide_index=True,
+        height=min(38 + 35 * len(frame), 38 + 35 * 20),
+        column_order=[c for c in frame.columns if c != "Note" or show_note],
+        column_config={
+            "Thread": st.column_config.TextColumn("Thread", width="medium"),
+            "Graph": st.column_config.TextColumn("Graph", width="small"),
+            "Kind": st.column_config.TextColumn("Kind", width="small"),
+            "Summary": st.column_config.TextColumn("Summary", width="large"),
+            "Waiting": st.column_config.TextColumn("Waiting", width="small", help="Time since the thread paused"),
+            "Interrupts": st.column_config.NumberColumn("Interrupts", width="small", help="Pending interrupts on the thread"),
+            "Note": st.column_config.TextColumn("Note", help="Why the thread can only be viewed here"),
+        },
+    )  # fmt: skip
+    _render_pagination(page)
+    by_id = {item.thread_id: item for item in page.items}
+    _render_actions(inbox, [by_id[thread_id] for thread_id in selected])
+
+
+def _on_select() -> None:
+    state = st.session_state
+    rows = state[TABLE_KEY]["selection"]["rows"]
+    ids = state["inbox_page_ids"]
+    state["inbox_selected"] = [ids[row] for row in rows if 0 <= row < len(ids)]
+
+
+def _render_empty() -> None:
+    if _filters_active():
+        st.info("No pending thread matches these filters.", icon="🔎")
+        st.button("Clear filters", on_click=_clear_filters)
+        return
+    with st.container(border=True):
+        st.subheader("Nothing is waiting for a review")
+        st.write(
+            "Threads show up here as soon as a graph pauses at `interrupt()`. "
+            "Start one from **Start a run**, or load demo threads of every kind with `make seed` "
+            "(or `python -m hitl.demo seed`) and they will appear on the next refresh."
+        )
+        st.page_link("pages/start.py", label="Start a run", icon=":material/play_arrow:")
+
+
+def _next_page(cursor: str) -> None:
+    st.session_state["inbox_cursors"] = [*st.session_state["inbox_cursors"], cursor]
+    st.session_state["inbox_selected"] = []
+
+
+def _previous_page() -> None:
+    st.session_state["inbox_cursors"] = st.session_state["inbox_cursors"][:-1] or [None]
+    st.session_state["inbox_selected"] = []
+
+
+def _render_pagination(page: Page) -> None:
+    state = st.session_state
+    size = int(state["inbox_page_size"])
+    first = (len(state["inbox_cursors"]) - 1) * size + 1
+    last = first + len(page.items) - 1
+    info, previous, following, per_page = st.columns([5, 1, 1, 1.3], vertical_alignment="center")
+    info.caption(f"Showing {first:,}–{last:,} of {page.total:,} pending")
+    previous.button(
+        "Prev", icon=":material/chevron_left:", key="inbox_prev", width="stretch",
+        disabled=len(state["inbox_cursors"]) <= 1, on_click=_previous_page,
+    )  # fmt: skip
+    following.button(
+        "Next", icon=":material/chevron_right:", key="inbox_next", width="stretch",
+        disabled=page.next_cursor is None, on_click=_next_page, args=(page.next_cursor,),
+    )  # fmt: skip
+    bound(per_page.selectbox, "Rows per page", "inbox_page_size", on_change=_first_page,
+          options=list(PAGE_SIZES), label_visibility="collapsed",
+          format_func=lambda n: f"{n} per page")  # fmt: skip
+
+
+def _render_actions(inbox: Inbox, selected: list[Any]) -> None:
+    if not selected:
+        st.caption("Tip: tick a row's checkbox to select it.")
+        return
+    if len(selected) == 1:
+        item = selected[0]
+        with st.container(border=True):
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.text(f"Selected: {item.thread_id} · {', '.join(item.kinds)} · {item.summary}")
+            if right.button("Open review", type="primary", icon=":material/rate_review:", shortcut="O",
+                            key="inbox_open", width="stretch"):  # fmt: skip
+                open_review(item.thread_id)
+        return
+    _render_batch(inbox, selected)
+
+
+def open_review(thread_id: str) -> None:
+    """Go to the Review page for one thread (deep link `?thread=ID`)."""
+    st.session_state["review_thread"] = thread_id
+    st.switch_page("pages/review.py", query_params={"thread": thread_id})
+
+
+def _render_batch(inbox: Inbox, selected: list[Any]) -> None:
+    count = len(selected)
+    kinds = sorted({", ".join(item.kinds) for item in selected})
+    blockers = batch_blockers(selected)
+    reviewer = reviewer_name()
+    with st.container(border=True):
+        st.subheader(f"Batch: {count} threads" + ("" if len(kinds) > 1 else f" of kind {escape_markdown(kinds[0])}"))
+        if blockers:
+            st.warning("Batch is off for this selection.\n\n" + "\n".join(f"- {escape_markdown(r)}" for r in blockers))
+        elif not reviewer:
+            st.warning("Type your name in the sidebar first: it is recorded on every decision.")
+        comment = st.text_input(
+            "Comment for every thread",
+            key="inbox_batch_comment",
+            placeholder="optional; sent as the reason when rejecting",
+            help="Recorded with each decision in the audit log. When rejecting, it is also the "
+            "reason the agent receives.",
+        )
+        disabled = bool(blockers) or not reviewer
+        approve_col, reject_col, _ = st.columns([1, 1, 3])
+        approve = approve_col.button(f"Approve all {count}", type="primary", icon=":material/done_all:",
+                                     key="inbox_batch_approve", disabled=disabled, width="stretch")  # fmt: skip
+        reject = reject_col.button(f"Reject all {count}", icon=":material/block:", key="inbox_batch_reject",
+                                   disabled=disabled, width="stretch")  # fmt: skip
+        if approve or reject:
+            _run_batch(inbox, [item.thread_id for item in selected], approve=approve, reviewer=reviewer, comment=comment)
+
+
+def _run_batch(inbox: Inbox, thread_ids: list[str], *, approve: bool, reviewer: str, comment: str) -> None:
+    verb = "Approving" if approve else "Rejecting"
+    bar = st.progress(0.0, text=f"{verb} {len(thread_ids)} threads…")
+
+    def progress(done: int, total: int, result: Any) -> None:
+        bar.progress(done / total, text=f"{verb}: {done} of {total} done ({escape_markdown(result.thread_id)}: {result.result})")
+
+    try:
+        results = inbox.batch(thread_ids, approve=approve, reviewer=reviewer, comment=comment, progress=progress)
+    except HitlError as exc:  # the batch itself could not run (e.g. the database went away)
+        show_problem(exc)
+        return
+    st.session_state["inbox_batch"] = {
+        "approve": approve,
+        "comment": comment,
+        "results": [asdict(result) for result in results],
+    }
+    st.session_state["inbox_selected"] = []
+    st.session_state.pop("inbox_batch_comment", None)
+    st.rerun()  # the whole app: the sidebar counts and the queue now reflect the decisions
+
+
+def _dismiss_batch() -> None:
+    st.session_state["inbox_batch"] = None
+
+
+def _render_batch_results() -> None:
+    batch = st.session_state.get("inbox_batch")
+    if not batch:
+        return
+    results = batch["results"]
+    tally: dict[str, int] = {}
+    for result in results:
+        tally[result["result"]] = tally.get(result["result"], 0) + 1
+    verb = "Approved" if batch["approve"] else "Rejected"
+    line = f"{verb} {len(results)} threads: " + ", ".join(f"{n} {name}" for name, n in tally.items())
+    ok = set(tally) <= {"completed", "waiting"}
+    with st.container(border=True):
+        (st.success if ok else st.warning)(escape_markdown(line), icon="✅" if ok else "⚠️")
+        st.dataframe(batch_frame(results), hide_index=True, key="inbox_batch_table",
+                     column_config={"Details": st.column_config.TextColumn(width="large")})  # fmt: skip
+        st.button("Dismiss", key="inbox_batch_dismiss", on_click=_dismiss_batch)

@@ -1,0 +1,77 @@
+"""The sidebar every page shares: database, reviewer name, queue counts, audit chain."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from hitl import HitlError, Inbox
+from hitl.ui.desk import get_inbox
+from hitl.ui.text import escape_markdown
+
+__all__ = ["render_sidebar", "STATUSES", "audit_status"]
+
+STATUSES = ("waiting", "running", "completed", "failed", "resolved")
+"""Thread statuses in the order the desk lists them."""
+
+AUDIT_RECHECK_SECONDS = 120
+"""The sidebar re-verifies the audit chain at most this often (the History page always does)."""
+
+
+@st.cache_data(ttl=AUDIT_RECHECK_SECONDS, show_spinner=False)
+def _audit_report(database_url: str, _inbox: Inbox) -> tuple[bool, str, str]:
+    report = _inbox.verify_audit()
+    return report.ok, str(report), datetime.now(timezone.utc).strftime("%H:%M UTC")
+
+
+def audit_status(inbox: Inbox) -> tuple[bool, str, str]:
+    """(intact, one-line report, checked at) for the sidebar; cached for a short while."""
+    return _audit_report(inbox.store.url, inbox)
+
+
+def render_sidebar() -> bool:
+    """Draw the shared sidebar. Returns False (with the reason on the page) when the
+    desk's database cannot be opened, so the page is not run."""
+    st.session_state.setdefault("reviewer", "")
+    with st.sidebar:
+        st.text_input(
+            "Your name",
+            key="reviewer",
+            placeholder="e.g. alice",
+            help="Recorded on every decision you take, in the audit log.",
+        )
+        st.caption(
+            "Local mode, no login: anyone who can open this URL can decide, under any name."
+        )
+        try:
+            inbox = get_inbox()
+            counts = inbox.counts(refresh=True)
+        except HitlError as exc:
+            st.error("Database unavailable", icon="⚠️")
+            _explain_on_page(exc)
+            return False
+        st.divider()
+        waiting = counts.get("waiting", 0)
+        st.metric("Pending reviews", f"{waiting:,}")
+        st.caption(" · ".join(f"{status} {counts.get(status, 0):,}" for status in STATUSES))
+        st.divider()
+        st.caption(f"Database ({inbox.store.backend}{', read-only' if inbox.store.read_only else ''})")
+        st.code(inbox.store.display_url, language=None, wrap_lines=True)
+        try:
+            intact, line, checked = audit_status(inbox)
+        except HitlError as exc:
+            st.caption(f"Audit chain: could not be checked ({escape_markdown(exc)})")
+        else:
+            icon = "✅" if intact else "❌"
+            st.caption(f"{icon} {escape_markdown(line)} (checked {checked})")
+    return True
+
+
+def _explain_on_page(exc: HitlError) -> None:
+    from hitl.ui.guard import _WHAT_TO_DO
+
+    st.title("HITL review desk")
+    st.error("The desk cannot open its database.", icon="⚠️")
+    st.text(str(exc))
+    st.info(_WHAT_TO_DO, icon="ℹ️")

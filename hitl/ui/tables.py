@@ -1,0 +1,348 @@
+"""Tables the pages show, built as pandas DataFrames (no streamlit here, so plain tests work).
+
+Every cell holding payload, state or reviewer text stays a plain string: dataframe cells are
+never rendered as markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+import pandas as pd
+
+from hitl.inbox import BatchResult, PendingThread, ThreadView
+from hitl.store import ThreadRow
+
+__all__ = [
+    "QUEUE_COLUMNS",
+    "queue_frame",
+    "threads_frame",
+    "timeline_frame",
+    "batch_frame",
+    "batch_blockers",
+    "verdict",
+    "with_verdicts",
+    "filter_history",
+    "history_table",
+    "approval_rates",
+    "csv_bytes",
+    "humanize_seconds",
+]
+
+QUEUE_COLUMNS = ("Thread", "Graph", "Kind", "Summary", "Waiting", "Interrupts", "Note")
+
+
+def humanize_seconds(seconds: float | None) -> str:
+    """'45 s', '12 min', '3 h', '2 d'; '—' when unknown."""
+    if seconds is None or pd.isna(seconds):
+        return "—"
+    seconds = max(0.0, float(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
+
+
+def _age(since: datetime | None, now: datetime) -> str:
+    return "—" if since is None else humanize_seconds((now - since).total_seconds())
+
+
+def queue_frame(items: Sequence[PendingThread], *, now: datetime | None = None) -> pd.DataFrame:
+    """One row per pending thread, in the order given."""
+    now = now or datetime.now(timezone.utc)
+    rows = [
+        {
+            "Thread": item.thread_id,
+            "Graph": item.graph_id or "—",
+            "Kind": ", ".join(item.kinds) or "—",
+            "Summary": item.summary,
+            "Waiting": _age(item.waiting_since, now),
+            "Interrupts": len(item.interrupts),
+            "Note": item.read_only_reason or "",
+        }
+        for item in items
+    ]
+    return pd.DataFrame(rows, columns=list(QUEUE_COLUMNS))
+
+
+def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None) -> pd.DataFrame:
+    """One row per thread for the Threads page."""
+    now = now or datetime.now(timezone.utc)
+    data = [
+        {
+            "Thread": row.thread_id,
+            "Graph": row.graph_id or "—",
+            "Status": row.status,
+            "Kind": ", ".join(row.kinds),
+            "Summary": row.summary,
+            "Updated": _age(row.updated_at, now) + " ago",
+            "Node": ", ".join(row.nodes),
+            "Note": row.graph_note or "",
+        }
+        for row in rows
+    ]
+    return pd.DataFrame(data, columns=["Thread", "Graph", "Status", "Kind", "Summary", "Updated", "Node", "Note"])
+
+
+def batch_blockers(items: Iterable[PendingThread]) -> list[str]:
+    """Why these threads cannot be decided together in one batch (empty when they can)."""
+    items = list(items)
+    reasons = []
+    kinds = sorted({", ".join(item.kinds) or "unknown" for item in items})
+    if len(kinds) > 1:
+        reasons.append(
+            f"The selection mixes kinds ({'; '.join(kinds)}). A batch answers every thread the same way, "
+            "so select threads of one kind (use the Kind filter)."
+        )
+    several = [item.thread_id for item in items if len(item.interrupts) > 1]
+    if several:
+        reasons.append(
+            f"{len(several)} selected thread(s) wait on several interrupts at once ({', '.join(several[:3])}"
+            f"{'…' if len(several) > 3 else ''}); open each one to answer its interrupts."
+        )
+    read_only = [item.thread_id for item in items if item.read_only_reason]
+    if read_only:
+        reasons.append(
+            f"{len(read_only)} selected thread(s) are read-only here ({', '.join(read_only[:3])}): "
+            "the desk cannot tell which registered graph to resume."
+        )
+    return reasons
+
+
+_RESULT_EXPLAINED = {
+    "completed": "the graph ran to its end",
+    "waiting": "the graph paused again at a new interrupt; it is back in the inbox",
+    "failed": "the graph raised after the answer; nothing is lost, retry or resolve it from Threads",
+    "already decided": "someone else answered it first; nothing was sent",
+    "invalid": "this request cannot be answered in one click; open it to answer",
+    "not found": "the thread no longer exists",
+}
+
+
+def batch_frame(results: Sequence[BatchResult | dict[str, Any]]) -> pd.DataFrame:
+    """The per-thread result table shown after a batch."""
+    rows = []
+    for result in results:
+        data = result if isinstance(result, dict) else {
+            "thread_id": result.thread_id, "result": result.result, "message": result.message,
+        }  # fmt: skip
+        rows.append(
+            {
+                "Thread": data["thread_id"],
+                "Result": data["result"],
+                "What it means": _RESULT_EXPLAINED.get(data["result"], ""),
+                "Details": data.get("message") or "",
+            }
+        )
+    return pd.DataFrame(rows, columns=["Thread", "Result", "What it means", "Details"])
+
+
+def timeline_frame(view: ThreadView) -> pd.DataFrame:
+    """Checkpoints and decisions of one thread, interleaved by time, oldest first."""
+    rows: list[dict[str, Any]] = []
+    for checkpoint in view.checkpoints:
+        written = ", ".join(checkpoint.channels_written)
+        rows.append(
+            {
+                "When": checkpoint.created_at,
+                "Event": "checkpoint",
+                "Step": checkpoint.step,
+                "Source": checkpoint.source or "",
+                "By": "",
+                "Detail": f"next writes: {written}" if written else "",
+                "Id": checkpoint.checkpoint_id,
+            }
+        )
+    for decision in view.decisions:
+        action = decision.get("action") or "decision"
+        answer = decision.get("answer")
+        detail = f"{decision.get('outcome')}: {_compact_json(answer)}" if answer not in (None, "", "null") else str(decision.get("outcome"))
+        if decision.get("comment"):
+            detail += f" — {decision['comment']}"
+        if decision.get("error"):
+            detail += f" — error: {decision['error']}"
+        rows.append(
+            {
+                "When": datetime.fromtimestamp(float(decision["decided_at"]), timezone.utc),
+                "Event": action if action != "decision" else f"decision ({decision.get('kind') or '?'})",
+                "Step": None,
+                "Source": "reviewer",
+                "By": decision.get("reviewer") or "",
+                "Detail": detail,
+                "Id": decision.get("interrupt_id") or "",
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["When", "Event", "Step", "Source", "By", "Detail", "Id"])
+    if not frame.empty:
+        frame = frame.sort_values("When", kind="stable").reset_index(drop=True)
+        frame["Step"] = frame["Step"].astype("Int64")
+    return frame
+
+
+def _compact_json(text: Any, width: int = 200) -> str:
+    if not isinstance(text, str):
+        text = json.dumps(text, default=str)
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _loads(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+_TYPE_VERDICT = {
+    "approve": "approved", "accept": "approved", "edit": "edited", "reject": "rejected",
+    "ignore": "rejected", "respond": "feedback", "response": "feedback",
+}  # fmt: skip
+
+
+def verdict(kind: str | None, answer: Any, *, action: str | None = None) -> str:
+    """What a recorded answer meant: approved, edited, rejected, feedback, resolved or other.
+
+    Reads the resume values of the DESIGN's payload kinds; `answer` may be the audit log's
+    JSON text. Used for the approval-rate chart, never to decide anything.
+    """
+    if action == "resolve":
+        return "resolved"
+    value = _loads(answer)
+    if isinstance(value, bool):
+        return "approved" if value else "rejected"
+    if isinstance(value, dict):
+        if kind == "edit" or "action" in value and value.get("action") in ("approve", "reject", "regenerate"):
+            action_taken = value.get("action")
+            if action_taken == "approve":
+                return "edited" if "edited" in value else "approved"
+            return {"reject": "rejected", "regenerate": "feedback"}.get(str(action_taken), "other")
+        if "modified" in value:
+            return "edited" if value.get("modified") else "approved"
+        if isinstance(value.get("decisions"), list):
+            return _combined([_TYPE_VERDICT.get(str(_get_type(d)), "other") for d in value["decisions"]])
+        if "type" in value:
+            return _TYPE_VERDICT.get(str(value.get("type")), "other")
+        if isinstance(value.get("approved"), bool):
+            if value["approved"]:
+                return "approved"
+            return "feedback" if value.get("feedback") else "rejected"
+        return "other"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return _combined([_TYPE_VERDICT.get(str(v.get("type")), "other") for v in value])
+    return "other"
+
+
+def _get_type(decision: Any) -> Any:
+    return decision.get("type") if isinstance(decision, dict) else None
+
+
+def _combined(verdicts: list[str]) -> str:
+    unique = set(verdicts)
+    if not unique:
+        return "other"
+    if len(unique) == 1:
+        return verdicts[0]
+    if unique <= {"approved", "edited"}:
+        return "edited"
+    return "mixed"
+
+
+def with_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
+    """The audit frame with a `verdict` column."""
+    frame = frame.copy()
+    frame["verdict"] = [
+        verdict(kind, answer, action=action)
+        for kind, answer, action in zip(frame["kind"], frame["answer"], frame["action"], strict=True)
+    ] if len(frame) else pd.Series(dtype="object")  # fmt: skip
+    return frame
+
+
+def filter_history(
+    frame: pd.DataFrame,
+    *,
+    reviewers: Sequence[str] = (),
+    graphs: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    outcomes: Sequence[str] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> pd.DataFrame:
+    """Rows matching every filter; an empty filter keeps everything. Dates are UTC days, inclusive."""
+    mask = pd.Series(True, index=frame.index)
+    for column, wanted in (("reviewer", reviewers), ("graph_id", graphs), ("kind", kinds), ("outcome", outcomes)):
+        if wanted:
+            mask &= frame[column].isin(list(wanted))
+    if date_from is not None:
+        mask &= frame["decided_at"] >= pd.Timestamp(datetime.combine(date_from, time.min, timezone.utc))
+    if date_to is not None:
+        mask &= frame["decided_at"] < pd.Timestamp(datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc))
+    return frame[mask]
+
+
+def history_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The audit columns a reviewer reads, newest first."""
+    shown = frame.sort_values("seq", ascending=False)
+    return pd.DataFrame(
+        {
+            "Decided at (UTC)": shown["decided_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "Thread": shown["thread_id"],
+            "Graph": shown["graph_id"].fillna("—"),
+            "Kind": shown["kind"].fillna("—"),
+            "Action": shown["action"],
+            "Verdict": shown["verdict"] if "verdict" in shown else "",
+            "Reviewer": shown["reviewer"],
+            "Comment": shown["comment"].fillna(""),
+            "Outcome": shown["outcome"],
+            "Waited": [humanize_seconds(s) for s in shown["waited_seconds"]],
+            "Answer": [_compact_json(a) if a not in (None, "null") else "" for a in shown["answer"]],
+            "Error": shown["error"].fillna(""),
+            "Seq": shown["seq"],
+        }
+    ).reset_index(drop=True)
+
+
+_DECISIVE = ("approved", "edited", "rejected", "feedback", "mixed")
+
+
+def approval_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per graph: decisions, approved (incl. edited) and the approval rate, over real verdicts."""
+    decided = frame[frame["verdict"].isin(_DECISIVE)] if len(frame) else frame
+    if decided.empty:
+        return pd.DataFrame(columns=["graph", "decisions", "approved", "approval_rate"])
+    grouped = decided.assign(graph=decided["graph_id"].fillna("(unknown)")).groupby("graph")
+    out = pd.DataFrame(
+        {
+            "decisions": grouped.size(),
+            "approved": grouped["verdict"].agg(lambda v: int(v.isin(["approved", "edited"]).sum())),
+        }
+    ).reset_index()
+    out["approval_rate"] = out["approved"] / out["decisions"]
+    return out.sort_values("graph").reset_index(drop=True)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as UTF-8 CSV, safe to open in a spreadsheet.
+
+    Text cells starting with = + - @ (or a tab/CR) get a leading apostrophe, so a payload
+    cannot plant a formula that a spreadsheet would run (OWASP "CSV injection").
+    """
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+            )
+    if "decided_at" in safe:
+        safe["decided_at"] = safe["decided_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return safe.to_csv(index=False).encode("utf-8")
