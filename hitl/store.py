@@ -129,18 +129,31 @@ class _Dialect:
     placeholder: str
     metadata_graph_id: str
     """SQL expression for the graph id in checkpoint metadata, given alias `c`."""
+    writes_table: str = "writes"
+    """The saver's table of pending writes (`writes` in SQLite, `checkpoint_writes` in PostgreSQL)."""
+    write_value: str = "value"
+    """The column holding a write's serialized value in `writes_table`."""
+    tick: str = "UPDATE hitl_clock SET n = n + 1 WHERE id = 1"
+    """Statement advancing the dirty-mark clock before `next_version` is read ("" if none)."""
+    next_version: str = "(SELECT n FROM hitl_clock WHERE id = 1)"
+    """SQL expression for a new dirty-mark version: unique, never reused."""
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
 
-SQLITE = _Dialect("sqlite", "?", "json_extract(CAST(c.metadata AS TEXT), '$.graph_id')")
+SQLITE = _Dialect("sqlite", "?", "json_extract(CAST(c.metadata AS TEXT), '$.graph_id')", "writes", "value")
 
 _DESK_TABLES_SQLITE = """
 CREATE TABLE IF NOT EXISTS hitl_dirty (
     thread_id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL DEFAULT 1
+    version INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS hitl_clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT INTO hitl_clock (id, n) VALUES (1, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS hitl_threads (
     thread_id TEXT PRIMARY KEY,
     status TEXT NOT NULL,
@@ -188,19 +201,26 @@ CREATE TABLE IF NOT EXISTS hitl_audit (
     row_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS hitl_audit_thread ON hitl_audit (thread_id, seq);
-CREATE TRIGGER IF NOT EXISTS hitl_dirty_on_checkpoint AFTER INSERT ON checkpoints BEGIN
-    INSERT INTO hitl_dirty (thread_id, version) VALUES (NEW.thread_id, 1)
-    ON CONFLICT (thread_id) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_dirty_on_write AFTER INSERT ON writes BEGIN
-    INSERT INTO hitl_dirty (thread_id, version) VALUES (NEW.thread_id, 1)
-    ON CONFLICT (thread_id) DO UPDATE SET version = version + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_dirty_on_checkpoint_delete AFTER DELETE ON checkpoints BEGIN
-    INSERT INTO hitl_dirty (thread_id, version) VALUES (OLD.thread_id, 1)
-    ON CONFLICT (thread_id) DO UPDATE SET version = version + 1;
-END;
 """
+
+_DIRTY_TRIGGERS_SQLITE = """
+DROP TRIGGER IF EXISTS hitl_dirty_on_checkpoint;
+DROP TRIGGER IF EXISTS hitl_dirty_on_write;
+DROP TRIGGER IF EXISTS hitl_dirty_on_checkpoint_delete;
+""" + "".join(
+    f"""
+DROP TRIGGER IF EXISTS hitl_dirty_on_{table}_{event.lower()};
+CREATE TRIGGER hitl_dirty_on_{table}_{event.lower()} AFTER {event} ON {table} BEGIN
+    UPDATE hitl_clock SET n = n + 1 WHERE id = 1;
+    INSERT INTO hitl_dirty (thread_id, version) VALUES ({row}.thread_id, (SELECT n FROM hitl_clock WHERE id = 1))
+    ON CONFLICT (thread_id) DO UPDATE SET version = excluded.version;
+END;"""
+    for table in ("checkpoints", "writes")
+    for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+)
+"""Every change to the saver's tables marks its thread dirty with a fresh clock value, in the
+agent's own transaction. Versions are never reused (a per-row counter restarting at 1 after
+the mark is cleared would let a slow refresh mistake a new mark for the one it read)."""
 
 _AUDIT_COLUMNS = (
     "seq", "thread_id", "interrupt_id", "graph_id", "kind", "action", "payload", "answer",
@@ -212,6 +232,72 @@ _AUDIT_COLUMNS = (
 def _is_locked(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
+
+
+TransactionMode = str
+""""read" (statements as they come), "snapshot" (one consistent read-only view) or "write"."""
+
+
+class _SqliteBackend:
+    """Transactions on the one sqlite3 connection the saver also uses, under its lock."""
+
+    errors: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,)
+
+    def __init__(self, conn: sqlite3.Connection, lock: Any) -> None:
+        self.conn = conn
+        self.lock = lock
+
+    @contextmanager
+    def transaction(self, store: Store, *, mode: TransactionMode) -> Iterator[Any]:
+        with self.lock:
+            if mode == "write":
+                self._begin_write(store)
+            elif mode == "snapshot":
+                # In WAL mode a read transaction sees one snapshot until it ends.
+                if self.conn.in_transaction:
+                    self.conn.commit()
+                self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.rollback()
+                raise
+            else:
+                if self.conn.in_transaction:
+                    self.conn.commit()
+
+    def _begin_write(self, store: Store) -> None:
+        deadline = time.monotonic() + store.lock_retry_seconds
+        delay = 0.05
+        while True:
+            try:
+                if self.conn.in_transaction:
+                    self.conn.commit()
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if _is_locked(exc) and time.monotonic() < deadline:
+                    time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if _is_locked(exc):
+                    raise StoreError(
+                        f"The database {store.display_url} stayed locked by another writer for "
+                        f"{store.lock_retry_seconds:g} s. Nothing was changed and your answer was "
+                        "not sent; try again in a moment.",
+                        cause=exc,
+                    ) from None
+                if "readonly" in str(exc).lower():
+                    raise StoreError(
+                        f"The database {store.display_url} is read-only: decisions cannot be "
+                        "recorded. Nothing was changed.",
+                        cause=exc,
+                    ) from None
+                raise StoreError(f"Database error on {store.display_url}: {exc}", cause=exc) from None
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 class Store:
@@ -230,6 +316,7 @@ class Store:
         lock: Any,
         lock_retry_seconds: float = 30.0,
         read_only: bool = False,
+        backend: Any = None,
     ) -> None:
         self.url = url
         self.saver = saver
@@ -238,6 +325,10 @@ class Store:
         self._lock = lock
         self.lock_retry_seconds = lock_retry_seconds
         self.read_only = read_only
+        # The backend opens transactions (`transaction(store, mode=...)`), names its driver's
+        # `errors` and closes; SQLite's is built here, PostgreSQL's by hitl.store_postgres.
+        self._backend = backend if backend is not None else _SqliteBackend(connection, lock)
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ opening
 
@@ -344,15 +435,18 @@ class Store:
             with self._lock:
                 self.saver.setup()
                 fresh = not self._table_exists("hitl_threads")
-                self._conn.executescript(_DESK_TABLES_SQLITE)
+                # One transaction: an agent writing meanwhile never meets a missing trigger.
+                script = _DESK_TABLES_SQLITE + _DIRTY_TRIGGERS_SQLITE
                 if fresh:
                     # Threads written before the triggers existed: index them once.
-                    self._conn.execute(
-                        "INSERT OR IGNORE INTO hitl_dirty (thread_id, version) "
-                        "SELECT DISTINCT thread_id, 1 FROM checkpoints"
+                    script += (
+                        "INSERT INTO hitl_dirty (thread_id, version) "
+                        "SELECT DISTINCT thread_id, 0 FROM checkpoints WHERE true ON CONFLICT DO NOTHING;"
                     )
-                self._conn.commit()
+                self._conn.executescript("BEGIN IMMEDIATE;" + script + "COMMIT;")
         except sqlite3.DatabaseError as exc:
+            if self._conn.in_transaction:
+                self._conn.rollback()
             raise StoreError(f"Could not prepare the desk's tables in {self.url}: {exc}", cause=exc) from None
 
     def _table_exists(self, name: str) -> bool:
@@ -363,9 +457,7 @@ class Store:
 
     def close(self) -> None:
         """Close the connection (or pool)."""
-        closer = getattr(self._conn, "close", None)
-        if closer:
-            closer()
+        self._backend.close()
 
     def __enter__(self) -> Store:
         return self
@@ -391,79 +483,47 @@ class Store:
     # ------------------------------------------------------------------ SQL plumbing
 
     @contextmanager
-    def connection(self, *, write: bool = False) -> Iterator[Any]:
-        """A connection with the desk's lock held; a write block is one transaction.
+    def connection(self, *, write: bool = False, snapshot: bool = False) -> Iterator[Any]:
+        """A connection in a transaction; a write block is one transaction, committed at the end.
 
-        Writes retry with exponential backoff while another process holds the database
-        lock, for up to `lock_retry_seconds`, then raise `StoreError`. The block's body
-        must be safe to run again (it is, for every caller here: it runs in a transaction
-        that was rolled back).
+        `snapshot=True` gives one consistent read-only view for every query in the block
+        (SQLite: a WAL read transaction; PostgreSQL: REPEATABLE READ). Writes wait for other
+        desk writers: SQLite retries with exponential backoff while another process holds
+        the database lock, PostgreSQL queues on an advisory lock; either gives up after
+        `lock_retry_seconds` with `StoreError`. A block nested in another on the same thread
+        joins the outer transaction (so `query()` inside a write block sees its rows and
+        does not wait for the lock the block already holds). Driver errors become
+        `StoreError`.
         """
         if write and self.read_only:
             raise StoreError(
                 f"The database {self.display_url} is read-only: decisions cannot be recorded. "
                 "Nothing was changed. Fix the file's permissions (or the mount) and try again."
             )
-        with self._lock:
-            if write:
-                self._begin_write()
-            try:
-                yield self._conn
-            except BaseException:
-                if write:
-                    self._conn.rollback()
-                raise
-            else:
-                if write:
-                    self._conn.commit()
-
-    def _begin_write(self) -> None:
-        deadline = time.monotonic() + self.lock_retry_seconds
-        delay = 0.05
-        while True:
-            try:
-                if self._conn.in_transaction:
-                    self._conn.commit()
-                self._conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if _is_locked(exc) and time.monotonic() < deadline:
-                    time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-                    delay = min(delay * 2, 2.0)
-                    continue
-                if _is_locked(exc):
-                    raise StoreError(
-                        f"The database {self.display_url} stayed locked by another writer for "
-                        f"{self.lock_retry_seconds:g} s. Nothing was changed and your answer was "
-                        "not sent; try again in a moment.",
-                        cause=exc,
-                    ) from None
-                if "readonly" in str(exc).lower():
-                    raise StoreError(
-                        f"The database {self.display_url} is read-only: decisions cannot be "
-                        "recorded. Nothing was changed.",
-                        cause=exc,
-                    ) from None
-                raise StoreError(f"Database error on {self.display_url}: {exc}", cause=exc) from None
+        outer = getattr(self._local, "conn", None)
+        if outer is not None:
+            yield outer
+            return
+        mode = "write" if write else "snapshot" if snapshot else "read"
+        try:
+            with self._backend.transaction(self, mode=mode) as conn:
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
+        except self._backend.errors as exc:
+            raise StoreError(f"Database error on {self.display_url}: {exc}", cause=exc) from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Run a read query and return all rows, turning driver errors into StoreError."""
-        try:
-            with self.connection() as conn:
-                rows = conn.execute(self.dialect.sql(sql), tuple(params)).fetchall()
-                if self.dialect.name == "sqlite" and conn.in_transaction:
-                    conn.commit()
-                return rows
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Database error on {self.display_url}: {exc}", cause=exc) from None
+        with self.connection() as conn:
+            return conn.execute(self.dialect.sql(sql), tuple(params)).fetchall()
 
     def execute_write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write statement in its own transaction; returns the row count."""
-        try:
-            with self.connection(write=True) as conn:
-                return conn.execute(self.dialect.sql(sql), tuple(params)).rowcount
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Database error on {self.display_url}: {exc}", cause=exc) from None
+        with self.connection(write=True) as conn:
+            return conn.execute(self.dialect.sql(sql), tuple(params)).rowcount
 
     # ------------------------------------------------------------------ raw reads
 
@@ -496,23 +556,24 @@ class Store:
     def _interrupt_rows(self, thread_ids: Sequence[str]) -> list[tuple]:
         marks = ",".join("?" for _ in thread_ids)
         special = ",".join(f"'{c}'" for c in SPECIAL_CHANNELS)
+        writes, value = self.dialect.writes_table, self.dialect.write_value
         sql = f"""
             WITH latest AS (
                 SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
                 WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
             )
-            SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.type, w.value,
-                   r.type, r.value, e.type, e.value
-            FROM latest l JOIN writes w
+            SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.type, w.{value},
+                   r.type, r.{value}, e.type, e.{value}
+            FROM latest l JOIN {writes} w
               ON w.thread_id = l.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = l.checkpoint_id
-            LEFT JOIN writes r
+            LEFT JOIN {writes} r
               ON r.thread_id = w.thread_id AND r.checkpoint_ns = '' AND r.checkpoint_id = w.checkpoint_id
              AND r.task_id = w.task_id AND r.channel = '__resume__'
-            LEFT JOIN writes e
+            LEFT JOIN {writes} e
               ON e.thread_id = w.thread_id AND e.checkpoint_ns = '' AND e.checkpoint_id = w.checkpoint_id
              AND e.task_id = w.task_id AND e.channel = '{ERROR}'
             WHERE w.channel = '{INTERRUPT}' AND NOT EXISTS (
-                SELECT 1 FROM writes d
+                SELECT 1 FROM {writes} d
                 WHERE d.thread_id = w.thread_id AND d.checkpoint_ns = '' AND d.checkpoint_id = w.checkpoint_id
                   AND d.task_id = w.task_id AND d.channel NOT IN ({special})
             )
@@ -585,7 +646,7 @@ class Store:
         """(node, error text) of tasks whose latest attempt raised, at the latest checkpoint."""
         rows = self.query(
             f"""
-            SELECT w.task_path, w.type, w.value FROM writes w
+            SELECT w.task_path, w.type, w.{self.dialect.write_value} FROM {self.dialect.writes_table} w
             WHERE w.thread_id = ? AND w.checkpoint_ns = '' AND w.channel = '{ERROR}' AND w.checkpoint_id = (
                 SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''
             )
@@ -615,10 +676,19 @@ class Store:
         batches = 0
         while max_batches is None or batches < max_batches:
             batches += 1
-            dirty = self.query("SELECT thread_id, version FROM hitl_dirty LIMIT ?", (batch,))
+            with self.connection(snapshot=True):
+                # Dirty versions and the threads' state from one snapshot. Marks are read in
+                # key order so concurrent refreshes lock them in the same order.
+                dirty = [
+                    (tid, int(version))
+                    for tid, version in self.query(
+                        "SELECT thread_id, version FROM hitl_dirty ORDER BY thread_id LIMIT ?", (batch,)
+                    )
+                ]
+                state = self._read_thread_state([tid for tid, _ in dirty]) if dirty else None
             if not dirty:
                 break
-            rows = self._index_rows([tid for tid, _ in dirty], indexer)
+            rows = self._index_rows(state, indexer)
             self._write_index(rows, dirty)
             done += len(dirty)
             if len(dirty) < batch:
@@ -628,7 +698,8 @@ class Store:
     def _refresh_read_only(self, indexer: Indexer) -> int:
         return 0
 
-    def _index_rows(self, thread_ids: list[str], indexer: Indexer) -> list[tuple]:
+    def _read_thread_state(self, thread_ids: list[str]) -> tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]]:
+        """(latest root checkpoint rows, pending interrupts, threads with error writes)."""
         marks = ",".join("?" for _ in thread_ids)
         latest = self.query(
             f"""
@@ -645,7 +716,7 @@ class Store:
             row[0]
             for row in self.query(
                 f"""
-                SELECT DISTINCT w.thread_id FROM writes w JOIN (
+                SELECT DISTINCT w.thread_id FROM {self.dialect.writes_table} w JOIN (
                     SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
                     WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
                 ) l ON w.thread_id = l.thread_id AND w.checkpoint_id = l.checkpoint_id
@@ -654,6 +725,12 @@ class Store:
                 thread_ids,
             )
         }
+        return latest, interrupts, errors
+
+    def _index_rows(
+        self, state: tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]], indexer: Indexer
+    ) -> list[tuple]:
+        latest, interrupts, errors = state
         now = time.time()
         rows = []
         for thread_id, checkpoint_id, metadata_blob in latest:
@@ -704,48 +781,62 @@ class Store:
         return any(key.startswith("branch:to:") or key == "__start__" for key in channels)
 
     def _write_index(self, rows: list[tuple], dirty: list[tuple[str, int]]) -> None:
-        present = {row[0] for row in rows}
+        by_thread = {row[0]: row for row in rows}
+        sql = self.dialect.sql
         try:
             with self.connection(write=True) as conn:
-                sql = self.dialect.sql
-                for thread_id, version in dirty:
-                    # A mark whose version moved was re-dirtied by a concurrent agent write:
-                    # keep it (and skip the now-stale row) so the next refresh redoes the thread.
-                    current = conn.execute(
-                        sql("SELECT version FROM hitl_dirty WHERE thread_id = ?"), (thread_id,)
-                    ).fetchone()
-                    if current is None or current[0] != version:
-                        present.discard(thread_id)
-                        continue
-                    conn.execute(sql("DELETE FROM hitl_dirty WHERE thread_id = ? AND version = ?"), (thread_id, version))
-                    if thread_id not in present:
-                        conn.execute(sql("DELETE FROM hitl_threads WHERE thread_id = ?"), (thread_id,))
-                keep = [row for row in rows if row[0] in present]
-                conn.executemany(
-                    sql(
-                        "INSERT INTO hitl_threads (thread_id, status, checkpoint_id, graph_id, graph_note, kinds, "
-                        "summary, search_text, n_interrupts, interrupt_ids, nodes, waiting_since, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
-                        "status = excluded.status, checkpoint_id = excluded.checkpoint_id, "
-                        "graph_id = excluded.graph_id, graph_note = excluded.graph_note, kinds = excluded.kinds, "
-                        "summary = excluded.summary, search_text = excluded.search_text, "
-                        "n_interrupts = excluded.n_interrupts, interrupt_ids = excluded.interrupt_ids, "
-                        "nodes = excluded.nodes, waiting_since = excluded.waiting_since, "
-                        "updated_at = excluded.updated_at"
-                    ),
-                    keep,
-                )
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Could not update the desk's index in {self.display_url}: {exc}", cause=exc) from None
+                cleared: list[str] = []
+                for start in range(0, len(dirty), 400):
+                    chunk = dirty[start : start + 400]
+                    # Versions are unique (a clock, never reused), so a mark still holding the
+                    # version this refresh read means no agent wrote the thread since: the row
+                    # built from that read is current. A mark that moved was re-dirtied by a
+                    # concurrent write (or taken by another desk's refresh): keep it, drop the row.
+                    pairs = ", ".join("(?, ?)" for _ in chunk)
+                    cleared += [
+                        r[0]
+                        for r in conn.execute(
+                            sql(f"DELETE FROM hitl_dirty WHERE (thread_id, version) IN (VALUES {pairs}) RETURNING thread_id"),
+                            [value for pair in chunk for value in pair],
+                        ).fetchall()
+                    ]
+                gone = [tid for tid in cleared if tid not in by_thread]
+                for start in range(0, len(gone), 500):
+                    chunk = gone[start : start + 500]
+                    conn.execute(
+                        sql(f"DELETE FROM hitl_threads WHERE thread_id IN ({','.join('?' for _ in chunk)})"), chunk
+                    )
+                keep = [by_thread[tid] for tid in sorted(cleared) if tid in by_thread]
+                if keep:
+                    conn.executemany(
+                        sql(
+                            "INSERT INTO hitl_threads (thread_id, status, checkpoint_id, graph_id, graph_note, kinds, "
+                            "summary, search_text, n_interrupts, interrupt_ids, nodes, waiting_since, updated_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
+                            "status = excluded.status, checkpoint_id = excluded.checkpoint_id, "
+                            "graph_id = excluded.graph_id, graph_note = excluded.graph_note, kinds = excluded.kinds, "
+                            "summary = excluded.summary, search_text = excluded.search_text, "
+                            "n_interrupts = excluded.n_interrupts, interrupt_ids = excluded.interrupt_ids, "
+                            "nodes = excluded.nodes, waiting_since = excluded.waiting_since, "
+                            "updated_at = excluded.updated_at"
+                        ),
+                        keep,
+                    )
+        except StoreError as exc:
+            raise StoreError(
+                f"Could not update the desk's index in {self.display_url}: {exc.cause or exc}", cause=exc.cause
+            ) from None
 
     def mark_dirty(self, thread_ids: Iterable[str]) -> None:
         """Force threads to be re-indexed on the next refresh."""
         with self.connection(write=True) as conn:
             for thread_id in thread_ids:
+                if self.dialect.tick:
+                    conn.execute(self.dialect.tick)
                 conn.execute(
                     self.dialect.sql(
-                        "INSERT INTO hitl_dirty (thread_id, version) VALUES (?, 1) "
-                        "ON CONFLICT (thread_id) DO UPDATE SET version = hitl_dirty.version + 1"
+                        f"INSERT INTO hitl_dirty (thread_id, version) VALUES (?, {self.dialect.next_version}) "
+                        "ON CONFLICT (thread_id) DO UPDATE SET version = excluded.version"
                     ),
                     (thread_id,),
                 )
