@@ -15,6 +15,7 @@ import pandas as pd
 
 from hitl.inbox import BatchResult, PendingThread, ThreadView
 from hitl.store import ThreadRow
+from hitl.ui.text import visible_controls
 
 __all__ = [
     "QUEUE_COLUMNS",
@@ -58,7 +59,7 @@ def queue_frame(items: Sequence[PendingThread], *, now: datetime | None = None) 
             "Thread": item.thread_id,
             "Graph": item.graph_id or "—",
             "Kind": ", ".join(item.kinds) or "—",
-            "Summary": item.summary,
+            "Summary": visible_controls(item.summary),
             "Waiting": _age(item.waiting_since, now),
             "Interrupts": len(item.interrupts),
             "Note": item.read_only_reason or "",
@@ -77,7 +78,7 @@ def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None) -> 
             "Graph": row.graph_id or "—",
             "Status": row.status,
             "Kind": ", ".join(row.kinds),
-            "Summary": row.summary,
+            "Summary": visible_controls(row.summary),
             "Updated": _age(row.updated_at, now) + " ago",
             "Node": ", ".join(row.nodes),
             "Note": row.graph_note or "",
@@ -152,7 +153,7 @@ def timeline_frame(view: ThreadView) -> pd.DataFrame:
                 "Step": checkpoint.step,
                 "Source": checkpoint.source or "",
                 "By": "",
-                "Detail": f"next writes: {written}" if written else "",
+                "Detail": f"tasks wrote: {written}" if written else "",
                 "Id": checkpoint.checkpoint_id,
             }
         )

@@ -13,16 +13,24 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["escape_markdown", "jsonable", "shorten"]
+__all__ = ["escape_markdown", "visible_controls", "jsonable", "shorten"]
 
 # Every character CommonMark (and Streamlit's extensions: $ for math, ~ for strikethrough,
 # : for emoji shortcodes) gives a meaning to; a backslash makes each literal.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+# Invisible bidirectional overrides, embeddings, isolates and marks: they can make text read
+# differently from what it contains ("Trojan Source"). Right-to-left letters are left alone.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def visible_controls(text: Any) -> str:
+    """`text` with bidi control characters shown as `[U+202E]` instead of applied."""
+    return _BIDI_CONTROLS.sub(lambda m: f"[U+{ord(m.group()):04X}]", str(text))
 
 
 def escape_markdown(text: Any) -> str:
     """`text` escaped so Streamlit's markdown shows it literally (no links, images, HTML)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", visible_controls(text))
 
 
 def shorten(text: Any, width: int = 120) -> str:
