@@ -3,31 +3,61 @@
 Each row stores `prev_hash` (the previous row's `row_hash`, 64 zeros for the first) and
 `row_hash`, the SHA-256 of its canonical JSON content including `seq` and `prev_hash`. Editing
 a row breaks its own hash; deleting or inserting one breaks the link (or the seq sequence) of
-the next. `verify_chain` names the first row where the chain breaks.
+the next. The tip (last seq and hash) is also kept in `hitl_audit_head`, written in the same
+transaction as the rows, so deleting the last rows (which leaves an intact shorter chain) is
+caught too. `verify_chain` names the first row where the chain breaks.
+
+Limits: a plain SHA-256 chain catches edits by anyone who does not recompute it; someone with
+write access who knows the scheme can rewrite rows, hashes and head together. Set
+HITL_AUDIT_KEY (a secret the database's writers do not hold) and rows and head are sealed with
+HMAC-SHA256 under that key instead, which cannot be recomputed without it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["row_hash", "verify_chain", "ChainReport", "GENESIS_HASH"]
+__all__ = ["row_hash", "head_mac", "audit_key", "verify_chain", "ChainReport", "GENESIS_HASH", "HMAC_PREFIX"]
 
 GENESIS_HASH = "0" * 64
+HMAC_PREFIX = "hmac-sha256:"
+_NO_HEAD = object()
 _HASHED = (
     "seq", "thread_id", "interrupt_id", "graph_id", "kind", "action", "payload", "answer",
     "reviewer", "comment", "decided_at", "waited_seconds", "outcome", "error", "prev_hash",
 )  # fmt: skip
 
 
-def row_hash(record: Mapping[str, Any]) -> str:
-    """SHA-256 of a row's content (every column but `row_hash`), canonical JSON."""
-    content = {key: _canonical(record.get(key)) for key in _HASHED}
-    blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+def row_hash(record: Mapping[str, Any], *, key: bytes | None = None) -> str:
+    """SHA-256 of a row's content (every column but `row_hash`), canonical JSON.
+
+    With `key` (HITL_AUDIT_KEY), an HMAC-SHA256 under that key instead, prefixed
+    `hmac-sha256:` so a verifier knows which rows need the key.
+    """
+    content = {key_: _canonical(record.get(key_)) for key_ in _HASHED}
+    blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if key:
+        return HMAC_PREFIX + hmac.new(key, blob, hashlib.sha256).hexdigest()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def head_mac(seq: int, tip_hash: str, *, key: bytes | None) -> str | None:
+    """The HMAC sealing the chain's head (its last seq and hash), or None without a key."""
+    if not key:
+        return None
+    return hmac.new(key, f"hitl-audit-head|{int(seq)}|{tip_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def audit_key() -> bytes | None:
+    """HITL_AUDIT_KEY from the environment (read at call time), as bytes; None when unset."""
+    raw = os.environ.get("HITL_AUDIT_KEY")
+    return raw.encode("utf-8") if raw else None
 
 
 def _canonical(value: Any) -> Any:
@@ -47,31 +77,97 @@ class ChainReport:
     rows: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    note: str | None = None
+    """Set when part of the chain could not be checked (keyed rows verified without the key)."""
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.rows} rows verified"
+            text = f"audit chain intact: {self.rows} rows verified"
+            return f"{text} ({self.note})" if self.note else text
         return f"audit chain BROKEN at row seq={self.first_bad_seq}: {self.problem}"
 
 
-def verify_chain(rows: Iterable[Mapping[str, Any]]) -> ChainReport:
-    """Check rows (ordered by seq) for edits, insertions and deletions."""
+def verify_chain(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    head: Mapping[str, Any] | None | object = _NO_HEAD,
+    key: bytes | None = None,
+) -> ChainReport:
+    """Check rows (ordered by seq) for edits, insertions and deletions; name the first bad row.
+
+    Args:
+        rows: every audit row, ordered by seq.
+        head: the sealed tip (`Store.audit_head()`): catches deleted last rows and rows
+            appended behind the desk's back. Pass None when the head row is missing (a
+            broken chain when rows exist); omit it to check the rows only.
+        key: HITL_AUDIT_KEY; keyed rows are checked against it. Without it keyed rows
+            are checked for their links only (the report says so).
+
+    A row whose hash matches its content with seq one lower was renumbered to make room
+    for a row inserted before it: the inserted row is named. A gap in seq names the
+    first deleted row.
+    """
     previous_hash = GENESIS_HASH
+    before_previous: str | None = None
     expected_seq = 1
     count = 0
+    keyed_seen = False
+    unchecked = 0
+    last_seq = 0
+    last_hash = GENESIS_HASH
+
+    def broken(seq: int, problem: str) -> ChainReport:
+        return ChainReport(False, count, seq, problem)
+
     for row in rows:
         count += 1
         seq = int(row["seq"])
-        if seq != expected_seq:
-            if seq > expected_seq:
-                return ChainReport(False, count, seq, f"rows {expected_seq}..{seq - 1} are missing (deleted)")
-            return ChainReport(False, count, seq, f"seq {seq} is out of order (expected {expected_seq}): inserted")
+        stored = str(row["row_hash"])
+        keyed = stored.startswith(HMAC_PREFIX)
+        if seq > expected_seq:
+            missing = f"row {expected_seq} is" if seq == expected_seq + 1 else f"rows {expected_seq}..{seq - 1} are"
+            return broken(expected_seq, f"{missing} missing (deleted)")
+        if seq < expected_seq:
+            return broken(seq, f"seq {seq} is out of order (expected {expected_seq}): inserted")
+        if keyed_seen and not keyed:
+            return broken(seq, "it is not sealed with the audit key while earlier rows are: forged or edited without the key")
+        if keyed and not key:
+            unchecked += 1
+        elif row_hash(row, key=key if keyed else None) != stored:
+            if row_hash({**row, "seq": seq - 1}, key=key if keyed else None) == stored:
+                return broken(seq - 1, "this row was inserted: the rows after it were renumbered to make room")
+            if row_hash({**row, "seq": seq + 1}, key=key if keyed else None) == stored:
+                return broken(seq, f"the original row {seq} was deleted and the rows after it renumbered")
+            what = "its HMAC (edited, or HITL_AUDIT_KEY is not the key it was written with)" if keyed else "its hash"
+            return broken(seq, f"its content does not match {what}: the row was edited")
         if row["prev_hash"] != previous_hash:
-            return ChainReport(
-                False, count, seq, "its prev_hash does not match the previous row: a row was deleted or inserted before it"
-            )
-        if row_hash(row) != row["row_hash"]:
-            return ChainReport(False, count, seq, "its content does not match its hash: the row was edited")
-        previous_hash = row["row_hash"]
+            if before_previous is not None and row["prev_hash"] == before_previous:
+                return broken(seq - 1, "this row was inserted: the row after it still links to the row before it")
+            return broken(seq, "its prev_hash does not match the previous row: a row before it was replaced")
+        keyed_seen = keyed_seen or keyed
+        before_previous, previous_hash = previous_hash, stored
+        last_seq, last_hash = seq, stored
         expected_seq += 1
-    return ChainReport(True, count)
+    if head is not _NO_HEAD:
+        if head is None:
+            if count:
+                return ChainReport(
+                    False, count, last_seq,
+                    "the chain's head (hitl_audit_head) is missing: it was deleted, or the log predates "
+                    "head tracking (the next decision seals it again); rows at the end may have been deleted",
+                )  # fmt: skip
+        else:
+            head_seq, head_hash = int(head["seq"]), str(head["row_hash"])
+            if head_seq > last_seq:
+                missing = f"row {last_seq + 1} is" if head_seq == last_seq + 1 else f"rows {last_seq + 1}..{head_seq} are"
+                return ChainReport(False, count, last_seq + 1, f"{missing} missing: the head records {head_seq} rows (deleted from the end)")
+            if head_seq < last_seq:
+                return ChainReport(False, count, head_seq + 1, f"rows after seq {head_seq} are not sealed by the head: inserted")
+            if head_hash != last_hash:
+                return ChainReport(False, count, last_seq, "the last row does not match the head's hash: replaced")
+            if key and keyed_seen and head.get("mac") != head_mac(head_seq, head_hash, key=key):
+                return ChainReport(False, count, last_seq, "the head's HMAC does not match: the head was rewritten")
+    note = None
+    if unchecked:
+        note = f"{unchecked} keyed rows checked for links only; set HITL_AUDIT_KEY to check their content"
+    return ChainReport(True, count, note=note)

@@ -599,10 +599,14 @@ class Inbox:
         return frame
 
     def verify_audit(self) -> Any:
-        """Check the audit log's hash chain; returns an `audit.ChainReport`."""
-        from hitl.audit import verify_chain
+        """Check the audit log's hash chain and head; returns an `audit.ChainReport`.
 
-        return verify_chain(self.store.audit_rows())
+        Names the first edited, inserted or deleted row; rows sealed with HITL_AUDIT_KEY are
+        checked with it when it is set.
+        """
+        from hitl.audit import audit_key, verify_chain
+
+        return verify_chain(self.store.audit_rows(), head=self.store.audit_head(), key=audit_key())
 
 
 _HISTORY_COLUMNS = (

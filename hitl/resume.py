@@ -126,6 +126,8 @@ def _run(
     result: dict[str, Any] = {}
     done = threading.Event()
     timed_out = threading.Event()
+    # Decides, once, whether the caller (in time) or the worker (late) closes the resume.
+    handover = threading.Lock()
 
     def run() -> None:
         try:
@@ -133,22 +135,38 @@ def _run(
         except BaseException as exc:  # recorded below; never silently lost
             result["error"] = exc
         finally:
-            done.set()
-            if timed_out.is_set():
+            with handover:
+                done.set()
+                late = timed_out.is_set()
+            if late:
                 _finish(inbox, thread_id, items, validated, result, reviewer, comment, action, started, late=True)
+
+    lease = inbox.settings.claim_lease_seconds
+
+    def heartbeat() -> None:
+        # While the graph runs, keep the claim's lease ahead of the clock: a resume that
+        # outlives its lease would look like a dead desk's and could be taken over and run
+        # twice. A desk that dies stops renewing, and its claim goes stale after one lease.
+        while not done.wait(max(lease / 3, 0.05)):
+            try:
+                inbox.store.renew_claims(thread_id, list(validated), reviewer=reviewer, lease_seconds=lease)
+            except HitlError:
+                pass  # the next beat tries again; the lease is still running
 
     worker = threading.Thread(target=run, name=f"hitl-resume-{thread_id}", daemon=True)
     worker.start()
+    threading.Thread(target=heartbeat, name=f"hitl-lease-{thread_id}", daemon=True).start()
     if not done.wait(inbox.settings.resume_timeout_seconds):
-        timed_out.set()
-        if not done.is_set():
-            message = (
-                f"The graph did not finish within {inbox.settings.resume_timeout_seconds:g} s "
-                "(HITL_RESUME_TIMEOUT_SECONDS); it is still running and its result will be recorded "
-                "when it ends. The interrupt stays claimed until then."
-            )
-            _audit(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome="timeout", error=message)
-            return ResumeOutcome(status="failed", error=message, thread_id=thread_id)
+        with handover:
+            if not done.is_set():
+                timed_out.set()
+                message = (
+                    f"The graph did not finish within {inbox.settings.resume_timeout_seconds:g} s "
+                    "(HITL_RESUME_TIMEOUT_SECONDS); it is still running and its result will be recorded "
+                    "when it ends. The interrupt stays claimed until then."
+                )
+                _audit(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome="timeout", error=message)
+                return ResumeOutcome(status="failed", error=message, thread_id=thread_id)
     return _finish(inbox, thread_id, items, validated, result, reviewer, comment, action, started, late=False)
 
 

@@ -941,11 +941,17 @@ class Store:
     ) -> None:
         """Claim interrupts for one resume, atomically, across processes.
 
-        A claim row has a unique key (thread, interrupt). An existing claim that is
-        `done` means someone decided first; a `failed` one (the resume raised) may be
-        taken again; a `claimed` one past its lease belonged to a desk that died before
-        finishing: it is taken over when the interrupt is still pending, and closed as
-        `recovered` when the checkpointer shows the resume did commit.
+        A claim row has a unique key (thread, interrupt), and rows are only inserted with
+        `ON CONFLICT DO NOTHING` and taken over with a compare-and-set `UPDATE`, so of many
+        desks racing for one interrupt exactly one changes a row, whatever the backend's
+        isolation level. An existing claim that is `done` (or `recovered`) means someone
+        decided first. A `failed` one (the resume raised, or a dead desk's claim was
+        abandoned) may be taken again while the interrupt is still pending. A `claimed` one
+        past its lease belonged to a desk that died before finishing (a live desk renews
+        its lease while the graph runs, see `renew_claims`): it is taken over when the
+        interrupt is still pending; when the checkpointer shows the resume did commit, it
+        is left for `recover_stale_claims` to close as `recovered`, and this call refuses.
+        All interrupts are claimed, or none.
 
         Raises:
             AlreadyDecided: another reviewer holds or finished a claim on one of them.
@@ -956,6 +962,17 @@ class Store:
         sql = self.dialect.sql
         with self.connection(write=True) as conn:
             for interrupt_id in interrupt_ids:
+                answer_json = _dumps(answers.get(interrupt_id))
+                inserted = conn.execute(
+                    sql(
+                        "INSERT INTO hitl_claims (thread_id, interrupt_id, reviewer, answer, state, claimed_at, "
+                        "lease_until) VALUES (?, ?, ?, ?, 'claimed', ?, ?) "
+                        "ON CONFLICT (thread_id, interrupt_id) DO NOTHING"
+                    ),
+                    (thread_id, interrupt_id, reviewer, answer_json, now, now + lease_seconds),
+                ).rowcount
+                if inserted == 1:
+                    continue
                 row = conn.execute(
                     sql(
                         "SELECT reviewer, state, claimed_at, lease_until FROM hitl_claims "
@@ -963,38 +980,44 @@ class Store:
                     ),
                     (thread_id, interrupt_id),
                 ).fetchone()
-                answer_json = _dumps(answers.get(interrupt_id))
-                if row is None:
-                    conn.execute(
-                        sql(
-                            "INSERT INTO hitl_claims (thread_id, interrupt_id, reviewer, answer, state, claimed_at, "
-                            "lease_until) VALUES (?, ?, ?, ?, 'claimed', ?, ?)"
-                        ),
-                        (thread_id, interrupt_id, reviewer, answer_json, now, now + lease_seconds),
-                    )
-                    continue
+                if row is None:  # released between our insert and read: let the caller retry
+                    raise AlreadyDecided(interrupt_id, reviewer=None, decided_at=None, thread_id=thread_id)
                 holder, state, claimed_at, lease_until = row
                 takeable = state == "failed" or (state == "claimed" and float(lease_until) < now)
-                if takeable and state == "claimed" and not still_pending(interrupt_id):
-                    conn.execute(
-                        sql("UPDATE hitl_claims SET state = 'recovered', finished_at = ? WHERE thread_id = ? AND interrupt_id = ?"),
-                        (now, thread_id, interrupt_id),
-                    )
-                    takeable = False
-                if not takeable:
+                taken = takeable and still_pending(interrupt_id) and conn.execute(
+                    sql(
+                        "UPDATE hitl_claims SET reviewer = ?, answer = ?, state = 'claimed', claimed_at = ?, "
+                        "lease_until = ?, finished_at = NULL "
+                        "WHERE thread_id = ? AND interrupt_id = ? AND state = ? AND claimed_at = ?"
+                    ),
+                    (reviewer, answer_json, now, now + lease_seconds, thread_id, interrupt_id, state, claimed_at),
+                ).rowcount == 1
+                if not taken:
                     raise AlreadyDecided(
                         interrupt_id,
                         reviewer=holder,
                         decided_at=datetime.fromtimestamp(float(claimed_at), timezone.utc),
                         thread_id=thread_id,
                     )
-                conn.execute(
-                    sql(
-                        "UPDATE hitl_claims SET reviewer = ?, answer = ?, state = 'claimed', claimed_at = ?, "
-                        "lease_until = ?, finished_at = NULL WHERE thread_id = ? AND interrupt_id = ?"
+
+    def renew_claims(self, thread_id: str, interrupt_ids: Sequence[str], *, reviewer: str, lease_seconds: float) -> int:
+        """Push the lease of this desk's open claims forward while its resume is running.
+
+        A resume that outlives the lease would otherwise look like a dead desk's, and a
+        second desk could take the claim over and run the graph again. Returns how many
+        claims were renewed.
+        """
+        renewed = 0
+        with self.connection(write=True) as conn:
+            for interrupt_id in interrupt_ids:
+                renewed += conn.execute(
+                    self.dialect.sql(
+                        "UPDATE hitl_claims SET lease_until = ? WHERE thread_id = ? AND interrupt_id = ? "
+                        "AND state = 'claimed' AND reviewer = ?"
                     ),
-                    (reviewer, answer_json, now, now + lease_seconds, thread_id, interrupt_id),
-                )
+                    (time.time() + lease_seconds, thread_id, interrupt_id, reviewer),
+                ).rowcount
+        return renewed
 
     def finish_claims(self, thread_id: str, interrupt_ids: Sequence[str], *, state: str) -> None:
         """Close claims as `done` (decided) or `failed` (answerable again)."""
@@ -1048,25 +1071,75 @@ class Store:
     # ------------------------------------------------------------------ audit
 
     def append_audit(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Append audit rows, hash-chained, in one transaction. Returns their seq numbers."""
-        from hitl.audit import row_hash
+        """Append audit rows, hash-chained, in one transaction. Returns their seq numbers.
 
+        The chain's tip is also written to `hitl_audit_head` in the same transaction, so
+        deleting the last rows is detectable (`hitl.audit.verify_chain` compares them), and
+        the next row continues from the head, keeping such a gap visible. With
+        HITL_AUDIT_KEY set, row hashes and the head are HMACs under that key.
+        """
+        from hitl.audit import GENESIS_HASH, audit_key, head_mac, row_hash
+
+        key = audit_key()
         seqs = []
         sql = self.dialect.sql
         with self.connection(write=True) as conn:
+            self._ensure_audit_head(conn)
+            # A no-op write on the head row first: on PostgreSQL it row-locks the head, so
+            # concurrent appenders queue here instead of racing for the same seq.
+            conn.execute(sql("UPDATE hitl_audit_head SET seq = seq WHERE id = 1"))
+            head = conn.execute(sql("SELECT seq, row_hash FROM hitl_audit_head WHERE id = 1")).fetchone()
             last = conn.execute(sql("SELECT seq, row_hash FROM hitl_audit ORDER BY seq DESC LIMIT 1")).fetchone()
-            seq, prev = (int(last[0]), last[1]) if last else (0, "0" * 64)
+            if head is not None and (last is None or int(head[0]) > int(last[0])):
+                seq, prev = int(head[0]), head[1]
+            elif last is not None:
+                seq, prev = int(last[0]), last[1]
+            else:
+                seq, prev = 0, GENESIS_HASH
             for row in rows:
                 seq += 1
                 record = _audit_record(row, seq=seq, prev_hash=prev)
-                record["row_hash"] = row_hash(record)
+                record["row_hash"] = row_hash(record, key=key)
                 conn.execute(
                     sql(f"INSERT INTO hitl_audit ({', '.join(_AUDIT_COLUMNS)}) VALUES ({', '.join('?' for _ in _AUDIT_COLUMNS)})"),
                     tuple(record[c] for c in _AUDIT_COLUMNS),
                 )
                 prev = record["row_hash"]
                 seqs.append(seq)
+            if seqs:
+                conn.execute(
+                    sql(
+                        "INSERT INTO hitl_audit_head (id, seq, row_hash, mac, updated_at) VALUES (1, ?, ?, ?, ?) "
+                        "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, row_hash = excluded.row_hash, "
+                        "mac = excluded.mac, updated_at = excluded.updated_at"
+                    ),
+                    (seq, prev, head_mac(seq, prev, key=key), time.time()),
+                )
         return seqs
+
+    def _ensure_audit_head(self, conn: Any) -> None:
+        # Created here rather than with the other desk tables so every backend gets it
+        # (the DDL is portable).
+        if getattr(self, "_audit_head_ready", False):
+            return
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS hitl_audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, "
+            "row_hash TEXT NOT NULL, mac TEXT, updated_at DOUBLE PRECISION NOT NULL)"
+        )
+        self._audit_head_ready = True
+
+    def audit_head(self) -> dict[str, Any] | None:
+        """The sealed tip of the audit chain (`seq`, `row_hash`, `mac`), or None if never written."""
+        try:
+            rows = self.query("SELECT seq, row_hash, mac FROM hitl_audit_head WHERE id = 1")
+        except StoreError:
+            if not self.read_only:
+                with self.connection(write=True) as conn:
+                    self._ensure_audit_head(conn)
+            return None  # no head table yet: written by a desk older than head tracking
+        if not rows:
+            return None
+        return {"seq": int(rows[0][0]), "row_hash": rows[0][1], "mac": rows[0][2]}
 
     def audit_rows(
         self,

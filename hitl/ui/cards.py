@@ -1,0 +1,989 @@
+"""One card per pending interrupt: the request drawn for its kind, the reviewer's widgets, submit.
+
+`render_card` draws one interrupt and returns a `Submission` when the reviewer clicked a
+decision and the answer built cleanly (answers come from the pure builders in
+`hitl.decisions`); `submit` resumes the graph with it and keeps the outcome for the page to
+show after the rerun (`render_outcome`). Errors from a builder or from the graph
+(`InvalidAnswer.field_errors`) are kept per interrupt and drawn next to their fields on the
+next run; editing a widget clears them.
+
+Every widget key starts with `review:<interrupt id>:`, so several interrupts of one thread
+(parallel branches) can be answered on one page. Only the first answerable card takes the
+page's keyboard shortcuts (A approve, X reject, S submit), so a key never triggers two buttons.
+
+The pure helpers (`combine_reason`, `review_actions`, `edit_args_schema`,
+`normalize_error_path`, `tool_arg_schemas`) are unit-tested without Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import streamlit as st
+
+from hitl import decisions
+from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer
+from hitl.ui.context import md_escape, pretty_json, safe_markdown, show_alert, show_text
+from hitl.ui.schema_form import render_schema_form
+
+__all__ = [
+    "KIND_TITLES",
+    "SHORTCUTS",
+    "ActionSpec",
+    "CardOptions",
+    "Submission",
+    "combine_reason",
+    "review_actions",
+    "edit_args_schema",
+    "normalize_error_path",
+    "tool_arg_schemas",
+    "errors_key",
+    "neighbours",
+    "render_card",
+    "submit",
+    "render_outcome",
+    "render_failure_panel",
+    "render_resolve",
+    "OUTCOME_KEY",
+]
+
+KIND_TITLES: dict[str, str] = {
+    "confirm": "Confirm",
+    "question": "Approve an action",
+    "edit": "Edit a draft",
+    "stage": "Approve a stage",
+    "approval_level": "Sign off",
+    "tool_review": "Review tool calls",
+    "sensitive_tools": "Approve sensitive tool calls",
+    "state_edit": "Edit the state",
+    "feedback": "Approve or give feedback",
+    "hitl_request": "Review tool calls (LangChain HITL)",
+    "tool_approval": "Approve a tool call (LangChain HITL)",
+    "agent_inbox": "Agent Inbox request",
+    "schema": "Fill in a form",
+    "json": "Answer as JSON",
+}
+"""Card titles per payload kind."""
+
+SHORTCUTS = {"approve": "a", "reject": "x", "submit": "s", "next": "j", "previous": "k"}
+"""Keyboard shortcuts of the review page (Streamlit reserves C and R)."""
+
+OUTCOME_KEY = "review_outcome"
+"""session_state key of the last submit's outcome, shown after the rerun."""
+
+_DECISION_LABELS = {
+    "approve": "Approve",
+    "edit": "Edit args",
+    "reject": "Reject",
+    "respond": "Respond instead",
+    "accept": "Accept",
+    "response": "Respond",
+    "ignore": "Ignore",
+}
+_INBOX_FLAGS = {"accept": "allow_accept", "edit": "allow_edit", "response": "allow_respond", "ignore": "allow_ignore"}
+_NO_REASON = "—"
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def combine_reason(preset: str | None, details: str | None) -> str:
+    """One reason from a preset reason and free text: "Wrong recipient: use legal@".
+
+    Either part may be empty; the result is stripped.
+    """
+    preset = (preset or "").strip()
+    details = (details or "").strip()
+    if preset == _NO_REASON:
+        preset = ""
+    if preset and details:
+        return f"{preset}: {details}"
+    return preset or details
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionSpec:
+    """One tool call of a LangChain HITL request or an Agent Inbox interrupt."""
+
+    name: str
+    args: dict[str, Any]
+    description: str = ""
+    allowed: tuple[str, ...] = ()
+    """Decision types offered, in display order."""
+    markdown: bool = False
+    """The description is markdown (Agent Inbox); it is shown through `safe_markdown`."""
+
+
+def _get(value: Any, key: str, default: Any = None) -> Any:
+    return value.get(key, default) if isinstance(value, Mapping) else default
+
+
+def _args_dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def review_actions(kind: str, value: Any, response_schema: Any = None) -> list[ActionSpec]:
+    """The actions of a hitl_request, tool_approval or agent_inbox payload, with the decisions
+    each allows (a review config's `allowed_decisions`, the response schema's decision types,
+    or the `config.allow_*` flags). Never raises.
+    """
+    try:
+        if kind == "hitl_request":
+            requests = _get(value, "action_requests") or []
+            configs = _get(value, "review_configs") or []
+            by_name = {_get(c, "action_name"): c for c in configs}
+            specs = []
+            for index, request in enumerate(requests):
+                name = str(_get(request, "name", ""))
+                config = None
+                if len(configs) == len(requests) and _get(configs[index], "action_name") == name:
+                    config = configs[index]
+                config = config or by_name.get(name)
+                allowed = _get(config, "allowed_decisions")
+                allowed = tuple(a for a in decisions.DECISION_TYPES if a in allowed) if isinstance(allowed, list) else decisions.DECISION_TYPES
+                specs.append(ActionSpec(name=name, args=_args_dict(_get(request, "args")),
+                                        description=str(_get(request, "description") or ""), allowed=allowed))
+            return specs
+        if kind == "tool_approval":
+            allowed = decisions.allowed_decisions(response_schema)
+            return [ActionSpec(name=str(_get(value, "name", "")), args=_args_dict(_get(value, "args")),
+                               description=str(_get(value, "description") or ""),
+                               allowed=tuple(a for a in decisions.DECISION_TYPES if a in allowed))]
+        if kind == "agent_inbox":
+            items = value if isinstance(value, (list, tuple)) else [value]
+            specs = []
+            for item in items:
+                request = _get(item, "action_request", {})
+                config = _get(item, "config", {})
+                allowed = tuple(t for t in ("accept", "edit", "response", "ignore") if _get(config, _INBOX_FLAGS[t]) is True)
+                specs.append(ActionSpec(name=str(_get(request, "action", "")), args=_args_dict(_get(request, "args")),
+                                        description=str(_get(item, "description") or ""), allowed=allowed, markdown=True))
+            return specs
+    except Exception:
+        return []
+    return []
+
+
+def _resolve_ref(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
+    for _ in range(16):
+        if not isinstance(schema, Mapping) or not isinstance(schema.get("$ref"), str):
+            break
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            return {}
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, Mapping) else None
+        schema = target
+    return schema if isinstance(schema, Mapping) else {}
+
+
+def edit_args_schema(response_schema: Any) -> dict[str, Any] | None:
+    """The tool's argument schema inside a per-call response schema (its edit decision's
+    `edited_action.args`), standalone with the root `$defs`; None when there is none.
+    """
+    if not isinstance(response_schema, Mapping):
+        return None
+    root = response_schema
+    variants = root.get("oneOf") or root.get("anyOf") or [root]
+    for variant in variants if isinstance(variants, list) else []:
+        branch = _resolve_ref(variant, root)
+        props = branch.get("properties") if isinstance(branch.get("properties"), Mapping) else {}
+        tag = _resolve_ref(props.get("type"), root)
+        if tag.get("const") != "edit" and tag.get("enum") != ["edit"]:
+            continue
+        edited = _resolve_ref(props.get("edited_action"), root)
+        edited_props = edited.get("properties") if isinstance(edited.get("properties"), Mapping) else {}
+        args = _resolve_ref(edited_props.get("args"), root)
+        if args.get("type") == "object" or isinstance(args.get("properties"), Mapping):
+            standalone = dict(args)
+            for key in ("$defs", "definitions"):
+                if key in root and key not in standalone:
+                    standalone[key] = root[key]
+            return standalone
+    return None
+
+
+def tool_arg_schemas(graph: Any) -> dict[str, dict[str, Any]]:
+    """JSON Schemas of the arguments of the tools a compiled graph's ToolNodes hold, by name.
+
+    Used to edit a tool call's args as form fields when its request carries no schema.
+    Never raises; an empty dict when the graph has no ToolNode.
+    """
+    schemas: dict[str, dict[str, Any]] = {}
+    try:
+        nodes = dict(getattr(graph, "nodes", {}) or {})
+    except Exception:
+        return schemas
+    for node in nodes.values():
+        tools = getattr(getattr(node, "bound", None), "tools_by_name", None)
+        if not isinstance(tools, Mapping):
+            continue
+        for name, tool in tools.items():
+            try:
+                model = getattr(tool, "tool_call_schema", None) or getattr(tool, "args_schema", None)
+                if isinstance(model, Mapping):
+                    schema = dict(model)
+                elif hasattr(model, "model_json_schema"):
+                    schema = model.model_json_schema()
+                else:
+                    continue
+                if isinstance(schema.get("properties"), Mapping):
+                    schemas[str(name)] = schema
+            except Exception:
+                continue
+    return schemas
+
+
+def normalize_error_path(path: str, kind: str) -> str:
+    """An answer's error path in the card's terms: `[i].args.<field>`, `[i].message`, `[i].type`.
+
+    Builders and LangGraph name fields differently ("decisions[1].edited_action.args.to",
+    "edit.edited_action.args.to" from a pydantic tagged union, "[0].args.args.to" for the
+    Agent Inbox); the card shows each error under the widget it is about.
+    """
+    path = path or ""
+    if kind == "hitl_request" and path.startswith("decisions["):
+        path = path[len("decisions"):]
+    if kind == "tool_approval":
+        head, _, rest = path.partition(".")
+        if head in decisions.DECISION_TYPES or head.endswith("Decision"):
+            path = rest
+        path = f"[0].{path}" if path else "[0]"
+    path = path.replace(".edited_action.args", ".args").replace(".edited_action", "")
+    if kind == "agent_inbox":
+        path = path.replace(".args.args", ".args")
+    return path
+
+
+def neighbours(queue: Sequence[str], current: str) -> tuple[str | None, str | None]:
+    """The previous and next thread around `current` in the queue's order.
+
+    When `current` has left the queue (it was just completed), there is no previous one and
+    the next is the queue's first thread.
+    """
+    if current in queue:
+        index = list(queue).index(current)
+        return (queue[index - 1] if index > 0 else None, queue[index + 1] if index + 1 < len(queue) else None)
+    return None, (queue[0] if queue else None)
+
+
+def errors_key(interrupt_id: str) -> str:
+    """session_state key of the errors kept for one interrupt's card."""
+    return f"review:{interrupt_id}:errors"
+
+
+# --------------------------------------------------------------------------- card plumbing
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardOptions:
+    """What a card needs besides the interrupt."""
+
+    thread_id: str
+    reject_reasons: Sequence[str] = ()
+    reviewer: str = ""
+    shortcuts: bool = False
+    """This card takes the page's keyboard shortcuts (only one card per page does)."""
+    tool_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Argument schemas of the graph's tools, by tool name."""
+    position: str = ""
+    """"1 of 3" when the thread has several pending interrupts."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """A reviewer's built answer to one interrupt."""
+
+    interrupt_id: str
+    answer: Any
+    comment: str = ""
+    verb: str = "decided"
+    """What the reviewer did ("approved", "rejected", ...), for the outcome message."""
+
+
+class _Card:
+    """Keys, errors and buttons of one card."""
+
+    def __init__(self, item: Any, options: CardOptions) -> None:
+        self.item = item
+        self.id = str(item.id)
+        self.options = options
+        stored = st.session_state.get(errors_key(self.id)) or {}
+        self.message: str = stored.get("message", "")
+        self.errors: dict[str, str] = {
+            normalize_error_path(path, item.kind): text for path, text in (stored.get("fields") or {}).items()
+        }
+        self.shown: set[str] = set()
+        self.schemas: dict[str, Mapping[str, Any]] = dict(options.tool_schemas)
+        self.broken = False
+        """A JSON editor on this card holds invalid JSON (submit stays disabled)."""
+
+    def key(self, *parts: Any) -> str:
+        return ":".join(["review", self.id, *(str(p) for p in parts)])
+
+    def clear_errors(self) -> None:
+        st.session_state.pop(errors_key(self.id), None)
+
+    def on_change(self) -> dict[str, Any]:
+        """Widget kwargs that clear this card's errors when the reviewer edits anything."""
+        return {"on_change": _clear_errors, "args": (self.id,)}
+
+    def take(self, prefix: str) -> dict[str, str]:
+        """Errors at `prefix` or below it, not shown yet."""
+        out = {}
+        for path, text in self.errors.items():
+            if path in self.shown:
+                continue
+            if path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[") or (
+                not prefix
+            ):
+                out[path] = text
+                self.shown.add(path)
+        return out
+
+    def field_errors(self, prefix: str, *, strip: str | None = None) -> None:
+        """Draw the errors at `prefix` next to the widget about to follow or just drawn."""
+        for path, text in self.take(prefix).items():
+            where = path[len(strip):].lstrip(".") if strip is not None and path.startswith(strip) else path
+            show_alert("error", f"{where}: {text}" if where else text)
+
+    def rest(self) -> None:
+        """The overall message and any error not shown next to a field."""
+        leftover = self.take("")
+        if self.message or leftover:
+            lines = [self.message] if self.message else []
+            lines += [f"{path}: {text}" if path else text for path, text in leftover.items() if text not in self.message]
+            st.error("\n\n".join(md_escape(line) for line in lines), icon="⚠️")
+
+    def buttons(self, specs: Sequence[tuple[str, str, str, bool]]) -> str | None:
+        """A row of buttons (action, label, shortcut action, disabled); the clicked action."""
+        clicked = None
+        with st.container(horizontal=True, gap="small"):
+            for index, (action, label, shortcut_for, disabled) in enumerate(specs):
+                shortcut = SHORTCUTS.get(shortcut_for) if self.options.shortcuts and shortcut_for else None
+                if st.button(
+                    label,
+                    key=self.key("btn", action),
+                    type="primary" if index == 0 else "secondary",
+                    shortcut=shortcut.upper() if shortcut else None,
+                    help=f"Keyboard shortcut: {shortcut.upper()}" if shortcut else None,
+                    disabled=disabled,
+                ):
+                    clicked = action
+        return clicked
+
+    def reason(self, *, label: str = "Reason", details_label: str = "Details (optional)", area: bool = False) -> str:
+        """Preset reasons in a select plus free text; the combined reason."""
+        left, right = st.columns([2, 3])
+        presets = [_NO_REASON, *self.options.reject_reasons]
+        preset = left.selectbox(label, presets, key=self.key("preset"), help="Preset reasons come from HITL_CONFIG [review] reject_reasons.", **self.on_change())
+        widget = right.text_area if area else right.text_input
+        details = widget(details_label, key=self.key("reason"), **self.on_change())
+        return combine_reason(preset, details)
+
+
+def _clear_errors(interrupt_id: str) -> None:
+    st.session_state.pop(errors_key(interrupt_id), None)
+
+
+def _keep_errors(interrupt_id: str, error: InvalidAnswer) -> None:
+    st.session_state[errors_key(interrupt_id)] = {"message": str(error), "fields": dict(error.field_errors)}
+
+
+def _show_args(args: Any) -> None:
+    st.code(pretty_json(args), language="json", wrap_lines=True)
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ").strip().capitalize() or key
+
+
+def _show_fields(value: Mapping[str, Any], *, skip: Sequence[str] = ()) -> None:
+    for key, item in value.items():
+        if key in skip or item is None or item == "":
+            continue
+        st.caption(md_escape(_label(str(key))))
+        if isinstance(item, str):
+            show_text(item)
+        else:
+            _show_args(item)
+
+
+def _json_errors(text: str) -> str | None:
+    if not text.strip():
+        return None
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+    return None
+
+
+def _height(text: str, *, low: int = 120, high: int = 420) -> int:
+    return max(low, min(high, 26 * (text.count("\n") + 2)))
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def _confirm(card: _Card, value: Any) -> Submission | None:
+    with st.container(border=True):
+        show_text(value)
+    note = st.text_input("Note (optional, recorded with your decision)", key=card.key("note"))
+    clicked = card.buttons([("yes", "Yes, proceed", "approve", False), ("no", "No, cancel", "reject", False)])
+    card.rest()
+    if clicked:
+        return Submission(interrupt_id=card.id, answer=decisions.confirm_answer(clicked == "yes"),
+                          comment=note.strip(), verb="confirmed" if clicked == "yes" else "declined")
+    return None
+
+
+def _question(card: _Card, value: Mapping[str, Any]) -> Submission | None:
+    question = _get(value, "question")
+    if question:
+        st.markdown(f"**{md_escape(question)}**")
+    if _get(value, "action"):
+        st.caption(md_escape(f"Action: {_get(value, 'action')}"))
+    details = _get(value, "details")
+    if isinstance(details, str):
+        show_text(details)
+    elif details is not None:
+        _show_args(details)
+    _show_fields(value, skip=("question", "action", "details"))
+    reason = card.reason(label="Reject reason")
+    card.field_errors("reason")
+    clicked = card.buttons([("approve", "Approve", "approve", False), ("reject", "Reject", "reject", False)])
+    card.rest()
+    if clicked == "approve":
+        return Submission(interrupt_id=card.id, answer=decisions.question_answer(approved=True), verb="approved")
+    if clicked == "reject":
+        return Submission(interrupt_id=card.id, answer=decisions.question_answer(approved=False, reason=reason),
+                          comment=reason, verb="rejected")
+    return None
+
+
+def _stage(card: _Card, value: Mapping[str, Any]) -> Submission | None:
+    st.caption(md_escape(f"Stage: {_get(value, 'stage', '')}"))
+    if _get(value, "message"):
+        st.markdown(f"**{md_escape(_get(value, 'message'))}**")
+    with st.container(border=True):
+        show_text(_get(value, "result", ""))
+    _show_fields(value, skip=("stage", "message", "result"))
+    reason = card.reason(label="Reject reason", details_label="Notes (sent with approve or reject)", area=True)
+    clicked = card.buttons([("approve", "Approve stage", "approve", False), ("reject", "Reject stage", "reject", False)])
+    card.rest()
+    if clicked:
+        approved = clicked == "approve"
+        notes = reason if not approved else combine_reason(None, st.session_state.get(card.key("reason")))
+        return Submission(interrupt_id=card.id, answer=decisions.stage_answer(approved=approved, reason=notes),
+                          comment=notes, verb="approved" if approved else "rejected")
+    return None
+
+
+def _edit(card: _Card, value: Mapping[str, Any]) -> Submission | None:
+    draft = _get(value, "draft", "")
+    if _get(value, "instructions"):
+        st.caption(md_escape(_get(value, "instructions")))
+    text_draft = draft if isinstance(draft, str) else pretty_json(draft)
+    edited = st.text_area("Draft (edit it here)", value=text_draft, key=card.key("draft"),
+                          height=_height(text_draft, low=200), **card.on_change())
+    changed = edited != text_draft
+    st.caption("Edited: **Approve** sends your version." if changed else "Unchanged: **Approve** accepts the draft as written.")
+    card.field_errors("edited")
+    reason = card.reason(label="Reject reason")
+    clicked = card.buttons([
+        ("approve", "Approve edited draft" if changed else "Approve draft", "approve", False),
+        ("reject", "Reject", "reject", False),
+        ("regenerate", "Ask for a new version", "", False),
+    ])
+    card.rest()
+    if not clicked:
+        return None
+    edited_value: Any = edited
+    if not isinstance(draft, str):
+        edited_value = json.loads(edited) if not _json_errors(edited) and edited.strip() else edited
+    answer = decisions.edit_answer(action=clicked, edited=edited_value if clicked == "approve" else None, draft=draft)
+    if clicked == "reject" and reason:
+        answer["reason"] = reason
+    verbs = {"approve": "approved (edited)" if changed else "approved", "reject": "rejected", "regenerate": "sent back for a new version"}
+    return Submission(interrupt_id=card.id, answer=answer, comment=reason if clicked == "reject" else "", verb=verbs[clicked])
+
+
+def _approval_level(card: _Card, value: Mapping[str, Any]) -> Submission | None:
+    level = str(_get(value, "level", "")) or "approver"
+    st.caption(md_escape(f"Level: {level}"))
+    with st.container(border=True):
+        show_text(_get(value, "message", ""))
+    reviewer = card.options.reviewer
+    if reviewer:
+        st.caption(md_escape(f"Your decision is recorded with approver_id = {reviewer} (your reviewer name)."))
+    card.field_errors("approver_id")
+    reason = card.reason(label="Reject reason")
+    clicked = card.buttons([("approve", f"Approve as {level}", "approve", False),
+                            ("reject", f"Reject as {level}", "reject", False)])
+    card.rest()
+    if not clicked:
+        return None
+    answer = decisions.approval_level_answer(approved=clicked == "approve", approver_id=reviewer)
+    if clicked == "reject" and reason:
+        answer["reason"] = reason
+    return Submission(interrupt_id=card.id, answer=answer, comment=reason if clicked == "reject" else "",
+                      verb=f"approved as {level}" if clicked == "approve" else f"rejected as {level}")
+
+
+def _tool_review(card: _Card, value: Mapping[str, Any]) -> Submission | None:
+    tools = _get(value, "tools") or []
+    if _get(value, "message"):
+        st.markdown(f"**{md_escape(_get(value, 'message'))}**")
+    ticks: list[bool] = []
+    texts: list[str] = []
+    broken = False
+    for index, tool in enumerate(tools):
+        name = str(_get(tool, "name", "?"))
+        with st.container(border=True):
+            ticked = st.checkbox(f"Run **{md_escape(name)}**", value=True, key=card.key("tick", index), **card.on_change())
+            start = pretty_json(_get(tool, "args", {}))
+            text = st.text_area(f"Arguments of {md_escape(name)} (JSON, editable)", value=start, key=card.key("args", index),
+                                height=_height(start), disabled=not ticked, **card.on_change())
+            problem = _json_errors(text) if ticked else None
+            if problem:
+                broken = True
+                show_alert("error", f"{name}: {problem} Fix it or untick this call.")
+            elif ticked and text != start:
+                st.caption("Edited: this call runs with your arguments.")
+            elif not ticked:
+                st.caption("Unticked: this call will not run.")
+            card.field_errors(f"tools[{index}]", strip=f"tools[{index}]")
+        ticks.append(ticked)
+        texts.append(text)
+    reason = card.reason(label="Reason (for Reject all)")
+    count = sum(ticks)
+    clicked = card.buttons([
+        ("approve", f"Approve selected ({count} of {len(tools)})", "approve", broken),
+        ("reject", "Reject all", "reject", False),
+    ])
+    card.rest()
+    if clicked == "approve":
+        if not count:
+            show_alert("error", "No tool call is ticked. Tick the calls that may run, or use Reject all.")
+            return None
+        answer = decisions.tool_review_answer(tools=tools, selected=ticks, edited_args=texts)
+        return Submission(interrupt_id=card.id, answer=answer, verb=f"approved {count} of {len(tools)} tool calls")
+    if clicked == "reject":
+        answer: dict[str, Any] = {"approved": False}
+        if reason:
+            answer["reason"] = reason
+        return Submission(interrupt_id=card.id, answer=answer, comment=reason, verb="rejected all tool calls")
+    return None
+
+
+def _sensitive_tools(card: _Card, value: Mapping[str, Any]) -> Submission | None:
+    calls = _get(value, "sensitive_tools") or []
+    if _get(value, "message"):
+        st.markdown(f"**{md_escape(_get(value, 'message'))}**")
+    for call in calls:
+        with st.container(border=True):
+            st.markdown(f"**{md_escape(_get(call, 'name', '?'))}**")
+            _show_args(_get(call, "args", {}))
+    st.caption("All or nothing: this graph runs every call listed above when you approve and none when you reject "
+               "(its answer carries no per-call choice). Other, non-sensitive calls run without review.")
+    reason = card.reason(label="Reject reason")
+    many = len(calls) > 1
+    clicked = card.buttons([("approve", f"Approve all {len(calls)}" if many else "Approve", "approve", False),
+                            ("reject", "Reject all" if many else "Reject", "reject", False)])
+    card.rest()
+    if clicked:
+        approved = clicked == "approve"
+        answer = decisions.sensitive_tools_answer(approved=approved, reason="" if approved else reason)
+        return Submission(interrupt_id=card.id, answer=answer, comment="" if approved else reason,
+                          verb="approved" if approved else "rejected")
+    return None
+
+
+def _state_edit(card: _Card, value: Mapping[str, Any]) -> Submission | None:
+    state = _get(value, "current_state") or {}
+    if _get(value, "message"):
+        st.markdown(f"**{md_escape(_get(value, 'message'))}**")
+    output = _get(state, "output", "")
+    output_text = output if isinstance(output, str) else pretty_json(output)
+    new_output = st.text_area("Output", value=output_text, key=card.key("output"), height=_height(output_text), **card.on_change())
+    card.field_errors("new_output")
+    metadata_text = pretty_json(_get(state, "metadata", {}) or {})
+    new_metadata = st.text_area("Metadata (JSON object)", value=metadata_text, key=card.key("metadata"),
+                                height=_height(metadata_text), **card.on_change())
+    problem = _json_errors(new_metadata)
+    if problem:
+        show_alert("error", f"Metadata: {problem}")
+    card.field_errors("new_metadata")
+    other = {k: v for k, v in state.items() if k not in ("output", "metadata")} if isinstance(state, Mapping) else {}
+    if other:
+        st.caption("Other state (not editable here)")
+        _show_args(other)
+    changed = new_output != output_text or new_metadata.strip() != metadata_text
+    clicked = card.buttons([("approve", "Approve with my edits" if changed else "Approve unchanged", "approve", bool(problem))])
+    card.rest()
+    if clicked:
+        out_value: Any = new_output if isinstance(output, str) else (json.loads(new_output) if not _json_errors(new_output) else new_output)
+        answer = decisions.state_edit_answer(current_state=state, new_output=out_value, new_metadata=new_metadata)
+        return Submission(interrupt_id=card.id, answer=answer, verb="approved with edits" if answer.get("modified") else "approved unchanged")
+    return None
+
+
+def _feedback(card: _Card, value: Mapping[str, Any]) -> Submission | None:
+    iteration = _get(value, "iteration")
+    if _get(value, "message"):
+        st.markdown(f"**{md_escape(_get(value, 'message'))}**")
+    if iteration is not None:
+        st.caption(md_escape(f"Iteration {iteration}"))
+    with st.container(border=True):
+        show_text(_get(value, "output", ""))
+    text = st.text_area("Feedback for the next version", key=card.key("feedback"), **card.on_change(),
+                        placeholder="What should change? Required to send feedback.")
+    card.field_errors("feedback")
+    clicked = card.buttons([("approve", "Approve this version", "approve", False),
+                            ("feedback", "Send feedback", "reject", False)])
+    card.rest()
+    if clicked:
+        approved = clicked == "approve"
+        answer = decisions.feedback_answer(approved=approved, feedback="" if approved else text)
+        return Submission(interrupt_id=card.id, answer=answer, comment="" if approved else text.strip(),
+                          verb="approved" if approved else "sent feedback")
+    return None
+
+
+def _json(card: _Card, value: Any) -> Submission | None:
+    st.caption("Unrecognised payload, shown as JSON. Type the answer the graph expects as JSON.")
+    st.json(value if isinstance(value, (dict, list)) else pretty_json(value), expanded=2)
+    text = st.text_area("Answer (JSON)", key=card.key("json"), placeholder='e.g. true, "text" or {"approved": true}',
+                        **card.on_change())
+    problem = _json_errors(text)
+    if problem:
+        show_alert("error", problem)
+    elif text.strip():
+        st.caption("Valid JSON.")
+    card.field_errors("")
+    clicked = card.buttons([("submit", "Submit answer", "approve", bool(problem) or not text.strip())])
+    card.rest()
+    if clicked:
+        return Submission(interrupt_id=card.id, answer=decisions.json_answer(text), verb="answered")
+    return None
+
+
+def _schema(card: _Card, value: Any, response_schema: Mapping[str, Any]) -> Submission | None:
+    if isinstance(value, Mapping):
+        _show_fields(value)
+    elif value is not None:
+        show_text(value if isinstance(value, str) else pretty_json(value))
+    st.markdown("**Your answer**")
+    about = [response_schema.get(k) for k in ("title", "description")] if isinstance(response_schema, Mapping) else []
+    if any(about):
+        st.caption(md_escape(" — ".join(str(part) for part in about if part)))
+    data = render_schema_form(response_schema, key=card.key("form"))
+    if card.errors:
+        for path, text in card.take("").items():
+            show_alert("error", f"{path or 'Answer'}: {text}")
+    clicked = card.buttons([("submit", "Submit", "approve", False)])
+    card.rest()
+    if clicked:
+        answer = decisions.schema_answer(response_schema, data)
+        return Submission(interrupt_id=card.id, answer=answer, verb="submitted the form")
+    return None
+
+
+# --------------------------------------------------------------------------- tool-call actions
+
+
+def _args_editor(card: _Card, index: int, spec: ActionSpec, schema: Mapping[str, Any] | None) -> Any:
+    """Edit one call's args: form fields from the tool's schema when known, else JSON."""
+    st.caption(md_escape(f"Tool: {spec.name} (fixed: an edit changes the arguments, not the tool)"))
+    as_json = schema is None
+    if schema is not None:
+        as_json = st.toggle("Edit as JSON", key=card.key("asjson", index), **card.on_change())
+    if as_json:
+        start = pretty_json(spec.args)
+        text = st.text_area(f"Arguments of {md_escape(spec.name)} (JSON)", value=start, key=card.key("argsjson", index),
+                            height=_height(start), **card.on_change())
+        problem = _json_errors(text)
+        if problem:
+            card.broken = True
+            show_alert("error", problem)
+        card.field_errors(f"[{index}].args", strip=f"[{index}].args")
+        return text
+    data = render_schema_form(schema, key=card.key("argsform", index), initial=spec.args)
+    card.field_errors(f"[{index}].args", strip=f"[{index}].args")
+    return data
+
+
+def _action_block(card: _Card, index: int, spec: ActionSpec, *, total: int) -> tuple[str, Any, str]:
+    """One action's request and decision widgets; returns (decision type, args, message)."""
+    with st.container(border=True):
+        heading = f"{index + 1} of {total}: {spec.name}" if total > 1 else spec.name
+        st.markdown(f"**{md_escape(heading)}**")
+        if spec.description:
+            if spec.markdown:
+                st.markdown(safe_markdown(spec.description))
+            else:
+                show_text(spec.description)
+        if not spec.description or pretty_json(spec.args) not in spec.description:
+            st.caption("Arguments")
+            _show_args(spec.args)
+        if not spec.allowed:
+            show_alert("warning", "This request allows no decision; it can only be marked resolved.")
+            return "", None, ""
+        choice = st.radio("Decision", list(spec.allowed), key=card.key("decision", index), horizontal=True,
+                          format_func=lambda t: _DECISION_LABELS.get(t, t), **card.on_change())
+        card.field_errors(f"[{index}].type", strip=f"[{index}]")
+        args: Any = None
+        message = ""
+        schema = card.schemas.get(spec.name)
+        if choice == "edit":
+            args = _args_editor(card, index, spec, schema)
+        elif choice == "reject":
+            left, right = st.columns([2, 3])
+            preset = left.selectbox("Reason", [_NO_REASON, *card.options.reject_reasons], key=card.key("preset", index),
+                                    **card.on_change())
+            details = right.text_input("Message to the agent (optional)", key=card.key("message", index), **card.on_change())
+            message = combine_reason(preset, details)
+        elif choice in ("respond", "response"):
+            message = st.text_area("Reply (sent instead of running the tool)", key=card.key("reply", index),
+                                   placeholder="Required", **card.on_change())
+        card.field_errors(f"[{index}].message", strip=f"[{index}]")
+        card.field_errors(f"[{index}]", strip=f"[{index}]")
+        return str(choice), args, message
+
+
+def _langchain_decision(spec: ActionSpec, choice: str, args: Any, message: str) -> dict[str, Any]:
+    if choice == "edit":
+        return {"type": "edit", "edited_action": {"name": spec.name, "args": args if args is not None else spec.args}}
+    if choice in ("reject", "respond"):
+        return {"type": choice, "message": message.strip()} if message.strip() or choice == "respond" else {"type": choice}
+    return {"type": choice}
+
+
+def _inbox_response(spec: ActionSpec, choice: str, args: Any, message: str) -> dict[str, Any]:
+    if choice == "edit":
+        return {"type": "edit", "args": {"action": spec.name, "args": args if args is not None else spec.args}}
+    if choice == "response":
+        return {"type": "response", "args": message}
+    return {"type": choice, "args": None}
+
+
+def _actions(card: _Card, value: Any, response_schema: Any) -> Submission | None:
+    kind = card.item.kind
+    specs = review_actions(kind, value, response_schema)
+    if kind == "tool_approval":
+        own = edit_args_schema(response_schema)
+        if own is not None and specs:
+            card.schemas = {**card.schemas, specs[0].name: own}
+    if not specs:
+        show_alert("warning", "This request lists no actions.")
+        _show_args(value)
+        return None
+    inbox = kind == "agent_inbox"
+    chosen = [_action_block(card, index, spec, total=len(specs)) for index, spec in enumerate(specs)]
+    yes, no = ("accept", "ignore") if inbox else ("approve", "reject")
+    every = "all " if len(specs) > 1 else ""
+    clicked = card.buttons([
+        ("submit", "Submit decision" + ("s" if len(specs) > 1 else ""), "submit",
+         card.broken or any(not c[0] for c in chosen)),
+        (yes, f"{_DECISION_LABELS[yes]} {every}".strip(), "approve", not all(yes in s.allowed for s in specs)),
+        (no, f"{_DECISION_LABELS[no]} {every}".strip(), "reject", not all(no in s.allowed for s in specs)),
+    ])
+    card.rest()
+    if not clicked:
+        return None
+    if clicked != "submit":
+        chosen = [(clicked, None, "") for _ in specs]
+    if inbox:
+        responses = [_inbox_response(spec, *c) for spec, c in zip(specs, chosen, strict=True)]
+        answer: Any = decisions.agent_inbox_answer(value, responses)
+    else:
+        made = [_langchain_decision(spec, *c) for spec, c in zip(specs, chosen, strict=True)]
+        if kind == "tool_approval":
+            answer = decisions.tool_approval_answer(value, response_schema, made[0])
+        else:
+            answer = decisions.hitl_request_answer(value, made)
+    types = [c[0] for c in chosen]
+    verb = ", ".join(f"{_DECISION_LABELS.get(t, t).lower()} {s.name}" for t, s in zip(types, specs, strict=True))
+    comment = "; ".join(c[2] for c in chosen if c[2])
+    return Submission(interrupt_id=card.id, answer=answer, comment=comment, verb=verb)
+
+
+_RENDERERS: dict[str, Callable[..., Submission | None]] = {
+    "confirm": _confirm,
+    "question": _question,
+    "edit": _edit,
+    "stage": _stage,
+    "approval_level": _approval_level,
+    "tool_review": _tool_review,
+    "sensitive_tools": _sensitive_tools,
+    "state_edit": _state_edit,
+    "feedback": _feedback,
+    "json": _json,
+}
+
+
+# --------------------------------------------------------------------------- public
+
+
+def render_card(item: Any, options: CardOptions) -> Submission | None:
+    """Draw one pending interrupt for its kind; the reviewer's built answer when they decided.
+
+    A decode error or a failed run shows the reason instead of answer widgets. An answer
+    the builder refuses is kept as the card's errors (shown next to the fields after the
+    rerun) and None is returned.
+    """
+    card = _Card(item, options)
+    with st.container(border=True, key=f"review-card-{card.id}"):
+        title = KIND_TITLES.get(item.kind, item.kind)
+        head = f"{title}" + (f" ({options.position})" if options.position else "")
+        node = f"node {item.node}" if item.node else "node unknown"
+        st.markdown(f"#### {md_escape(head)}")
+        st.caption(md_escape(f"{node} · kind {item.kind} · interrupt {card.id}"))
+        if item.decode_error:
+            show_alert("error", f"This request could not be decoded, so it cannot be answered here: {item.decode_error}")
+            return None
+        if item.failed_error:
+            show_alert("error", f"This request was answered, then the graph raised: {item.failed_error}")
+            st.caption("Nothing is lost: LangGraph keeps the answer. Use Retry (above) to run the step again with the same "
+                       "answer, or Mark resolved to close the thread.")
+            return None
+        try:
+            if item.kind in ("hitl_request", "tool_approval", "agent_inbox"):
+                return _actions(card, item.value, item.response_schema)
+            if item.kind == "schema":
+                return _schema(card, item.value, item.response_schema or {})
+            renderer = _RENDERERS.get(item.kind, _json)
+            return renderer(card, item.value)
+        except InvalidAnswer as error:
+            _keep_errors(card.id, error)
+            st.rerun()
+    return None
+
+
+def _reviewer_missing() -> None:
+    show_alert("error", "Enter your reviewer name first (in the sidebar): every decision is recorded with who made "
+                        "it. Nothing was sent.")
+
+
+def submit(inbox: Any, thread_id: str, submission: Submission, *, reviewer: str) -> None:
+    """Resume the thread with one answer, keep the outcome for the page, and rerun.
+
+    Without a reviewer name nothing is sent and the reason is shown in place.
+    """
+    if not reviewer.strip():
+        _reviewer_missing()
+        return
+    outcome: dict[str, Any] = {"thread_id": thread_id, "verb": submission.verb, "at": time.time()}
+    try:
+        result = inbox.resume(thread_id, {submission.interrupt_id: submission.answer}, reviewer=reviewer,
+                              comment=submission.comment)
+    except AlreadyDecided as error:
+        outcome.update(status="already", reviewer=error.reviewer,
+                       decided_at=error.decided_at.timestamp() if error.decided_at else None)
+    except InvalidAnswer as error:
+        _keep_errors(submission.interrupt_id, error)
+        outcome = None  # the card shows the errors next to its fields
+    except HitlError as error:
+        outcome.update(status="error", error=str(error))
+    else:
+        _clear_errors(submission.interrupt_id)
+        outcome.update(status=result.status, error=result.error, new=len(result.new_interrupts))
+    st.session_state[OUTCOME_KEY] = outcome
+    st.rerun()
+
+
+def _ago(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "at an unknown time"
+    moment = datetime.fromtimestamp(float(timestamp), timezone.utc)
+    seconds = max(0.0, (datetime.now(timezone.utc) - moment).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            ago = f"{int(seconds // size)} {unit} ago"
+            break
+    else:
+        ago = f"{int(seconds)} s ago"
+    return f"{ago} ({moment.strftime('%Y-%m-%d %H:%M:%S UTC')})"
+
+
+def render_outcome(outcome: Mapping[str, Any] | None, thread_id: str) -> str | None:
+    """The last submit's outcome for this thread, as a banner; returns its status."""
+    if not outcome or outcome.get("thread_id") != thread_id:
+        return None
+    status = outcome.get("status")
+    verb = outcome.get("verb", "decided")
+    if status == "completed":
+        show_alert("success", f"You {verb}. The run completed.")
+    elif status == "waiting":
+        count = outcome.get("new") or 0
+        show_alert("info", f"You {verb}. The graph ran and paused again: "
+                   + (f"{count} new request{'s' if count != 1 else ''} below." if count else "the remaining requests are below."))
+    elif status == "failed":
+        show_alert("error", f"You {verb}, then the graph raised: {outcome.get('error')}")
+        st.caption("Nothing is lost: your answer is recorded in the audit log and kept by LangGraph. Retry runs the "
+                   "failed step again with the same answer; Mark resolved closes the thread.")
+    elif status == "already":
+        who = outcome.get("reviewer") or "another reviewer"
+        show_alert("warning", f"Already decided by {who} {_ago(outcome.get('decided_at'))}. Your answer was not sent; "
+                   "the page now shows the thread as it is.")
+    elif status == "resolved":
+        show_alert("success", "You marked the thread resolved; it was closed without resuming the graph.")
+    elif status == "error":
+        show_alert("error", str(outcome.get("error")))
+    return str(status) if status else None
+
+
+def render_failure_panel(inbox: Any, view: Any, *, reviewer: str) -> None:
+    """The thread's failed steps with Retry (same answers) and the "nothing lost" explanation."""
+    failed = [item for item in view.interrupts if item.failed_error]
+    errors = list(view.errors or [])
+    if not failed and not errors and view.status != "failed":
+        return
+    with st.container(border=True):
+        st.markdown("#### The run failed")
+        for item in failed:
+            show_alert("error", f"After the answer to {item.node or 'a request'}: {item.failed_error}")
+        for node, text in errors:
+            if not any(text in (item.failed_error or "") for item in failed):
+                show_alert("error", f"{node}: {text}")
+        st.caption("Nothing is lost: the answers are stored and the thread stays at its last checkpoint. "
+                   "Retry runs the failed step again with the same answers.")
+        if st.button("Retry", key=f"review:{view.thread_id}:retry", type="primary", icon=":material/replay:"):
+            if not reviewer.strip():
+                _reviewer_missing()
+                return
+            outcome: dict[str, Any] = {"thread_id": view.thread_id, "verb": "retried", "at": time.time()}
+            try:
+                result = inbox.retry(view.thread_id, reviewer=reviewer)
+                outcome.update(status=result.status, error=result.error, new=len(result.new_interrupts))
+            except HitlError as error:
+                outcome.update(status="error", error=str(error))
+            st.session_state[OUTCOME_KEY] = outcome
+            st.rerun()
+
+
+def render_resolve(inbox: Any, view: Any, *, reviewer: str) -> None:
+    """"Mark resolved": close the thread without resuming it, only with a reason."""
+    with st.expander("Mark resolved: close this thread without resuming it", icon=":material/task_alt:"):
+        st.caption("The graph is not run; the thread is closed at its current state (update_state as END) and the "
+                   "reason is recorded in the audit log.")
+        reason = st.text_input("Reason (required)", key=f"review:{view.thread_id}:resolve_reason")
+        if st.button("Mark resolved", key=f"review:{view.thread_id}:resolve", disabled=not reason.strip()):
+            if not reviewer.strip():
+                _reviewer_missing()
+                return
+            outcome: dict[str, Any] = {"thread_id": view.thread_id, "at": time.time()}
+            try:
+                inbox.resolve(view.thread_id, reviewer=reviewer, reason=reason.strip())
+                outcome.update(status="resolved", verb="marked the thread resolved")
+            except HitlError as error:
+                outcome.update(status="error", error=str(error))
+            st.session_state[OUTCOME_KEY] = outcome
+            st.rerun()

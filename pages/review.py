@@ -1,0 +1,211 @@
+"""Review one thread: the context that led to the pause, then one card per pending interrupt.
+
+Deep link: `?thread=ID` (the Inbox may set session_state["review_thread"] instead). Without a
+thread, a picker over the first page of the queue. Keyboard: A approve, X reject, S submit,
+J next thread, K previous thread.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from hitl.errors import HitlError
+from hitl.ui import cards, context
+from hitl.ui.desk import humanize_age, reviewer_name
+from hitl.ui.guard import open_desk
+
+st.session_state.setdefault("review_thread", None)
+st.session_state.setdefault(cards.OUTCOME_KEY, None)
+
+
+def _open(thread_id: str | None) -> None:
+    """Show another thread (or the picker) and keep the URL shareable."""
+    st.session_state["review_thread"] = thread_id
+    st.session_state[cards.OUTCOME_KEY] = None if thread_id else st.session_state[cards.OUTCOME_KEY]
+    if thread_id:
+        st.query_params["thread"] = thread_id
+    else:
+        st.query_params.pop("thread", None)
+
+
+def _picked() -> None:
+    _open(st.session_state.get("review_pick"))
+    st.session_state["review_pick"] = None
+
+
+def _use_name() -> None:
+    st.session_state["reviewer"] = str(st.session_state.get("review_name", "")).strip()
+
+
+def _current_thread() -> str | None:
+    from_url = st.query_params.get("thread")
+    if from_url:
+        if from_url != st.session_state["review_thread"]:
+            st.session_state["review_thread"] = from_url
+        return from_url
+    chosen = st.session_state["review_thread"]
+    if chosen:
+        st.query_params["thread"] = chosen
+    return chosen
+
+
+def _link(page: str, url_path: str, label: str, thread_id: str | None = None) -> None:
+    params = {"thread": thread_id} if thread_id else None
+    try:
+        st.page_link(page, label=label, query_params=params)
+    except StreamlitAPIException:  # run outside the app's navigation (a single-page test)
+        target = f"/{url_path}" + (f"?thread={quote(thread_id)}" if thread_id else "")
+        st.markdown(f"[{context.md_escape(label)}]({target})")
+
+
+def _picker(inbox) -> None:
+    st.title("Review")
+    page = inbox.pending(limit=50)
+    if not page.items:
+        st.info("Nothing is waiting for review. New requests appear here and in the Inbox as agents pause.")
+        return
+    st.caption(f"{page.total} thread{'s' if page.total != 1 else ''} waiting; the oldest {len(page.items)} are listed.")
+    labels = {
+        item.thread_id: " · ".join(
+            [item.thread_id, item.graph_id or "unknown graph", ", ".join(item.kinds) or "?", item.summary or "",
+             f"waiting {humanize_age(item.waiting_since)}"]
+        )
+        for item in page.items
+    }
+    st.selectbox("Pick a thread to review", list(labels), index=None, placeholder="Choose a waiting thread…",
+                 format_func=labels.get, key="review_pick", on_change=_picked)
+    if st.button("Open the oldest", type="primary", shortcut=cards.SHORTCUTS["next"].upper(),
+                 help="Keyboard shortcut: J"):
+        _open(page.items[0].thread_id)
+        st.rerun()
+
+
+def _header(view, queue: list[str], total: int) -> None:
+    previous, following = cards.neighbours(queue, view.thread_id)
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    with left:
+        st.title("Review")
+        nodes = sorted({i.node for i in view.interrupts if i.node} or set(view.next_nodes))
+        facts = [
+            f"Thread {view.thread_id}",
+            f"graph {view.graph_id or 'unknown'}",
+            f"paused at {', '.join(nodes) or '—'}",
+        ]
+        if view.waiting_since:
+            facts.append(f"waiting {humanize_age(view.waiting_since)}")
+        facts.append(f"status {view.status}")
+        st.caption(context.md_escape(" · ".join(facts)))
+    with right, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
+        if st.button("Previous", key="review:nav:previous", icon=":material/arrow_back:", disabled=previous is None,
+                     shortcut=cards.SHORTCUTS["previous"].upper(), help="Previous thread in the queue (K)"):
+            _open(previous)
+            st.rerun()
+        if st.button("Next", key="review:nav:next", icon=":material/arrow_forward:", disabled=following is None,
+                     shortcut=cards.SHORTCUTS["next"].upper(), help=f"Next waiting thread (J); {total} in the queue"):
+            _open(following)
+            st.rerun()
+        if st.button("Pick another", key="review:nav:pick", icon=":material/list:"):
+            _open(None)
+            st.rerun()
+
+
+def _context(inbox, view) -> None:
+    st.subheader("Context")
+    highlight = {i.node for i in view.interrupts if i.node} | set(view.next_nodes)
+    if view.graph_id and not view.read_only_reason:
+        try:
+            drawable = inbox.registry.graph(view.graph_id).get_graph()
+        except HitlError as error:
+            st.caption(context.md_escape(f"No diagram: {error}"))
+        else:
+            context.render_diagram(drawable, highlight=highlight,
+                                   caption="Orange: where the graph is paused. Dashed: conditional or subgraph edges.")
+    context.render_conversation(view.messages, key=f"review:{view.thread_id}:chat")
+    context.render_state(view.values)
+
+
+def _decisions(inbox, view) -> None:
+    pending = [item for item in view.interrupts if not item.failed_error]
+    st.subheader(f"Decision{'s' if len(pending) != 1 else ''} needed ({len(pending)})" if pending else "Decision")
+    reviewer = reviewer_name()
+    if view.read_only_reason:
+        context.show_alert("warning", f"Read-only: {view.read_only_reason}. The desk cannot resume this thread, so "
+                                      "no answer can be sent from here.")
+        for item in view.interrupts:
+            with st.container(border=True):
+                st.caption(context.md_escape(f"{cards.KIND_TITLES.get(item.kind, item.kind)} · node {item.node or '?'}"))
+                st.json(context.jsonable(item.value), expanded=2)
+        return
+    if not view.interrupts:
+        message = {"completed": "This thread is not waiting: the run completed.",
+                   "resolved": "This thread was marked resolved.",
+                   "running": "This thread is running; nothing is waiting for a human.",
+                   "failed": "This thread failed; see above."}.get(view.status, f"Status: {view.status}.")
+        st.info(context.md_escape(message))
+        return
+    if not reviewer:
+        st.warning("Enter your name to decide: it is recorded with every decision.")
+        st.text_input("Your name", key="review_name", on_change=_use_name, placeholder="e.g. alice")
+    first = next((item.id for item in view.interrupts if not item.failed_error and not item.decode_error), None)
+    for number, item in enumerate(view.interrupts, start=1):
+        options = cards.CardOptions(
+            thread_id=view.thread_id,
+            reject_reasons=tuple(inbox.settings.reject_reasons),
+            reviewer=reviewer,
+            shortcuts=item.id == first,
+            tool_schemas=_tool_schemas(inbox, view.graph_id) if item.kind in ("hitl_request", "agent_inbox") else {},
+            position=f"{number} of {len(view.interrupts)}" if len(view.interrupts) > 1 else "",
+        )
+        submission = cards.render_card(item, options)
+        if submission is not None:
+            cards.submit(inbox, view.thread_id, submission, reviewer=reviewer)
+
+
+def _tool_schemas(inbox, graph_id: str | None) -> dict:
+    try:
+        return cards.tool_arg_schemas(inbox.registry.graph(graph_id)) if graph_id else {}
+    except HitlError:
+        return {}
+
+
+st.set_page_config(page_title="Review · HITL desk", layout="wide")
+inbox = open_desk()
+thread_id = _current_thread()
+if not thread_id:
+    _picker(inbox)
+    st.stop()
+
+try:
+    view = inbox.thread(thread_id)
+except HitlError as error:
+    context.show_alert("error", str(error))
+    _open(None)
+    _picker(inbox)
+    st.stop()
+
+queue_page = inbox.pending(limit=100)
+_header(view, [item.thread_id for item in queue_page.items], queue_page.total)
+status = cards.render_outcome(st.session_state[cards.OUTCOME_KEY], view.thread_id)
+if status in ("completed", "already", "resolved") and not any(not i.failed_error for i in view.interrupts):
+    following = cards.neighbours([i.thread_id for i in queue_page.items], view.thread_id)[1]
+    if following and st.button("Next pending thread", key="review:outcome:next", type="primary",
+                               icon=":material/skip_next:"):
+        _open(following)
+        st.rerun()
+cards.render_failure_panel(inbox, view, reviewer=reviewer_name())
+
+left, right = st.columns([5, 6], gap="large")
+with left:
+    _context(inbox, view)
+with right:
+    _decisions(inbox, view)
+    if view.interrupts and not view.read_only_reason:
+        cards.render_resolve(inbox, view, reviewer=reviewer_name())
+
+st.divider()
+st.subheader("Decision trail")
+context.render_trail(view.decisions)
+_link("pages/history.py", "history", "Open this thread in History", view.thread_id)
