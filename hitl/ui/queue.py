@@ -57,13 +57,17 @@ def _init_state() -> None:
             "inbox_cursors": [None],  # the cursor of every page walked so far; the last is shown
             "inbox_selected": [],  # thread ids, so a refresh keeps the same threads selected
             "inbox_page_ids": [],  # thread ids of the rows drawn last, to map row numbers back
+            "inbox_shown": {},  # thread id -> the interrupt ids the reviewer was shown
             "inbox_batch": None,  # the last batch's results, shown until dismissed
         }
     )
 
 
 def _first_page() -> None:
+    # Another page or other filters: rows selected before are out of sight, so drop them
+    # rather than batch-decide threads the reviewer can no longer see.
     st.session_state["inbox_cursors"] = [None]
+    st.session_state["inbox_selected"] = []
 
 
 def _clear_filters() -> None:
@@ -134,6 +138,7 @@ def render_queue() -> None:
     _init_state()
     inbox = open_desk()
     state = st.session_state
+    seen = dict(state["inbox_shown"])  # the interrupts on screen before this run
     _render_batch_results()
     try:
         page = _load_page(inbox)
@@ -141,14 +146,18 @@ def render_queue() -> None:
         show_problem(exc)
         return
     if page.total == 0:
+        state["inbox_selected"] = []
         _render_empty()
         return
 
     ids = [item.thread_id for item in page.items]
+    selected = list(state["inbox_selected"])
     state["inbox_page_ids"] = ids
-    selected = [thread_id for thread_id in state["inbox_selected"] if thread_id in ids]
-    state["inbox_selected"] = selected
-    rows = [ids.index(thread_id) for thread_id in selected]
+    state["inbox_shown"] = {
+        **{thread_id: seen[thread_id] for thread_id in selected if thread_id in seen},
+        **{item.thread_id: [i.id for i in item.interrupts] for item in page.items},
+    }
+    rows = [ids.index(thread_id) for thread_id in selected if thread_id in ids]
     drawn = state.get(TABLE_KEY)
     if drawn is None or list(drawn.get("selection", {}).get("rows", [])) != rows:
         state[TABLE_KEY] = {"selection": {"rows": rows, "columns": [], "cells": []}}
@@ -174,8 +183,7 @@ def render_queue() -> None:
         },
     )  # fmt: skip
     _render_pagination(page)
-    by_id = {item.thread_id: item for item in page.items}
-    _render_actions(inbox, [by_id[thread_id] for thread_id in selected])
+    _render_actions(inbox, selected, {item.thread_id: item for item in page.items}, seen)
 
 
 def _on_select() -> None:
@@ -230,20 +238,25 @@ def _render_pagination(page: Page) -> None:
           format_func=lambda n: f"{n} per page")  # fmt: skip
 
 
-def _render_actions(inbox: Inbox, selected: list[Any]) -> None:
+def _render_actions(inbox: Inbox, selected: list[str], on_page: dict[str, Any], seen: dict[str, list[str]]) -> None:
     if not selected:
         st.caption("Tip: tick a row's checkbox to select it.")
         return
+    present = [on_page[thread_id] for thread_id in selected if thread_id in on_page]
+    gone = [thread_id for thread_id in selected if thread_id not in on_page]
     if len(selected) == 1:
-        item = selected[0]
         with st.container(border=True):
             left, right = st.columns([4, 1], vertical_alignment="center")
-            left.text(f"Selected: {item.thread_id} · {', '.join(item.kinds)} · {item.summary}")
+            if present:
+                item = present[0]
+                left.text(f"Selected: {item.thread_id} · {', '.join(item.kinds)} · {item.summary}")
+            else:
+                left.text(f"Selected: {gone[0]} · no longer waiting in this list (someone else decided it, or it moved on)")
             if right.button("Open review", type="primary", icon=":material/rate_review:", shortcut="O",
                             key="inbox_open", width="stretch"):  # fmt: skip
-                open_review(item.thread_id)
+                open_review(selected[0])
         return
-    _render_batch(inbox, selected)
+    _render_batch(inbox, selected, present, gone, seen)
 
 
 def open_review(thread_id: str) -> None:
@@ -252,13 +265,18 @@ def open_review(thread_id: str) -> None:
     st.switch_page("pages/review.py", query_params={"thread": thread_id})
 
 
-def _render_batch(inbox: Inbox, selected: list[Any]) -> None:
+def _render_batch(inbox: Inbox, selected: list[str], present: list[Any], gone: list[str], seen: dict[str, list[str]]) -> None:
     count = len(selected)
-    kinds = sorted({", ".join(item.kinds) for item in selected})
-    blockers = batch_blockers(selected)
+    kinds = sorted({", ".join(item.kinds) for item in present})
+    blockers = batch_blockers(present)
     reviewer = reviewer_name()
     with st.container(border=True):
-        st.subheader(f"Batch: {count} threads" + ("" if len(kinds) > 1 else f" of kind {escape_markdown(kinds[0])}"))
+        st.subheader(f"Batch: {count} threads" + (f" of kind {escape_markdown(kinds[0])}" if len(kinds) == 1 else ""))
+        if gone:
+            st.caption(
+                f"{len(gone)} of them left the queue since you selected them (someone else decided them, or "
+                "they moved on); the batch sends nothing for those and reports what happened."
+            )
         if blockers:
             st.warning("Batch is off for this selection.\n\n" + "\n".join(f"- {escape_markdown(r)}" for r in blockers))
         elif not reviewer:
@@ -277,10 +295,12 @@ def _render_batch(inbox: Inbox, selected: list[Any]) -> None:
         reject = reject_col.button(f"Reject all {count}", icon=":material/block:", key="inbox_batch_reject",
                                    disabled=disabled, width="stretch")  # fmt: skip
         if approve or reject:
-            _run_batch(inbox, [item.thread_id for item in selected], approve=approve, reviewer=reviewer, comment=comment)
+            _run_batch(inbox, selected, seen, approve=approve, reviewer=reviewer, comment=comment)
 
 
-def _run_batch(inbox: Inbox, thread_ids: list[str], *, approve: bool, reviewer: str, comment: str) -> None:
+def _run_batch(
+    inbox: Inbox, thread_ids: list[str], seen: dict[str, list[str]], *, approve: bool, reviewer: str, comment: str
+) -> None:
     verb = "Approving" if approve else "Rejecting"
     bar = st.progress(0.0, text=f"{verb} {len(thread_ids)} threads…")
 
@@ -288,18 +308,44 @@ def _run_batch(inbox: Inbox, thread_ids: list[str], *, approve: bool, reviewer: 
         bar.progress(done / total, text=f"{verb}: {done} of {total} done ({escape_markdown(result.thread_id)}: {result.result})")
 
     try:
-        results = inbox.batch(thread_ids, approve=approve, reviewer=reviewer, comment=comment, progress=progress)
+        changed = _changed_since_shown(inbox, thread_ids, seen)
+        results = inbox.batch(
+            [t for t in thread_ids if t not in changed], approve=approve, reviewer=reviewer, comment=comment, progress=progress
+        )
     except HitlError as exc:  # the batch itself could not run (e.g. the database went away)
         show_problem(exc)
         return
+    by_thread = {result.thread_id: asdict(result) for result in results}
+    for thread_id in changed:
+        by_thread[thread_id] = {
+            "thread_id": thread_id,
+            "result": "changed",
+            "message": "It moved on to a new request after you selected it; nothing was sent. Review it again.",
+        }
     st.session_state["inbox_batch"] = {
         "approve": approve,
         "comment": comment,
-        "results": [asdict(result) for result in results],
+        "results": [by_thread[thread_id] for thread_id in thread_ids],
     }
     st.session_state["inbox_selected"] = []
     st.session_state.pop("inbox_batch_comment", None)
     st.rerun()  # the whole app: the sidebar counts and the queue now reflect the decisions
+
+
+def _changed_since_shown(inbox: Inbox, thread_ids: list[str], shown: dict[str, list[str]]) -> set[str]:
+    """Threads now waiting on other interrupts than the ones the reviewer saw.
+
+    `Inbox.batch` answers whatever is pending when it runs; without this check a thread that
+    another reviewer moved on a moment ago would get its *next* request approved unseen.
+    Threads with nothing pending go through, so the batch reports who decided them.
+    """
+    pending = inbox.store.pending_interrupts(thread_ids)
+    changed = set()
+    for thread_id in thread_ids:
+        now = [item.id for item in pending.get(thread_id, []) if item.answerable]
+        if now and now != shown.get(thread_id):
+            changed.add(thread_id)
+    return changed
 
 
 def _dismiss_batch() -> None:

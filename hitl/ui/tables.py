@@ -120,6 +120,8 @@ _RESULT_EXPLAINED = {
     "already decided": "someone else answered it first; nothing was sent",
     "invalid": "this request cannot be answered in one click; open it to answer",
     "not found": "the thread no longer exists",
+    "not authorized": "your role may not decide this request",
+    "changed": "it moved on to a new request since you selected it; nothing was sent",
 }
 
 

@@ -9,6 +9,7 @@ raises once approved, so a batch can honestly contain a failure.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -148,3 +149,8 @@ def inert_texts(at: AppTest) -> list[str]:
     for frame in at.dataframe:
         texts.extend(str(cell) for cell in frame.value.to_numpy().ravel())
     return texts
+
+
+def plain(markdown: str) -> str:
+    """Markdown text with backslash escapes removed: what the reader sees."""
+    return re.sub(r"\\(.)", r"\1", markdown)
