@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -62,12 +62,15 @@ from hitl.errors import (
     ThreadNotFound,
     UnknownGraph,
 )
-from hitl.inbox import Inbox, PendingInterrupt, ResumeOutcome
+from hitl.inbox import BatchResult, Inbox, PendingInterrupt, ResumeOutcome
 from hitl.notify import json_safe
 
 __all__ = ["app", "create_app", "ApiToken", "Principal", "load_tokens"]
 
 log = logging.getLogger(__name__)
+
+BatchResultKind = get_type_hints(BatchResult)["result"]
+"""The core's Literal of per-thread batch results, so the OpenAPI enum follows it."""
 
 TokenScope = Literal["read", "decide"]
 ALL_SCOPES: tuple[TokenScope, ...] = ("read", "decide")
@@ -310,7 +313,7 @@ class ResumeOut(BaseModel):
 
 class BatchResultOut(BaseModel):
     thread_id: str
-    result: Literal["completed", "waiting", "failed", "already decided", "invalid", "not found"]
+    result: BatchResultKind  # type: ignore[valid-type]
     message: str
 
 
