@@ -351,12 +351,15 @@ def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None
     inbox.refresh()
 
 
-def recover_stale_claims(inbox: Inbox) -> list[tuple[str, str, str]]:
+def recover_stale_claims(inbox: Inbox, *, resubmit: bool = False) -> list[tuple[str, str, str]]:
     """Settle claims whose desk died mid-resume. Returns (thread, interrupt, result).
 
     Still pending in the checkpointer → the claim is released (answerable again, the
     stored answer is in the audit log as `abandoned`); no longer pending → the resume did
     commit: the claim is closed and the decision recorded as `recovered`, exactly once.
+    With `resubmit`, an abandoned claim's stored answer is then resumed again under its
+    original reviewer (action "recovery"), through a fresh claim: exactly once, and
+    `AlreadyDecided` if someone answered it meanwhile.
     """
     store = inbox.store
     settled = []
@@ -391,8 +394,22 @@ def recover_stale_claims(inbox: Inbox) -> list[tuple[str, str, str]]:
                 }
             ]
         )
+        if still and resubmit:
+            outcome = _resubmit(inbox, thread_id, interrupt_id, claim)
         settled.append((thread_id, interrupt_id, outcome))
     return settled
+
+
+def _resubmit(inbox: Inbox, thread_id: str, interrupt_id: str, claim: dict[str, Any]) -> str:
+    try:
+        outcome = resume(
+            inbox, thread_id, {interrupt_id: claim["answer"]}, reviewer=claim["reviewer"],
+            comment="resubmitted: the desk that took this decision died before the resume finished",
+            action="recovery",
+        )  # fmt: skip
+    except HitlError as exc:
+        return f"abandoned; not resubmitted: {exc}"
+    return f"resubmitted: {outcome.status}"
 
 
 def _pydantic_summary(error: BaseException) -> str:

@@ -975,14 +975,14 @@ class Store:
                     continue
                 row = conn.execute(
                     sql(
-                        "SELECT reviewer, state, claimed_at, lease_until FROM hitl_claims "
+                        "SELECT reviewer, state, claimed_at, lease_until, answer FROM hitl_claims "
                         "WHERE thread_id = ? AND interrupt_id = ?"
                     ),
                     (thread_id, interrupt_id),
                 ).fetchone()
                 if row is None:  # released between our insert and read: let the caller retry
                     raise AlreadyDecided(interrupt_id, reviewer=None, decided_at=None, thread_id=thread_id)
-                holder, state, claimed_at, lease_until = row
+                holder, state, claimed_at, lease_until, held_answer = row
                 takeable = state == "failed" or (state == "claimed" and float(lease_until) < now)
                 taken = takeable and still_pending(interrupt_id) and conn.execute(
                     sql(
@@ -998,6 +998,22 @@ class Store:
                         reviewer=holder,
                         decided_at=datetime.fromtimestamp(float(claimed_at), timezone.utc),
                         thread_id=thread_id,
+                    )
+                if state == "claimed":
+                    # The dead desk's decision never ran; say so before it is replaced.
+                    self.append_audit(
+                        [
+                            {
+                                "thread_id": thread_id,
+                                "interrupt_id": interrupt_id,
+                                "action": "recovery",
+                                "answer": json.loads(held_answer) if held_answer else None,
+                                "reviewer": holder,
+                                "comment": f"claim lease expired before the resume finished; taken over by {reviewer}",
+                                "decided_at": now,
+                                "outcome": "abandoned",
+                            }
+                        ]
                     )
 
     def renew_claims(self, thread_id: str, interrupt_ids: Sequence[str], *, reviewer: str, lease_seconds: float) -> int:
