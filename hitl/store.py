@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ class RawInterrupt:
     value: Any
     response_schema: dict[str, Any] | None
     decode_error: str | None = None
+    task_path: str = ""
     failed_error: str | None = None
     """Set when this interrupt was answered but the node then raised: LangGraph keeps the
     answer, so the interrupt can be retried with it (or resolved), not answered anew."""
@@ -551,7 +552,52 @@ class Store:
             chunk = ids[start : start + 500]
             for row in self._interrupt_rows(chunk):
                 result[row[0]].extend(self._decode_interrupts(*row))
-        return result
+        return {tid: self._name_pushed_nodes(items) for tid, items in result.items()}
+
+    def _name_pushed_nodes(self, items: list[RawInterrupt]) -> list[RawInterrupt]:
+        """Name the node of interrupts raised in `Send` tasks (e.g. create_agent's tool calls).
+
+        Their task path holds only an index into the checkpoint's `__pregel_tasks`; the node
+        name is in that `Send`, so the checkpoint is decoded, once, only for such threads.
+        """
+        pushed = [i for i in items if i.node is None and i.task_path.startswith("~__pregel_push")]
+        if not pushed:
+            return items
+        try:
+            sends = list(self._checkpoint_channel(pushed[0].thread_id, pushed[0].checkpoint_id, "__pregel_tasks") or [])
+        except Exception:  # an undecodable checkpoint: leave the node unnamed
+            return items
+        named = []
+        for item in items:
+            node = None
+            if item in pushed:
+                parts = [p.strip() for p in item.task_path.split(",")]
+                index = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
+                node = getattr(sends[index], "node", None) if 0 <= index < len(sends) else None
+            named.append(replace(item, node=node) if node else item)
+        return named
+
+    def _checkpoint_channel(self, thread_id: str, checkpoint_id: str, channel: str) -> Any:
+        """One channel's value in a checkpoint, read with SQL (safe inside a desk transaction,
+        where calling the saver would wait on its non-reentrant lock)."""
+        if self.dialect.name == "sqlite":
+            rows = self.query(
+                "SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?",
+                (thread_id, checkpoint_id),
+            )
+            if not rows:
+                return None
+            checkpoint = self.saver.serde.loads_typed((rows[0][0], bytes(rows[0][1])))
+            return checkpoint.get("channel_values", {}).get(channel)
+        rows = self.query(
+            "SELECT b.type, b.blob FROM checkpoint_blobs b JOIN checkpoints c ON c.thread_id = b.thread_id "
+            "AND c.checkpoint_ns = b.checkpoint_ns AND b.version = (c.checkpoint -> 'channel_versions' ->> b.channel) "
+            "WHERE c.thread_id = ? AND c.checkpoint_ns = '' AND c.checkpoint_id = ? AND b.channel = ?",
+            (thread_id, checkpoint_id, channel),
+        )
+        if not rows or rows[0][0] == "empty":
+            return None
+        return self.saver.serde.loads_typed((rows[0][0], bytes(rows[0][1])))
 
     def _interrupt_rows(self, thread_ids: Sequence[str]) -> list[tuple]:
         marks = ",".join("?" for _ in thread_ids)
@@ -617,6 +663,7 @@ class Store:
                         checkpoint_id=checkpoint_id,
                         task_id=task_id,
                         node=node,
+                        task_path=task_path or "",
                         id=interrupt_id,
                         value=getattr(item, "value", None),
                         response_schema=schema if isinstance(schema, dict) else None,
@@ -631,6 +678,7 @@ class Store:
                     checkpoint_id=checkpoint_id,
                     task_id=task_id,
                     node=node,
+                    task_path=task_path or "",
                     id=f"undecodable:{task_id}",
                     value=None,
                     response_schema=None,

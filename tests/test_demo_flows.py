@@ -289,3 +289,14 @@ def test_schema_form_valid_answer_and_per_field_errors(inbox: Inbox) -> None:
     values = _values(inbox, "schema_form", thread_id)
     assert values["status"] == "resolved"
     assert values["resolution_form"]["resolution"]["sku"] == "BLD-200"
+
+
+def test_send_task_interrupts_are_named_by_their_node_without_metadata(inbox: Inbox) -> None:
+    from hitl.demo import DEMO_INPUTS
+
+    config = {"configurable": {"thread_id": "untagged-per-call"}}
+    inbox.graph("agent_per_call").invoke(DEMO_INPUTS["agent_per_call"](0), config)
+    item = inbox.pending().items[0]
+    assert {i.node for i in item.interrupts} == {"tools"}
+    # Both create_agent graphs have a "tools" node: the desk says so instead of guessing.
+    assert item.graph_id is None and "agent_batched" in item.read_only_reason and "agent_per_call" in item.read_only_reason
