@@ -56,7 +56,7 @@ def queue_frame(items: Sequence[PendingThread], *, now: datetime | None = None) 
     now = now or datetime.now(timezone.utc)
     rows = [
         {
-            "Thread": item.thread_id,
+            "Thread": visible_controls(item.thread_id),
             "Graph": item.graph_id or "—",
             "Kind": ", ".join(item.kinds) or "—",
             "Summary": visible_controls(item.summary),
@@ -74,7 +74,7 @@ def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None) -> 
     now = now or datetime.now(timezone.utc)
     data = [
         {
-            "Thread": row.thread_id,
+            "Thread": visible_controls(row.thread_id),
             "Graph": row.graph_id or "—",
             "Status": row.status,
             "Kind": ", ".join(row.kinds),
@@ -137,7 +137,7 @@ def batch_frame(results: Sequence[BatchResult | dict[str, Any]]) -> pd.DataFrame
                 "Thread": data["thread_id"],
                 "Result": data["result"],
                 "What it means": _RESULT_EXPLAINED.get(data["result"], ""),
-                "Details": data.get("message") or "",
+                "Details": visible_controls(data.get("message") or ""),
             }
         )
     return pd.DataFrame(rows, columns=["Thread", "Result", "What it means", "Details"])
@@ -173,8 +173,8 @@ def timeline_frame(view: ThreadView) -> pd.DataFrame:
                 "Event": action if action != "decision" else f"decision ({decision.get('kind') or '?'})",
                 "Step": None,
                 "Source": "reviewer",
-                "By": decision.get("reviewer") or "",
-                "Detail": detail,
+                "By": visible_controls(decision.get("reviewer") or ""),
+                "Detail": visible_controls(detail),
                 "Id": decision.get("interrupt_id") or "",
             }
         )
@@ -296,17 +296,17 @@ def history_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Decided at (UTC)": shown["decided_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "Thread": shown["thread_id"],
+            "Thread": shown["thread_id"].map(visible_controls),
             "Graph": shown["graph_id"].fillna("—"),
             "Kind": shown["kind"].fillna("—"),
             "Action": shown["action"],
             "Verdict": shown["verdict"] if "verdict" in shown else "",
-            "Reviewer": shown["reviewer"],
-            "Comment": shown["comment"].fillna(""),
+            "Reviewer": shown["reviewer"].map(visible_controls),
+            "Comment": shown["comment"].fillna("").map(visible_controls),
             "Outcome": shown["outcome"],
             "Waited": [humanize_seconds(s) for s in shown["waited_seconds"]],
-            "Answer": [_compact_json(a) if a not in (None, "null") else "" for a in shown["answer"]],
-            "Error": shown["error"].fillna(""),
+            "Answer": [visible_controls(_compact_json(a)) if a not in (None, "null") else "" for a in shown["answer"]],
+            "Error": shown["error"].fillna("").map(visible_controls),
             "Seq": shown["seq"],
         }
     ).reset_index(drop=True)

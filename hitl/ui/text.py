@@ -40,16 +40,19 @@ def shorten(text: Any, width: int = 120) -> str:
 
 
 def jsonable(value: Any, *, _depth: int = 0) -> Any:
-    """A copy of `value` that `json.dumps` accepts (LangChain messages become dicts).
+    """A display copy of `value` that `json.dumps` accepts (LangChain messages become dicts,
+    bidi controls in strings become visible).
 
     Never raises: what cannot be converted is shown as its `repr`.
     """
     if _depth > 64:
         return "…"
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, str):
+        return visible_controls(value)
+    if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v, _depth=_depth + 1) for k, v in value.items()}
+        return {visible_controls(k): jsonable(v, _depth=_depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v, _depth=_depth + 1) for v in value]
     dump = getattr(value, "model_dump", None)

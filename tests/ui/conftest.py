@@ -110,13 +110,18 @@ def app(desk_env) -> Callable[..., AppTest]:
 
 
 def seed(inbox, graph_id: str, count: int = 1, *, start: int = 0) -> list[str]:
-    """Run a demo graph `count` times until each pauses; returns the thread ids."""
+    """Run a demo graph `count` times until each pauses; returns the thread ids.
+
+    The desk's index is refreshed afterwards, as a reviewer's Inbox would before deciding.
+    """
     from hitl.demo.inputs import DEMO_INPUTS
 
-    return [
+    thread_ids = [
         inbox.start_run(graph_id, DEMO_INPUTS[graph_id](index), thread_id=f"{graph_id}-{index}")
         for index in range(start, start + count)
     ]
+    inbox.refresh()
+    return thread_ids
 
 
 def wait_for(predicate: Callable[[], bool], *, timeout: float = 20.0) -> bool:
