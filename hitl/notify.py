@@ -648,7 +648,6 @@ class Notifier:
         *,
         config: NotifyConfig | None = None,
         worker_id: str | None = None,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.inbox = inbox
         self.config = config or load_config(inbox.settings)
@@ -656,7 +655,7 @@ class Notifier:
         self._hooks = {hook.name: hook for hook in self.config.webhooks}
         workers = max(1, self.config.concurrency_per_endpoint * len(self._hooks))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hitl-webhook")
-        self._client = httpx.Client(follow_redirects=False, transport=transport, headers={"User-Agent": "hitl-desk"})
+        self._client = httpx.Client(follow_redirects=False, headers={"User-Agent": "hitl-desk"})
         self._in_flight: dict[str, set[Future[None]]] = {name: set() for name in self._hooks}
         self._lock = threading.Lock()
         self._reconciled_until = 0.0
@@ -685,8 +684,12 @@ class Notifier:
         self._reconciled_until = max(self._reconciled_until, max(float(row[1]) for row in rows))
         return added
 
-    def dispatch(self) -> int:
-        """Claim due rows (up to each endpoint's free capacity) and start sending them."""
+    def dispatch(self, *, due_before: float | None = None) -> int:
+        """Claim due rows (up to each endpoint's free capacity) and start sending them.
+
+        Args:
+            due_before: only rows due by this time (a `--once` pass leaves later retries alone).
+        """
         started = 0
         for name in self._hooks:
             with self._lock:
@@ -694,12 +697,17 @@ class Notifier:
                 free = self.config.concurrency_per_endpoint - len(self._in_flight[name])
             if free <= 0:
                 continue
-            for claimed in self._claim(name, free):
+            for claimed in self._claim(name, free, due_before):
                 future = self._pool.submit(self._deliver, claimed)
                 with self._lock:
                     self._in_flight[name].add(future)
                 started += 1
         return started
+
+    def busy(self) -> bool:
+        """Whether a send is in flight."""
+        with self._lock:
+            return any(not f.done() for group in self._in_flight.values() for f in group)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for in-flight sends to be recorded; False if some were still running at the timeout."""
@@ -740,11 +748,12 @@ class Notifier:
 
     # ------------------------------------------------------------------ one row
 
-    def _claim(self, endpoint: str, limit: int) -> list[_Claimed]:
+    def _claim(self, endpoint: str, limit: int, due_before: float | None = None) -> list[_Claimed]:
         store = self.inbox.store
         sql = store.dialect.sql
         hook = self._hooks[endpoint]
         now = time.time()
+        due = now if due_before is None else min(now, due_before)
         lease_until = now + max(self.config.lease_seconds, 4 * hook.timeout)
         claimed = []
         with store.connection(write=True) as conn:
@@ -753,7 +762,7 @@ class Notifier:
                     f"SELECT id, event_type, body, attempts, retry_from FROM hitl_outbox WHERE endpoint = ? AND {_DUE} "
                     "ORDER BY next_attempt_at, created_at LIMIT ?"
                 ),
-                (endpoint, now, now, limit),
+                (endpoint, due, now, limit),
             ).fetchall()
             for row_id, event_type, body, attempts, retry_from in candidates:
                 # The WHERE repeats the due test: of two workers racing for a row, one updates it.
@@ -762,7 +771,7 @@ class Notifier:
                         "UPDATE hitl_outbox SET state = 'sending', claimed_by = ?, lease_until = ?, "
                         f"attempts = attempts + 1 WHERE id = ? AND {_DUE}"
                     ),
-                    (self.worker_id, lease_until, row_id, now, now),
+                    (self.worker_id, lease_until, row_id, due, now),
                 ).rowcount
                 if taken == 1:
                     claimed.append(
@@ -866,12 +875,12 @@ def run_watcher(
     *,
     stop: threading.Event | None = None,
     config: NotifyConfig | None = None,
-    transport: httpx.BaseTransport | None = None,
 ) -> None:
     """Refresh the inbox, queue notifications, deliver due ones; loop until `stop` is set.
 
-    `python -m hitl notify` runs this. With `once`, one pass whose sends are awaited. On stop
-    (or Ctrl-C) in-flight sends finish and are recorded before it returns.
+    `python -m hitl notify` runs this. With `once`, one pass: everything due now is sent and
+    awaited (retries it schedules are left for the next run). On stop (or Ctrl-C) in-flight
+    sends finish and are recorded before it returns.
 
     Raises:
         HitlError: no webhook is configured, or the configuration is invalid.
@@ -884,24 +893,37 @@ def run_watcher(
         )
     stop = stop or threading.Event()
     attach(inbox, config)
-    notifier = Notifier(inbox, config=config, transport=transport)
+    notifier = Notifier(inbox, config=config)
     log.info("Webhook watcher %s delivering to %s", notifier.worker_id, ", ".join(h.url for h in config.webhooks))
+    next_scan = 0.0
+    cutoff: float | None = None
     try:
         while not stop.is_set():
+            if time.monotonic() >= next_scan and not (once and cutoff is not None):
+                try:
+                    inbox.refresh()  # on_indexed queues what this refresh found
+                    notifier.reconcile()  # and this what other processes indexed
+                except HitlError as exc:  # database locked or briefly unavailable: next scan
+                    log.warning("Webhook scan failed: %s", exc)
+                next_scan = time.monotonic() + interval
+                cutoff = time.time() if once else None
             try:
-                inbox.refresh()
-                notifier.reconcile()
-                notifier.dispatch()
-            except HitlError as exc:  # database locked or briefly unavailable: next pass
-                log.warning("Webhook pass failed: %s", exc)
-            if once:
-                notifier.wait()
+                started = notifier.dispatch(due_before=cutoff)
+                due_in = None if once else notifier.next_due_in()
+            except HitlError as exc:
+                log.warning("Webhook dispatch failed: %s", exc)
+                started, due_in = 0, None
+            busy = notifier.busy()
+            if once and not started and not busy:
                 return
-            try:
-                due_in = notifier.next_due_in()
-            except HitlError:
-                due_in = None
-            stop.wait(min(interval, due_in) if due_in is not None else interval)
+            # Sleep until the next scan or the next due retry; while sends are in flight, look
+            # again soon, so capacity they free is used for rows already due.
+            pause = 0.05 if once else next_scan - time.monotonic()
+            if due_in is not None:
+                pause = min(pause, due_in)
+            if busy:
+                pause = min(pause, 0.05)
+            stop.wait(max(0.0, pause))
     except KeyboardInterrupt:
         pass
     finally:
