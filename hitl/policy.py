@@ -488,6 +488,7 @@ def _pending_threads(inbox: Inbox, threads: Iterable[str | PendingThread]) -> li
     ready = [t for t in given if not isinstance(t, str)]
     ids = [t for t in given if isinstance(t, str)]
     if ids:
+        inbox.refresh()  # threads an agent just paused may not be indexed yet
         rows, _, _ = inbox.store.list_threads(status=None, thread_ids=ids, limit=max(len(ids), 1))
         decoded = inbox.store.pending_interrupts([row.thread_id for row in rows])
         ready += [inbox._pending_thread(row, decoded.get(row.thread_id, [])) for row in rows if row.status == "waiting"]
@@ -709,7 +710,8 @@ def sweep(inbox: Inbox, *, now: datetime | float | None = None, dry_run: bool = 
 def _apply(inbox: Inbox, info: DeadlineInfo, *, moment: float, dry_run: bool) -> tuple[str, str]:
     """Apply one expired interrupt's policy; returns (counter, line)."""
     label = f"{info.thread_id} {info.interrupt_id[:12]} ({info.graph_id or '?'}/{info.kind})"
-    late = format_duration(max(1.0, -info.seconds_left))
+    overdue = max(1.0, -info.seconds_left)
+    late = format_duration(round(overdue / 60) * 60 if overdue >= 600 else overdue)
     # Re-read just before acting: a reviewer may have answered or extended it meanwhile.
     fresh = interrupt_deadlines(inbox, [info.thread_id], now=moment).get((info.thread_id, info.interrupt_id))
     if fresh is None or not fresh.expired:
