@@ -407,19 +407,30 @@ class Inbox:
         config = {"configurable": {"thread_id": thread_id}}
         values: dict[str, Any] = {}
         next_nodes: tuple[str, ...] = ()
-        if match.graph_id and not match.note:
-            state = self.registry.graph(match.graph_id).get_state(config)
-            values = dict(state.values) if isinstance(state.values, dict) else {"value": state.values}
-            next_nodes = tuple(state.next)
-        else:
-            saved = self.store.saver.get_tuple(config)
-            if saved is not None:
-                values = {
-                    k: v for k, v in saved.checkpoint.get("channel_values", {}).items() if not k.startswith(("branch:", "__"))
-                }
-        # Materialise the listing before anything else touches the saver: SqliteSaver.list
-        # holds its non-reentrant lock while the generator is open.
-        saved_history = list(self.store.saver.list(config, limit=history))
+        undecodable: str | None = None
+        try:
+            if match.graph_id and not match.note:
+                state = self.registry.graph(match.graph_id).get_state(config)
+                values = dict(state.values) if isinstance(state.values, dict) else {"value": state.values}
+                next_nodes = tuple(state.next)
+            else:
+                saved = self.store.saver.get_tuple(config)
+                if saved is not None:
+                    values = {
+                        k: v for k, v in saved.checkpoint.get("channel_values", {}).items() if not k.startswith(("branch:", "__"))
+                    }
+            # Materialise the listing before anything else touches the saver: SqliteSaver.list
+            # holds its non-reentrant lock while the generator is open.
+            saved_history = list(self.store.saver.list(config, limit=history))
+        except HitlError:
+            raise
+        except Exception as exc:  # a checkpoint or write from a newer or foreign serializer
+            undecodable = (
+                f"The thread's saved state could not be decoded ({type(exc).__name__}: {exc}); it may have been "
+                "written by a newer checkpointer version. It is shown read-only: upgrade the desk's langgraph "
+                "packages to read it."
+            )
+            saved_history = []
         checkpoints = []
         for saved in saved_history:
             cfg = saved.config["configurable"]
@@ -459,7 +470,7 @@ class Inbox:
             next_nodes=next_nodes,
             checkpoints=checkpoints,
             metadata=metadata,
-            read_only_reason=match.note,
+            read_only_reason=match.note or undecodable,
             errors=errors,
             waiting_since=checkpoint_time(checkpoint_id) if raw else None,
             decisions=self.store.audit_rows(thread_id=thread_id),
