@@ -148,7 +148,7 @@ def _decisions(inbox, view) -> None:
         return
     if not reviewer:
         st.warning("Enter your name to decide: it is recorded with every decision.")
-        st.text_input("Your name", key="review_name", on_change=_use_name, placeholder="e.g. alice")
+        st.text_input("Reviewer name", key="review_name", on_change=_use_name, placeholder="e.g. alice")
     first = next((item.id for item in view.interrupts if not item.failed_error and not item.decode_error), None)
     for number, item in enumerate(view.interrupts, start=1):
         options = cards.CardOptions(

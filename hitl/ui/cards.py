@@ -62,8 +62,8 @@ KIND_TITLES: dict[str, str] = {
     "sensitive_tools": "Approve sensitive tool calls",
     "state_edit": "Edit the state",
     "feedback": "Approve or give feedback",
-    "hitl_request": "Review tool calls (LangChain HITL)",
-    "tool_approval": "Approve a tool call (LangChain HITL)",
+    "hitl_request": "Review tool calls",
+    "tool_approval": "Approve a tool call",
     "agent_inbox": "Agent Inbox request",
     "schema": "Fill in a form",
     "json": "Answer as JSON",
@@ -84,6 +84,15 @@ _DECISION_LABELS = {
     "accept": "Accept",
     "response": "Respond",
     "ignore": "Ignore",
+}
+_SEND_LABELS = {
+    "approve": "Approve",
+    "accept": "Accept",
+    "edit": "Run with edited args",
+    "reject": "Reject",
+    "ignore": "Ignore",
+    "respond": "Send response",
+    "response": "Send response",
 }
 _INBOX_FLAGS = {"accept": "allow_accept", "edit": "allow_edit", "response": "allow_respond", "ignore": "allow_ignore"}
 _NO_REASON = "—"
@@ -262,15 +271,18 @@ def normalize_error_path(path: str, kind: str) -> str:
 
 
 def neighbours(queue: Sequence[str], current: str) -> tuple[str | None, str | None]:
-    """The previous and next thread around `current` in the queue's order.
+    """The previous and next thread around `current` in the queue's order, wrapping around.
 
     When `current` has left the queue (it was just completed), there is no previous one and
-    the next is the queue's first thread.
+    the next is the queue's first thread. A thread is never its own neighbour.
     """
-    if current in queue:
-        index = list(queue).index(current)
-        return (queue[index - 1] if index > 0 else None, queue[index + 1] if index + 1 < len(queue) else None)
-    return None, (queue[0] if queue else None)
+    queue = list(queue)
+    if current not in queue:
+        return None, (queue[0] if queue else None)
+    if len(queue) == 1:
+        return None, None
+    index = queue.index(current)
+    return queue[index - 1], queue[(index + 1) % len(queue)]
 
 
 def errors_key(interrupt_id: str) -> str:
@@ -397,7 +409,18 @@ def _keep_errors(interrupt_id: str, error: InvalidAnswer) -> None:
 
 
 def _show_args(args: Any) -> None:
-    st.code(pretty_json(args), language="json", wrap_lines=True)
+    """Tool arguments one per row, strings as plain text (line breaks kept), others as JSON."""
+    if not isinstance(args, Mapping) or not args:
+        st.code(pretty_json(args), language="json", wrap_lines=True)
+        return
+    for name, value in args.items():
+        left, right = st.columns([1, 4], gap="small")
+        left.caption(md_escape(name))
+        with right:
+            if isinstance(value, str):
+                show_text(value)
+            else:
+                st.code(pretty_json(value), language="json", wrap_lines=True)
 
 
 def _label(key: str) -> str:
@@ -730,9 +753,8 @@ def _action_block(card: _Card, index: int, spec: ActionSpec, *, total: int) -> t
                 st.markdown(safe_markdown(spec.description))
             else:
                 show_text(spec.description)
-        if not spec.description or pretty_json(spec.args) not in spec.description:
-            st.caption("Arguments")
-            _show_args(spec.args)
+        st.caption("Arguments")
+        _show_args(spec.args)
         if not spec.allowed:
             show_alert("warning", "This request allows no decision; it can only be marked resolved.")
             return "", None, ""
@@ -788,13 +810,23 @@ def _actions(card: _Card, value: Any, response_schema: Any) -> Submission | None
     inbox = kind == "agent_inbox"
     chosen = [_action_block(card, index, spec, total=len(specs)) for index, spec in enumerate(specs)]
     yes, no = ("accept", "ignore") if inbox else ("approve", "reject")
-    every = "all " if len(specs) > 1 else ""
-    clicked = card.buttons([
-        ("submit", "Submit decision" + ("s" if len(specs) > 1 else ""), "submit",
-         card.broken or any(not c[0] for c in chosen)),
-        (yes, f"{_DECISION_LABELS[yes]} {every}".strip(), "approve", not all(yes in s.allowed for s in specs)),
-        (no, f"{_DECISION_LABELS[no]} {every}".strip(), "reject", not all(no in s.allowed for s in specs)),
-    ])
+    if len(specs) == 1:
+        # One call: the primary button sends the chosen decision; the other one-click
+        # decision stays a keystroke away.
+        choice, allowed = chosen[0][0], specs[0].allowed
+        shortcut_for = "approve" if choice == yes else "reject" if choice == no else "submit"
+        buttons = [("submit", _SEND_LABELS.get(choice, "Submit decision"), shortcut_for, card.broken or not choice)]
+        if choice != yes and yes in allowed:
+            buttons.append((yes, _DECISION_LABELS[yes], "approve", False))
+        if choice != no and no in allowed:
+            buttons.append((no, _DECISION_LABELS[no], "reject", False))
+    else:
+        buttons = [
+            ("submit", "Submit decisions", "submit", card.broken or any(not c[0] for c in chosen)),
+            (yes, f"{_DECISION_LABELS[yes]} all", "approve", not all(yes in s.allowed for s in specs)),
+            (no, f"{_DECISION_LABELS[no]} all", "reject", not all(no in s.allowed for s in specs)),
+        ]
+    clicked = card.buttons(buttons)
     card.rest()
     if not clicked:
         return None

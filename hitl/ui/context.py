@@ -55,15 +55,28 @@ def md_escape(text: Any) -> str:
     Newlines become spaces; every markdown and HTML special character gets a backslash and
     bidi controls are made visible (`hitl.ui.text.escape_markdown`).
     """
-    return escape_markdown(" ".join(str(text).split()))
+    return escape_markdown(_break_autolinks(" ".join(str(text).split())))
+
+
+_AUTOLINK_STARTS = re.compile(r"(@|://|(?i:\bwww)(?=\.))")
+
+
+def _break_autolinks(text: str) -> str:
+    # GitHub-flavoured markdown links bare addresses after parsing, so escapes cannot stop it;
+    # a word joiner (U+2060, invisible) after "@", "www" and inside "://" does.
+    return _AUTOLINK_STARTS.sub(lambda m: {"://": ":\u2060//"}.get(m.group(1), m.group(1) + "\u2060"), text)
 
 
 _FENCE = re.compile(r"^(\s{0,3})(`{3,}|~{3,})")
+_HEADING = re.compile(r"^(\s{0,3})#{1,6}(?=\s|$)")
 _TARGET = r"\(((?:[^()\n]|\([^()\n]*\))*)\)"
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]" + _TARGET)
 _LINK = re.compile(r"(?<!\\)\[([^\]\n]*)\]" + _TARGET)
 _REF_DEF = re.compile(r"^(\s{0,3})\[([^\]\n]+)\]:", re.MULTILINE)
-_BARE_URL = re.compile(r"\b((?:https?|ftp|file|data|javascript)://?[^\s`]+|www\.[^\s`]+)", re.IGNORECASE)
+_BARE_URL = re.compile(
+    r"\b((?:https?|ftp|file|data|javascript|mailto):(?://)?[^\s`]+|www\.[^\s`]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
+    re.IGNORECASE,
+)
 _STREAMLIT_DIRECTIVE = re.compile(r":(?=[a-z-]+\[|material/|[a-z_]+:)")
 
 
@@ -116,7 +129,8 @@ def safe_markdown(text: Any, *, limit: int = TEXT_LIMIT) -> str:
             fence = match.group(2)
             out.append(line)
             continue
-        out.append(_inert_line(line))
+        # Headings in a request would outshout the card they sit in: all become level 5.
+        out.append(_inert_line(_HEADING.sub(r"\1#####", line)))
     if fence is not None:
         out.append(fence)  # an unclosed fence would swallow whatever the page draws next
     return _REF_DEF.sub(r"\1\\[\2\\]:", "\n".join(out))
@@ -179,7 +193,7 @@ def graph_dot(
         "digraph G {",
         '  graph [rankdir=TB, bgcolor="transparent", nodesep=0.3, ranksep=0.35];',
         '  node [shape=box, style="rounded,filled", fillcolor="#f5f5f7", color="#9aa0a6", '
-        'fontname="Helvetica", fontsize=11, height=0.3];',
+        'fontname="Helvetica", fontsize=13, height=0.36];',
         '  edge [color="#80868b", arrowsize=0.6];',
     ]
     for node in nodes:
@@ -372,10 +386,15 @@ def show_alert(kind: str, message: Any) -> None:
 def render_diagram(drawable: Any, *, highlight: Iterable[str], caption: str = "") -> None:
     """The graph as a diagram, the paused node(s) highlighted."""
     nodes, edges = diagram_of(drawable)
-    st.graphviz_chart(graph_dot(nodes, edges, highlight=highlight), width="stretch",
+    highlight = set(highlight)
+    missing = highlight - {node.id for node in nodes}
+    st.graphviz_chart(graph_dot(nodes, edges, highlight=highlight), width="content",
                       alt="Diagram of the graph; the paused node is highlighted")
     if caption:
         st.caption(caption)
+    if missing:
+        st.caption(md_escape(f"Paused at {', '.join(sorted(missing))}, which the registered graph does not have: "
+                             "the graph may have changed since this thread paused."))
 
 
 def render_conversation(messages: Sequence[Any], *, key: str) -> None:
