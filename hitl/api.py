@@ -615,6 +615,14 @@ def _decider(who: Annotated[Principal, Depends(_principal)]) -> Principal:
     return who
 
 
+def _acting(inbox: Inbox, who: Principal) -> Any:
+    """The token as a `hitl.access.Principal`: its reviewer, its roles plus those [access] maps.
+
+    Roles, four eyes and quorum then apply to API calls as they do to signed-in reviewers.
+    """
+    return inbox.principal(who.reviewer, roles=who.roles, source="api")
+
+
 Reader = Annotated[Principal, Depends(_reader)]
 Decider = Annotated[Principal, Depends(_decider)]
 ThreadId = Annotated[str, Path(min_length=1, description="The LangGraph thread id.")]
@@ -688,7 +696,9 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
         newest_first: bool = False,
     ) -> PendingPage:
         """Threads paused at interrupts, oldest first (or newest), with filters and cursor pagination."""
-        page = desk.inbox().pending(
+        inbox = desk.inbox()
+        page = inbox.pending(
+            principal=_acting(inbox, who) if inbox.access.enabled else None,  # [access]: the token's queue
             limit=limit,
             cursor=cursor,
             graph_id=graph_id,
@@ -719,7 +729,8 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
     @app.get("/threads/{thread_id}", response_model=ThreadOut, tags=["review"], responses=_THREAD_ERRORS)
     def thread(thread_id: ThreadId, who: Reader) -> ThreadOut:
         """One thread: its pending interrupts, state values, status, timeline and recent decisions."""
-        view = desk.inbox().thread(thread_id)
+        inbox = desk.inbox()
+        view = inbox.thread(thread_id, principal=_acting(inbox, who))
         return ThreadOut(
             thread_id=view.thread_id,
             graph_id=view.graph_id,
@@ -740,21 +751,29 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
     @app.post("/threads/{thread_id}/resume", response_model=ResumeOut, tags=["decide"], responses=_DECIDE_ERRORS)
     def resume(thread_id: ThreadId, body: Annotated[ResumeIn, Body()], who: Decider) -> ResumeOut:
         """Answer pending interrupts (`{interrupt_id: answer}`) and resume the graph once."""
-        outcome = desk.inbox().resume(thread_id, body.answers, reviewer=who.reviewer, comment=body.comment)
+        inbox = desk.inbox()
+        outcome = inbox.resume(
+            thread_id, body.answers, reviewer=who.reviewer, comment=body.comment, principal=_acting(inbox, who)
+        )
         return _outcome_out(outcome, thread_id, who.reviewer)
 
     @app.post("/approve", response_model=ResumeOut, tags=["decide"], responses=_DECIDE_ERRORS)
     def approve(body: ApproveIn, who: Decider) -> ResumeOut:
         """Approve or reject a thread's pending interrupt in the simple `{thread_id, approved, feedback}` shape."""
-        outcome = desk.inbox().decide(
-            body.thread_id, approve=body.approved, reviewer=who.reviewer, comment=body.feedback, interrupt_id=body.interrupt_id
-        )
+        inbox = desk.inbox()
+        outcome = inbox.decide(
+            body.thread_id, approve=body.approved, reviewer=who.reviewer, comment=body.feedback,
+            interrupt_id=body.interrupt_id, principal=_acting(inbox, who),
+        )  # fmt: skip
         return _outcome_out(outcome, body.thread_id, who.reviewer)
 
     @app.post("/batch", response_model=BatchOut, tags=["decide"], responses=_AUTH_ERRORS)
     def batch(body: BatchIn, who: Decider) -> BatchOut:
         """One decision for many threads; one result per thread (a failure does not stop the rest)."""
-        results = desk.inbox().batch(body.thread_ids, approve=body.approved, reviewer=who.reviewer, comment=body.comment)
+        inbox = desk.inbox()
+        results = inbox.batch(
+            body.thread_ids, approve=body.approved, reviewer=who.reviewer, comment=body.comment, principal=_acting(inbox, who)
+        )
         counts: dict[str, int] = {}
         for result in results:
             counts[result.result] = counts.get(result.result, 0) + 1

@@ -18,6 +18,7 @@ from hitl.errors import (
     AlreadyDecided,
     HitlError,
     InvalidAnswer,
+    NotAuthorized,
     StoreError,
     ThreadNotFound,
     UnknownGraph,
@@ -81,6 +82,9 @@ class Page:
     items: list[PendingThread]
     next_cursor: str | None
     total: int
+    waiting_on_others: int = 0
+    """With `pending(principal=...)`: waiting threads under the same filters that this
+    principal may not decide (other roles, own requests, already voted)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +116,8 @@ class ThreadView:
     errors: list[tuple[str, str]]
     waiting_since: datetime | None
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    votes: list[Any] = field(default_factory=list)
+    """Quorum votes recorded on this thread (`hitl.access.Vote`), oldest first."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +128,8 @@ class ResumeOutcome:
     new_interrupts: list[PendingInterrupt] = field(default_factory=list)
     error: str | None = None
     thread_id: str = ""
+    note: str | None = None
+    """Set when an approval was recorded as a quorum vote instead of resuming the graph."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +137,7 @@ class BatchResult:
     """The result of one thread in a batch decision."""
 
     thread_id: str
-    result: Literal["completed", "waiting", "failed", "already decided", "invalid", "not found"]
+    result: Literal["completed", "waiting", "failed", "already decided", "invalid", "not found", "not authorized"]
     message: str = ""
 
 
@@ -198,6 +206,35 @@ class Inbox:
     def graph_ids(self) -> list[str]:
         """Registered graph ids plus any seen on threads."""
         return list(dict.fromkeys([*self.registry.ids(), *self.store.graph_ids()]))
+
+    # ------------------------------------------------------------------ access
+
+    @property
+    def access(self) -> Any:
+        """The `[access]` policy of HITL_CONFIG (`hitl.access.AccessPolicy`), parsed once."""
+        policy = self.__dict__.get("_access")
+        if policy is None:
+            from hitl.access import AccessPolicy
+
+            policy = self.__dict__["_access"] = AccessPolicy.from_policy(self.settings.policy)
+        return policy
+
+    def principal(
+        self, identity: str, *, claims: dict[str, Any] | None = None, roles: Sequence[str] = (), source: str = "oidc"
+    ) -> Any:
+        """The `hitl.access.Principal` for a verified identity, with the roles the policy maps."""
+        return self.access.principal(identity, claims=claims, roles=roles, source=source)
+
+    def review_items(self, thread_id: str, *, principal: Any = None) -> list[Any]:
+        """The thread's pending interrupts as `hitl.access.ReviewItem`s (what the rules see)."""
+        from hitl.access import ReviewItem
+
+        latest = self.store.latest_checkpoint(thread_id)
+        if latest is None:
+            raise ThreadNotFound(thread_id)
+        raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
+        graph_id = self._match(thread_id, latest[1], raw).graph_id
+        return [ReviewItem.of(thread_id, graph_id, self._interrupt(i), latest[1].get("requested_by")) for i in raw]
 
     def start_run(
         self,
@@ -307,15 +344,25 @@ class Inbox:
         waiting_longer_than: float | None = None,
         newest_first: bool = False,
         refresh: bool = True,
+        principal: Any = None,
     ) -> Page:
         """One page of threads waiting for a human, oldest first, with the total count.
 
-        Only the returned page's interrupts are decoded.
+        Only the returned page's interrupts are decoded. With `principal` (a signed-in
+        `hitl.access.Principal`) this is "my queue": threads with an interrupt the principal
+        may decide, and `Page.waiting_on_others` counts the rest.
         """
         if not 1 <= limit <= 1000:
             raise InvalidAnswer(f"limit={limit} is out of range; use 1 to 1000.")
         if refresh:
             self.refresh()
+        if principal is not None:
+            from hitl.access import my_queue
+
+            return my_queue(
+                self, principal, limit=limit, cursor=cursor, graph_id=graph_id, kind=kind, search=search,
+                waiting_longer_than=waiting_longer_than, newest_first=newest_first,
+            )  # fmt: skip
         rows, next_cursor, total = self.store.list_threads(
             status="waiting",
             limit=limit,
@@ -392,11 +439,13 @@ class Inbox:
     def _match(self, thread_id: str, metadata: dict[str, Any], raw: list[RawInterrupt]) -> GraphMatch:
         return self.registry.match(metadata.get("graph_id"), [i.node for i in raw])
 
-    def thread(self, thread_id: str, *, history: int = 50) -> ThreadView:
+    def thread(self, thread_id: str, *, history: int = 50, principal: Any = None) -> ThreadView:
         """State, messages, pending interrupts and checkpoint timeline of one thread.
 
         Raises:
             ThreadNotFound: the thread has no checkpoint.
+            NotAuthorized: `principal` may not see any of the thread's pending interrupts
+                (nothing of the thread is returned).
         """
         latest = self.store.latest_checkpoint(thread_id)
         if latest is None:
@@ -404,6 +453,15 @@ class Inbox:
         checkpoint_id, metadata = latest
         raw = self.store.pending_interrupts([thread_id])[thread_id]
         match = self._match(thread_id, metadata, raw)
+        if principal is not None:
+            from hitl.access import ReviewItem
+
+            seen = [
+                self.access.can_see(principal, ReviewItem.of(thread_id, match.graph_id, self._interrupt(i), metadata.get("requested_by")))
+                for i in raw
+            ]
+            if seen and not any(allowed for allowed, _ in seen):
+                raise NotAuthorized(next(reason for allowed, reason in seen if not allowed))
         config = {"configurable": {"thread_id": thread_id}}
         values: dict[str, Any] = {}
         next_nodes: tuple[str, ...] = ()
@@ -474,7 +532,14 @@ class Inbox:
             errors=errors,
             waiting_since=checkpoint_time(checkpoint_id) if raw else None,
             decisions=self.store.audit_rows(thread_id=thread_id),
+            votes=self.votes(thread_id),
         )
+
+    def votes(self, thread_id: str) -> list[Any]:
+        """Quorum votes recorded on a thread (`hitl.access.Vote`), oldest first."""
+        from hitl.access import votes
+
+        return votes(self.store, thread_id)
 
     # ------------------------------------------------------------------ deciding
 
@@ -483,9 +548,10 @@ class Inbox:
         thread_id: str,
         answers: dict[str, Any],
         *,
-        reviewer: str,
+        reviewer: str = "",
         comment: str = "",
         action: str = "decision",
+        principal: Any = None,
     ) -> ResumeOutcome:
         """Answer pending interrupts of one thread and resume its graph once.
 
@@ -493,9 +559,12 @@ class Inbox:
             thread_id: the thread.
             answers: `{interrupt_id: answer}`; answering some of several pending interrupts
                 is allowed.
-            reviewer: who decides (recorded in the audit log).
+            reviewer: who decides (recorded in the audit log); with `principal`, empty or
+                equal to its identity.
             comment: free text recorded with the decision.
             action: the audit action name ("decision", "batch", ...).
+            principal: the signed-in `hitl.access.Principal`; its roles, four eyes and quorum
+                are enforced. None is local mode: the typed `reviewer`, no checks.
 
         Raises:
             ThreadNotFound: no such thread.
@@ -503,23 +572,31 @@ class Inbox:
             AlreadyDecided: another reviewer answered one of these interrupts first.
             UnknownGraph: the thread's graph is not registered or does not load.
             StoreError: the database is read-only or stayed locked; nothing resumed.
+            NotAuthorized: `principal` may not decide one of these interrupts (role, four
+                eyes, a second vote by the same identity); nothing saved.
         """
         from hitl import resume as resume_module
 
-        return resume_module.resume(self, thread_id, answers, reviewer=reviewer, comment=comment, action=action)
+        return resume_module.resume(
+            self, thread_id, answers, reviewer=reviewer, comment=comment, action=action, principal=principal
+        )
 
     def decide(
         self,
         thread_id: str,
         *,
         approve: bool,
-        reviewer: str,
+        reviewer: str = "",
         comment: str = "",
         interrupt_id: str | None = None,
         action: str = "decision",
+        principal: Any = None,
     ) -> ResumeOutcome:
         """One-click approve or reject of a thread's (only, or given) pending interrupt."""
         from hitl.decisions import quick_answer
+
+        if principal is not None:
+            reviewer = reviewer or principal.identity
 
         raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
         if not raw:
@@ -546,29 +623,36 @@ class Inbox:
         answer = quick_answer(
             item.kind, item.value, approve=approve, comment=comment, reviewer=reviewer, response_schema=item.response_schema
         )
-        return self.resume(thread_id, {item.id: answer}, reviewer=reviewer, comment=comment, action=action)
+        return self.resume(
+            thread_id, {item.id: answer}, reviewer=reviewer, comment=comment, action=action, principal=principal
+        )
 
     def batch(
         self,
         thread_ids: Sequence[str],
         *,
         approve: bool,
-        reviewer: str,
+        reviewer: str = "",
         comment: str = "",
         progress: Callable[[int, int, BatchResult], None] | None = None,
+        principal: Any = None,
     ) -> list[BatchResult]:
         """Approve or reject many threads with one comment; one result per thread."""
         results = []
         for index, thread_id in enumerate(thread_ids, start=1):
             try:
-                outcome = self.decide(thread_id, approve=approve, reviewer=reviewer, comment=comment, action="batch")
-                result = BatchResult(thread_id=thread_id, result=outcome.status, message=outcome.error or "")
+                outcome = self.decide(
+                    thread_id, approve=approve, reviewer=reviewer, comment=comment, action="batch", principal=principal
+                )
+                result = BatchResult(thread_id=thread_id, result=outcome.status, message=outcome.error or outcome.note or "")
             except AlreadyDecided as exc:
                 result = BatchResult(thread_id=thread_id, result="already decided", message=str(exc))
             except ThreadNotFound as exc:
                 result = BatchResult(thread_id=thread_id, result="not found", message=str(exc))
             except InvalidAnswer as exc:
                 result = BatchResult(thread_id=thread_id, result="invalid", message=str(exc))
+            except NotAuthorized as exc:
+                result = BatchResult(thread_id=thread_id, result="not authorized", message=str(exc))
             except HitlError as exc:
                 result = BatchResult(thread_id=thread_id, result="failed", message=str(exc))
             results.append(result)
@@ -576,17 +660,33 @@ class Inbox:
                 progress(index, len(thread_ids), result)
         return results
 
-    def retry(self, thread_id: str, *, reviewer: str, comment: str = "") -> ResumeOutcome:
+    def retry(self, thread_id: str, *, reviewer: str = "", comment: str = "", principal: Any = None) -> ResumeOutcome:
         """Run a failed thread again; interrupts answered before the failure keep their answers."""
         from hitl import resume as resume_module
 
+        reviewer = self._authorize_thread(thread_id, reviewer, principal)
+
         return resume_module.retry(self, thread_id, reviewer=reviewer, comment=comment)
 
-    def resolve(self, thread_id: str, *, reviewer: str, reason: str) -> None:
+    def resolve(self, thread_id: str, *, reviewer: str = "", reason: str, principal: Any = None) -> None:
         """Close a thread without resuming it (`update_state(..., as_node=END)`), with a reason."""
         from hitl import resume as resume_module
 
+        reviewer = self._authorize_thread(thread_id, reviewer, principal)
+
         resume_module.resolve(self, thread_id, reviewer=reviewer, reason=reason)
+
+    def _authorize_thread(self, thread_id: str, reviewer: str, principal: Any) -> str:
+        """For retry/resolve: the principal must be allowed to decide every pending interrupt."""
+        if principal is None:
+            return reviewer
+        if reviewer and reviewer != principal.identity:
+            raise NotAuthorized(
+                f"Reviewer {reviewer!r} is not the signed-in identity {principal.identity!r}; "
+                "decisions are recorded under the signed-in identity."
+            )
+        self.access.authorize(principal, self.review_items(thread_id))
+        return principal.identity
 
     # ------------------------------------------------------------------ history
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from langgraph.errors import is_invalid_resume
 from langgraph.types import Command
 
-from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, StoreError, ThreadNotFound, UnknownGraph
+from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized, StoreError, ThreadNotFound, UnknownGraph
 from hitl.store import RawInterrupt
 
 if TYPE_CHECKING:
@@ -37,9 +38,10 @@ def resume(
     thread_id: str,
     answers: dict[str, Any],
     *,
-    reviewer: str,
+    reviewer: str = "",
     comment: str = "",
     action: str = "decision",
+    principal: Any = None,
 ) -> ResumeOutcome:
     """See `Inbox.resume`."""
     from hitl.decisions import validate_answer
@@ -48,6 +50,13 @@ def resume(
     store = inbox.store
     if not isinstance(answers, dict) or not answers:
         raise InvalidAnswer("Give at least one answer as {interrupt_id: answer}.")
+    if principal is not None:
+        if reviewer and reviewer != principal.identity:
+            raise NotAuthorized(
+                f"Reviewer {reviewer!r} is not the signed-in identity {principal.identity!r}; "
+                "decisions are recorded under the signed-in identity."
+            )
+        reviewer = principal.identity
     if not reviewer or not str(reviewer).strip():
         raise InvalidAnswer("A reviewer name is required: every decision is recorded with who made it.")
     latest = store.latest_checkpoint(thread_id)
@@ -98,6 +107,26 @@ def resume(
     if field_errors:
         raise InvalidAnswer("Some answers do not fit their request: " + "; ".join(f"{k}: {v}" for k, v in field_errors.items()), field_errors=field_errors)
 
+    note = None
+    if principal is not None:
+        # Roles, four eyes and quorum. Votes that do not complete a quorum are recorded
+        # and leave the graph paused; the rest resume it through the claim below.
+        from hitl.access import ReviewItem, gate
+
+        for iid, answer in validated.items():
+            if items[iid].kind == "approval_level" and isinstance(answer, dict) and answer.get("approved"):
+                validated[iid] = {**answer, "approver_id": principal.identity}
+        review = {
+            iid: ReviewItem.of(thread_id, match.graph_id, items[iid], metadata.get("requested_by")) for iid in validated
+        }
+        plan = gate(inbox, principal, review, validated, comment=comment)
+        note = " ".join(plan.recorded.values()) or None
+        if not plan.resume:
+            remaining = [inbox._interrupt(i) for i in store.pending_interrupts([thread_id])[thread_id] if i.answerable]
+            return ResumeOutcome(status="waiting", new_interrupts=remaining, thread_id=thread_id, note=note)
+        validated = dict(plan.resume)
+        items = {iid: items[iid] for iid in validated}
+
     store.claim(
         thread_id,
         list(validated),
@@ -106,7 +135,8 @@ def resume(
         lease_seconds=inbox.settings.claim_lease_seconds,
         still_pending=lambda iid: iid in {i.id for i in store.pending_interrupts([thread_id])[thread_id] if i.answerable},
     )
-    return _run(inbox, graph, thread_id, items, validated, Command(resume=validated), reviewer, comment, action)
+    outcome = _run(inbox, graph, thread_id, items, validated, Command(resume=validated), reviewer, comment, action)
+    return replace(outcome, note=note) if note else outcome
 
 
 def _run(
