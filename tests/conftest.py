@@ -36,9 +36,32 @@ def graphs_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'hitl.db'}"
+BACKENDS = ["sqlite", *(["postgres"] if os.environ.get("HITL_TEST_POSTGRES_URL") else [])]
+"""Every test taking `db_url` (or `inbox`) runs on SQLite, and on PostgreSQL when
+HITL_TEST_POSTGRES_URL names a database the tests may create schemas in (`.ci/run` does)."""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_test_graph_counters() -> None:
+    """Test graphs count attempts per topic in module globals; every test (which runs once per
+    backend in one process) starts from none."""
+    import sys
+
+    for module in list(sys.modules.values()):  # the registry may import the file under its own name
+        if getattr(module, "__file__", None) == str(FIXTURES):
+            module.FLAKY_ATTEMPTS.clear()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh database: an SQLite file, or a PostgreSQL schema of its own (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hitl.db'}"
+        return
+    from tests.pg import fresh_schema_url
+
+    with fresh_schema_url(os.environ["HITL_TEST_POSTGRES_URL"]) as url:
+        yield url
 
 
 @pytest.fixture
