@@ -135,7 +135,8 @@ def resume(
         lease_seconds=inbox.settings.claim_lease_seconds,
         still_pending=lambda iid: iid in {i.id for i in store.pending_interrupts([thread_id])[thread_id] if i.answerable},
     )
-    outcome = _run(inbox, graph, thread_id, items, validated, Command(resume=validated), reviewer, comment, action)
+    outcome = _run(inbox, graph, thread_id, items, validated, Command(resume=validated), reviewer, comment, action,
+                   graph_id=match.graph_id)
     return replace(outcome, note=note) if note else outcome
 
 
@@ -149,6 +150,8 @@ def _run(
     reviewer: str,
     comment: str,
     action: str,
+    *,
+    graph_id: str | None = None,
 ) -> ResumeOutcome:
     from hitl.inbox import ResumeOutcome
 
@@ -161,7 +164,13 @@ def _run(
 
     def run() -> None:
         try:
-            graph.invoke(command, {"configurable": {"thread_id": thread_id}})
+            # Keep graph_id in the new checkpoints' metadata, as the first run put it there:
+            # without it a finished thread (or one paused at a node several graphs share)
+            # can no longer be matched to its graph and turns read-only.
+            config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
+            if graph_id:
+                config["metadata"] = {"graph_id": graph_id}
+            graph.invoke(command, config)
         except BaseException as exc:  # recorded below; never silently lost
             result["error"] = exc
         finally:
@@ -322,7 +331,7 @@ def retry(inbox: Inbox, thread_id: str, *, reviewer: str, comment: str = "") -> 
             thread_id=thread_id, checkpoint_id=latest[0], task_id="", node=None, id=keys[0], value=None, response_schema=None,
         ))}  # fmt: skip
         stored = {keys[0]: None}
-    return _run(inbox, graph, thread_id, failed, stored, None, reviewer, comment, "retry")
+    return _run(inbox, graph, thread_id, failed, stored, None, reviewer, comment, "retry", graph_id=match.graph_id)
 
 
 def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None:
@@ -348,7 +357,8 @@ def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None
     started = time.time()
     try:
         graph.update_state(
-            {"configurable": {"thread_id": thread_id}, "metadata": {"hitl_resolved": reason, "hitl_reviewer": reviewer}},
+            {"configurable": {"thread_id": thread_id},
+             "metadata": {"hitl_resolved": reason, "hitl_reviewer": reviewer, "graph_id": match.graph_id}},
             None,
             as_node=END,
         )
