@@ -30,7 +30,8 @@ LEASE = 2.0
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """SQLite (and PostgreSQL when HITL_TEST_POSTGRES_URL is set), a graphs file, the side-effect table."""
     monkeypatch.delenv("HITL_CONFIG", raising=False)
     monkeypatch.delenv(PAUSE_MARKER_ENV, raising=False)
     side_effects = tmp_path / "side_effects.db"
@@ -40,7 +41,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         json.dumps({"graphs": {**TEST_GRAPHS, GRAPH_ID: f"{Path(__file__).parent / 'fixture_race.py'}:payment"}})
     )
     return {
-        "url": f"sqlite:///{tmp_path / 'hitl.db'}",
+        "url": db_url,
         "graphs": str(graphs),
         "side_effects": str(side_effects),
         "tmp": str(tmp_path),

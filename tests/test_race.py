@@ -1,7 +1,7 @@
 """At most once across processes: many desks answering one interrupt at the same moment.
 
 Each round, 8 OS processes (spawned, each with its own `Inbox` and connection on the same
-SQLite file) wait at a barrier and answer the same interrupt. The claim (a unique key
+SQLite file, or PostgreSQL schema) wait at a barrier and answer the same interrupt. The claim (a unique key
 written with `INSERT ... ON CONFLICT DO NOTHING` in a `BEGIN IMMEDIATE` transaction, or a
 compare-and-set takeover of a dead desk's claim) lets exactly one of them resume the graph;
 the resumed node counts its side effect in a table of its own, which must read 1 every round.
@@ -28,15 +28,16 @@ STALE_ROUNDS = 5
 
 
 @pytest.fixture
-def race_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A database, a graphs file with the counting `payment` graph, and the side-effect table."""
+def race_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A database (an SQLite file; also PostgreSQL when HITL_TEST_POSTGRES_URL is set), a
+    graphs file with the counting `payment` graph, and the side-effect table."""
     monkeypatch.delenv("HITL_CONFIG", raising=False)
     monkeypatch.delenv(PAUSE_MARKER_ENV, raising=False)
     side_effects = tmp_path / "side_effects.db"
     monkeypatch.setenv(SIDE_EFFECTS_ENV, str(side_effects))
     graphs = tmp_path / "langgraph.json"
     graphs.write_text(json.dumps({"graphs": {GRAPH_ID: f"{Path(__file__).parent / 'fixture_race.py'}:payment"}}))
-    return {"url": f"sqlite:///{tmp_path / 'hitl.db'}", "graphs": str(graphs), "side_effects": str(side_effects)}
+    return {"url": db_url, "graphs": str(graphs), "side_effects": str(side_effects)}
 
 
 def _race(env: dict[str, str], rounds: list[tuple[str, str]]) -> tuple[dict[int, list[tuple]], float]:
@@ -127,7 +128,8 @@ def test_eight_processes_answering_one_interrupt_at_once_resume_it_exactly_once_
         assert len(desk.store.stale_claims()) == STALE_ROUNDS
     by_round, elapsed = _race(race_env, fresh + stale)
     with capsys.disabled():
-        print(f"\n{PROCESSES} desk processes, {ROUNDS + STALE_ROUNDS} rounds, {elapsed:.1f} s in all (spawn included)")
+        backend = race_env["url"].split(":", 1)[0]
+        print(f"\n{backend}: {PROCESSES} desk processes, {ROUNDS + STALE_ROUNDS} rounds, {elapsed:.1f} s in all (spawn included)")
         _check_and_report(race_env, fresh, {n: by_round[n] for n in range(ROUNDS)}, "race on fresh interrupts")
         _check_and_report(
             race_env, stale, {n: by_round[ROUNDS + n] for n in range(STALE_ROUNDS)}, "race on a dead desk's stale claim"
