@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from hitl.errors import HitlError
-from hitl.ui import cards, context
+from hitl.ui import auth, cards, context
 from hitl.ui.desk import humanize_age, reviewer_name
 from hitl.ui.guard import open_desk
 
@@ -131,7 +131,7 @@ def _decisions(inbox, view) -> None:
     pending = [item for item in view.interrupts if not item.failed_error]
     st.subheader(f"Decision{'s' if len(pending) != 1 else ''} needed ({len(pending)})" if pending else "Decision")
     reviewer = reviewer_name()
-    if view.read_only_reason:
+    if view.read_only_reason and view.interrupts:
         context.show_alert("warning", f"Read-only: {view.read_only_reason}. The desk cannot resume this thread, so "
                                       "no answer can be sent from here.")
         for item in view.interrupts:
@@ -186,6 +186,7 @@ except HitlError as error:
     _picker(inbox)
     st.stop()
 
+cards.settle_stale_click(view)
 queue_page = inbox.pending(limit=100)
 _header(view, [item.thread_id for item in queue_page.items], queue_page.total)
 status = cards.render_outcome(st.session_state[cards.OUTCOME_KEY], view.thread_id)
@@ -201,6 +202,7 @@ left, right = st.columns([5, 6], gap="large")
 with left:
     _context(inbox, view)
 with right:
+    auth.render_votes(inbox, view)  # quorum: approvals recorded so far
     _decisions(inbox, view)
     if view.interrupts and not view.read_only_reason:
         cards.render_resolve(inbox, view, reviewer=reviewer_name())

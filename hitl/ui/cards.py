@@ -49,7 +49,9 @@ __all__ = [
     "render_outcome",
     "render_failure_panel",
     "render_resolve",
+    "settle_stale_click",
     "OUTCOME_KEY",
+    "CLICK_KEY",
 ]
 
 KIND_TITLES: dict[str, str] = {
@@ -75,6 +77,10 @@ SHORTCUTS = {"approve": "a", "reject": "x", "submit": "s", "next": "j", "previou
 
 OUTCOME_KEY = "review_outcome"
 """session_state key of the last submit's outcome, shown after the rerun."""
+
+CLICK_KEY = "review_click"
+"""session_state key of the last decision click, noted by the button's callback so a click on a
+request that another session answered meanwhile (its card is gone on the rerun) is explained."""
 
 _DECISION_LABELS = {
     "approve": "Approve",
@@ -386,6 +392,8 @@ class _Card:
                     shortcut=shortcut.upper() if shortcut else None,
                     help=f"Keyboard shortcut: {shortcut.upper()}" if shortcut else None,
                     disabled=disabled,
+                    on_click=_note_click,
+                    args=(self.options.thread_id, self.id, label),
                 ):
                     clicked = action
         return clicked
@@ -398,6 +406,33 @@ class _Card:
         widget = right.text_area if area else right.text_input
         details = widget(details_label, key=self.key("reason"), **self.on_change())
         return combine_reason(preset, details)
+
+
+def _note_click(thread_id: str, interrupt_id: str, label: str) -> None:
+    st.session_state[CLICK_KEY] = {"thread_id": thread_id, "interrupt_id": interrupt_id, "label": label}
+
+
+def settle_stale_click(view: Any) -> None:
+    """Explain a decision click whose request is no longer pending (answered elsewhere).
+
+    Call at the top of the page, before the cards: a click on a card that is still pending
+    is left to that card.
+    """
+    click = st.session_state.pop(CLICK_KEY, None)
+    if not click or click.get("thread_id") != view.thread_id:
+        return
+    if any(item.id == click["interrupt_id"] and not item.failed_error for item in view.interrupts):
+        return
+    rows = [row for row in view.decisions if row.get("interrupt_id") == click["interrupt_id"]]
+    last = rows[-1] if rows else {}
+    st.session_state[OUTCOME_KEY] = {
+        "thread_id": view.thread_id,
+        "status": "already",
+        "reviewer": last.get("reviewer"),
+        "decided_at": float(last["decided_at"]) if last.get("decided_at") is not None else None,
+        "verb": str(click.get("label", "decided")).lower(),
+        "at": time.time(),
+    }
 
 
 def _clear_errors(interrupt_id: str) -> None:
@@ -962,9 +997,13 @@ def render_outcome(outcome: Mapping[str, Any] | None, thread_id: str) -> str | N
         st.caption("Nothing is lost: your answer is recorded in the audit log and kept by LangGraph. Retry runs the "
                    "failed step again with the same answer; Mark resolved closes the thread.")
     elif status == "already":
-        who = outcome.get("reviewer") or "another reviewer"
-        show_alert("warning", f"Already decided by {who} {_ago(outcome.get('decided_at'))}. Your answer was not sent; "
-                   "the page now shows the thread as it is.")
+        if outcome.get("reviewer") or outcome.get("decided_at"):
+            who = outcome.get("reviewer") or "another reviewer"
+            show_alert("warning", f"Already decided by {who} {_ago(outcome.get('decided_at'))}. Your answer was not "
+                       "sent; the page now shows the thread as it is.")
+        else:
+            show_alert("warning", "Another reviewer answered this request a moment ago and their decision is being "
+                       "applied. Your answer was not sent; reload in a moment to see the result.")
     elif status == "resolved":
         show_alert("success", "You marked the thread resolved; it was closed without resuming the graph.")
     elif status == "error":
