@@ -7,7 +7,7 @@ import pandas as pd
 
 from hitl.ui.tables import approval_rates
 
-__all__ = ["decisions_per_day", "approval_rate_per_graph", "time_to_decision"]
+__all__ = ["decisions_per_day", "approval_rate_per_graph", "time_to_decision", "waiting_unit"]
 
 OUTCOME_COLORS = {
     "completed": "#16a34a",
@@ -47,7 +47,7 @@ def approval_rate_per_graph(frame: pd.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("approval_rate:Q", title="Approved (incl. edited)", axis=alt.Axis(format="%"),
                     scale=alt.Scale(domain=[0, 1])),  # fmt: skip
-            y=alt.Y("graph:N", title=None, sort="-x"),
+            y=alt.Y("graph:N", title=None, sort="-x", axis=alt.Axis(labelLimit=160, labelOverlap=False)),
             tooltip=[
                 alt.Tooltip("graph:N", title="Graph"),
                 alt.Tooltip("approval_rate:Q", title="Approval rate", format=".0%"),
@@ -58,15 +58,27 @@ def approval_rate_per_graph(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
+def waiting_unit(seconds: pd.Series) -> tuple[str, float]:
+    """The unit that makes waiting times readable: minutes normally, seconds or hours at the ends."""
+    longest = float(seconds.max()) if len(seconds) else 0.0
+    if longest < 120:
+        return "seconds", 1.0
+    if longest < 48 * 3600:
+        return "minutes", 60.0
+    return "hours", 3600.0
+
+
 def time_to_decision(frame: pd.DataFrame) -> alt.Chart:
-    """Histogram of how long threads waited for their decision, in minutes."""
-    data = frame.dropna(subset=["waited_seconds"])
-    data = pd.DataFrame({"minutes": data["waited_seconds"].astype(float) / 60.0})
+    """Histogram of how long threads waited for their decision (in minutes, or seconds/hours
+    when every wait is that short or long)."""
+    waited = frame["waited_seconds"].dropna().astype(float)
+    unit, size = waiting_unit(waited)
+    data = pd.DataFrame({unit: waited / size})
     return (
         alt.Chart(data, title="Time to decision")
         .mark_bar(color="#7c3aed")
         .encode(
-            x=alt.X("minutes:Q", bin=alt.Bin(maxbins=30), title="Minutes waited"),
+            x=alt.X(f"{unit}:Q", bin=alt.Bin(maxbins=20), title=f"{unit.capitalize()} waited"),
             y=alt.Y("count():Q", title="Decisions"),
             tooltip=[alt.Tooltip("count():Q", title="Decisions")],
         )

@@ -23,7 +23,7 @@ _WHAT_TO_DO = (
 
 def show_problem(error: BaseException, *, where: st.delta_generator.DeltaGenerator | None = None) -> None:
     """Show a `HitlError`'s message, escaped (it may quote payload or reviewer text)."""
-    (where or st).error(escape_markdown(str(error)), icon="⚠️")
+    (where or st).error(escape_markdown(str(error)), icon=":material/warning:")
 
 
 def open_desk() -> Inbox:
@@ -31,10 +31,10 @@ def open_desk() -> Inbox:
     try:
         return get_inbox()
     except HitlError as exc:
-        st.error("The desk cannot open its database.", icon="⚠️")
+        st.error("The desk cannot open its database.", icon=":material/warning:")
         st.text(str(exc))
         if isinstance(exc, StoreError) or "HITL_" in str(exc):
-            st.info(_WHAT_TO_DO, icon="ℹ️")
+            st.info(_WHAT_TO_DO, icon=":material/info:")
         st.stop()
         raise  # unreachable: st.stop() raises; keeps type checkers honest
 

@@ -51,37 +51,28 @@ def render_history_page() -> None:
         show_problem(exc)
         return
     if report.ok:
-        st.success(f"Audit chain intact: {report.rows:,} rows verified, none edited, inserted or deleted.", icon="🔒")
+        st.success(f"Audit chain intact: {report.rows:,} rows verified, none edited, inserted or deleted.", icon=":material/verified_user:")
     else:
         st.error(
             f"Audit chain broken at row {report.first_bad_seq}: {escape_markdown(report.problem)}. "
             "Someone changed the audit table outside the desk; restore it from a backup and investigate.",
-            icon="❌",
+            icon=":material/gpp_bad:",
         )
     if thread_id:
         left, right = st.columns([5, 1], vertical_alignment="center")
-        left.info(f"Decision trail of thread {escape_markdown(thread_id)}", icon="🧵")
+        left.info(f"Decision trail of thread {escape_markdown(thread_id)}", icon=":material/filter_alt:")
         right.button("Show all threads", key="history_all_threads", on_click=_all_threads, width="stretch")
     if frame.empty:
         st.info(
             "No decisions recorded yet" + (" for this thread." if thread_id else ". Decide something in the Inbox and it shows up here."),
-            icon="📭",
+            icon=":material/inbox:",
         )
         return
     frame = with_verdicts(frame)
     filtered = _render_filters(frame)
     _render_summary(filtered)
-    st.dataframe(
-        history_table(filtered),
-        hide_index=True,
-        key="history_table",
-        height=min(38 + 35 * max(len(filtered), 1), 38 + 35 * 15),
-        column_config={
-            "Comment": st.column_config.TextColumn(width="medium"),
-            "Answer": st.column_config.TextColumn(width="large"),
-            "Seq": st.column_config.NumberColumn(help="Position in the append-only audit chain"),
-        },
-    )
+    if not filtered.empty:
+        _render_charts(filtered)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
     st.download_button(
         f"Download CSV ({len(filtered):,} rows)",
@@ -93,19 +84,17 @@ def render_history_page() -> None:
         on_click="ignore",
         help="The filtered rows with every audit column, including the payload shown and the hash chain.",
     )
-    if filtered.empty:
-        return
-    st.markdown("#### Charts")
-    first, second, third = st.columns(3)
-    first.altair_chart(decisions_per_day(filtered), width="stretch")
-    if approval_rates(filtered).empty:
-        second.text("No approve/reject decisions in these rows.")
-    else:
-        second.altair_chart(approval_rate_per_graph(filtered), width="stretch")
-    if filtered["waited_seconds"].notna().any():
-        third.altair_chart(time_to_decision(filtered), width="stretch")
-    else:
-        third.text("No waiting times recorded in these rows.")
+    st.dataframe(
+        history_table(filtered),
+        hide_index=True,
+        key="history_table",
+        height=min(38 + 35 * max(len(filtered), 1), 38 + 35 * 15),
+        column_config={
+            "Comment": st.column_config.TextColumn(width="medium"),
+            "Answer": st.column_config.TextColumn(width="large"),
+            "Seq": st.column_config.NumberColumn(help="Position in the append-only audit chain"),
+        },
+    )
 
 
 def _options(frame: pd.DataFrame, column: str, state_key: str) -> list[str]:
@@ -162,3 +151,20 @@ def _render_summary(frame: pd.DataFrame) -> None:
                 help="Approved as is or edited, over approve/reject/feedback decisions.")  # fmt: skip
     median.metric("Median time to decision", humanize_seconds(waited.median()) if len(waited) else "—")
     people.metric("Reviewers", f"{frame['reviewer'].nunique():,}")
+
+
+CHART_HEIGHT = 230
+
+
+def _render_charts(frame: pd.DataFrame) -> None:
+    first, second, third = st.columns(3)
+    first.altair_chart(decisions_per_day(frame), width="stretch", height=CHART_HEIGHT)
+    if approval_rates(frame).empty:
+        second.text("No approve/reject decisions in these rows.")
+    else:
+        rows = len(approval_rates(frame))
+        second.altair_chart(approval_rate_per_graph(frame), width="stretch", height=max(CHART_HEIGHT, 26 * rows + 80))
+    if frame["waited_seconds"].notna().any():
+        third.altair_chart(time_to_decision(frame), width="stretch", height=CHART_HEIGHT)
+    else:
+        third.text("No waiting times recorded in these rows.")

@@ -28,12 +28,14 @@ PAGE_SIZES = (25, 50, 100)
 WAITING_LONGER_THAN: dict[str, float | None] = {"any time": None, "5 min": 300.0, "1 h": 3600.0, "24 h": 86400.0}
 SORTS = ("Oldest first", "Newest first")
 TABLE_KEY = "inbox_table"
+ALL_GRAPHS = "All graphs"
+ALL_KINDS = "All kinds"
 DEFAULT_REFRESH_SECONDS = 10.0
 
 _FILTER_DEFAULTS: dict[str, Any] = {
     "inbox_search": "",
-    "inbox_graph": None,
-    "inbox_kind": None,
+    "inbox_graph": ALL_GRAPHS,
+    "inbox_kind": ALL_KINDS,
     "inbox_waiting": "any time",
     "inbox_sort": SORTS[0],
 }
@@ -100,16 +102,14 @@ def _render_filters(inbox: Inbox) -> None:
     except HitlError as exc:
         show_problem(exc)
         graph_ids = []
-    search, graph, kind, waiting, sort = st.columns([3, 2, 2, 1.4, 1.4], vertical_alignment="bottom")
+    search, graph, kind, waiting, sort = st.columns([3, 1.8, 1.6, 1.4, 1.4], vertical_alignment="bottom")
     bound(search.text_input, "Search", "inbox_search", on_change=_first_page,
           placeholder="thread id, recipient, tool name, any payload text…")  # fmt: skip
-    graph_options = [None, *graph_ids]
+    graph_options = [ALL_GRAPHS, *graph_ids]
     if st.session_state["inbox_graph"] not in graph_options:
         graph_options.append(st.session_state["inbox_graph"])
-    bound(graph.selectbox, "Graph", "inbox_graph", on_change=_first_page, options=graph_options,
-          format_func=lambda value: "All graphs" if value is None else value)  # fmt: skip
-    bound(kind.selectbox, "Kind", "inbox_kind", on_change=_first_page, options=[None, *KINDS],
-          format_func=lambda value: "All kinds" if value is None else value)  # fmt: skip
+    bound(graph.selectbox, "Graph", "inbox_graph", on_change=_first_page, options=graph_options)
+    bound(kind.selectbox, "Kind", "inbox_kind", on_change=_first_page, options=[ALL_KINDS, *KINDS])
     bound(waiting.selectbox, "Waiting longer than", "inbox_waiting", on_change=_first_page,
           options=list(WAITING_LONGER_THAN))  # fmt: skip
     bound(sort.selectbox, "Order", "inbox_sort", on_change=_first_page, options=list(SORTS))
@@ -119,8 +119,8 @@ def _load_page(inbox: Inbox) -> Page:
     state = st.session_state
     query = {
         "limit": int(state["inbox_page_size"]),
-        "graph_id": state["inbox_graph"],
-        "kind": state["inbox_kind"],
+        "graph_id": None if state["inbox_graph"] == ALL_GRAPHS else state["inbox_graph"],
+        "kind": None if state["inbox_kind"] == ALL_KINDS else state["inbox_kind"],
         "search": state["inbox_search"].strip() or None,
         "waiting_longer_than": WAITING_LONGER_THAN.get(state["inbox_waiting"]),
         "newest_first": state["inbox_sort"] == SORTS[1],
@@ -173,12 +173,12 @@ def render_queue() -> None:
         height=min(38 + 35 * len(frame), 38 + 35 * 20),
         column_order=[c for c in frame.columns if c != "Note" or show_note],
         column_config={
-            "Thread": st.column_config.TextColumn("Thread", width="medium"),
-            "Graph": st.column_config.TextColumn("Graph", width="small"),
-            "Kind": st.column_config.TextColumn("Kind", width="small"),
-            "Summary": st.column_config.TextColumn("Summary", width="large"),
-            "Waiting": st.column_config.TextColumn("Waiting", width="small", help="Time since the thread paused"),
-            "Interrupts": st.column_config.NumberColumn("Interrupts", width="small", help="Pending interrupts on the thread"),
+            "Thread": st.column_config.TextColumn("Thread", width=210),
+            "Graph": st.column_config.TextColumn("Graph", width=130),
+            "Kind": st.column_config.TextColumn("Kind", width=110),
+            "Waiting": st.column_config.TextColumn("Waiting", width=75, help="Time since the thread paused"),
+            "Interrupts": st.column_config.NumberColumn("Interrupts", width=85, help="Pending interrupts on the thread"),
+            "Summary": st.column_config.TextColumn("Summary", width="large", help="What the agent asks; open the review for all of it"),
             "Note": st.column_config.TextColumn("Note", help="Why the thread can only be viewed here"),
         },
     )  # fmt: skip
@@ -195,7 +195,7 @@ def _on_select() -> None:
 
 def _render_empty() -> None:
     if _filters_active():
-        st.info("No pending thread matches these filters.", icon="🔎")
+        st.info("No pending thread matches these filters.", icon=":material/search_off:")
         st.button("Clear filters", on_click=_clear_filters)
         return
     with st.container(border=True):
@@ -364,7 +364,7 @@ def _render_batch_results() -> None:
     line = f"{verb} {len(results)} threads: " + ", ".join(f"{n} {name}" for name, n in tally.items())
     ok = set(tally) <= {"completed", "waiting"}
     with st.container(border=True):
-        (st.success if ok else st.warning)(escape_markdown(line), icon="✅" if ok else "⚠️")
+        (st.success if ok else st.warning)(escape_markdown(line), icon=":material/task_alt:" if ok else ":material/warning:")
         st.dataframe(batch_frame(results), hide_index=True, key="inbox_batch_table",
                      column_config={"Details": st.column_config.TextColumn(width="large")})  # fmt: skip
         st.button("Dismiss", key="inbox_batch_dismiss", on_click=_dismiss_batch)

@@ -48,23 +48,23 @@ def render_sidebar() -> bool:
             inbox = get_inbox()
             counts = inbox.counts(refresh=True)
         except HitlError as exc:
-            st.error("Database unavailable", icon="⚠️")
+            st.error("Database unavailable", icon=":material/warning:")
             _explain_on_page(exc)
             return False
         st.divider()
         waiting = counts.get("waiting", 0)
         st.metric("Pending reviews", f"{waiting:,}")
         st.caption(" · ".join(f"{status} {counts.get(status, 0):,}" for status in STATUSES))
-        st.divider()
-        st.caption(f"Database ({inbox.store.backend}{', read-only' if inbox.store.read_only else ''})")
-        st.code(inbox.store.display_url, language=None, wrap_lines=True)
         try:
             intact, line, checked = audit_status(inbox)
         except HitlError as exc:
-            st.caption(f"Audit chain: could not be checked ({escape_markdown(exc)})")
+            st.caption(f":material/help: Audit chain not checked: {escape_markdown(exc)}")
         else:
-            icon = "✅" if intact else "❌"
+            icon = ":material/verified_user:" if intact else ":material/gpp_bad:"
             st.caption(f"{icon} {escape_markdown(line)} (checked {checked})")
+        st.divider()
+        st.caption(f"Database ({inbox.store.backend}{', read-only' if inbox.store.read_only else ''})")
+        st.code(inbox.store.display_url, language=None, wrap_lines=True)
     return True
 
 
@@ -72,6 +72,6 @@ def _explain_on_page(exc: HitlError) -> None:
     from hitl.ui.guard import _WHAT_TO_DO
 
     st.title("HITL review desk")
-    st.error("The desk cannot open its database.", icon="⚠️")
+    st.error("The desk cannot open its database.", icon=":material/warning:")
     st.text(str(exc))
-    st.info(_WHAT_TO_DO, icon="ℹ️")
+    st.info(_WHAT_TO_DO, icon=":material/info:")

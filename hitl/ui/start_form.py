@@ -121,6 +121,7 @@ def render_start_page() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         bound(st.selectbox, "Graph", "start_graph", options=graph_ids, on_change=_new_graph)
+        st.caption(escape_markdown(_outline(inbox, st.session_state["start_graph"])))
         bound(st.radio, "Input", "start_mode", options=list(MODES), horizontal=True,
               help="A chat message becomes {\"messages\": [{\"role\": \"user\", \"content\": ...}]}.")  # fmt: skip
         if st.session_state["start_mode"] == MODES[0]:
@@ -148,6 +149,17 @@ def render_start_page() -> None:
                 "3. When the graph calls `interrupt()`, the thread shows up in the **Inbox**.\n"
                 "4. Review it; the graph resumes with your answer."
             )
+
+
+def _outline(inbox: Inbox, graph_id: str) -> str:
+    """'Steps: agent → review_email → tools' for the chosen graph (its nodes, in order)."""
+    try:
+        nodes = [name for name in inbox.graph(graph_id).get_graph().nodes if not name.startswith("__")]
+    except HitlError as exc:
+        return f"This graph cannot be loaded: {exc}"
+    except Exception:  # drawing is a convenience; a graph that cannot describe itself still runs
+        return ""
+    return "Steps: " + " → ".join(nodes) if nodes else ""
 
 
 def _start(inbox: Inbox) -> None:
@@ -195,7 +207,7 @@ def _render_started() -> None:
     with st.container(border=True):
         st.success(
             f"Started thread {escape_markdown(thread_id)} — it will appear in the Inbox when it pauses.",
-            icon="🚀",
+            icon=":material/rocket_launch:",
         )
         try:
             status = _status(inbox, thread_id)

@@ -33,7 +33,8 @@ __all__ = [
     "humanize_seconds",
 ]
 
-QUEUE_COLUMNS = ("Thread", "Graph", "Kind", "Summary", "Waiting", "Interrupts", "Note")
+QUEUE_COLUMNS = ("Thread", "Graph", "Kind", "Waiting", "Interrupts", "Summary", "Note")
+"""Short columns first, so the waiting time stays on screen and the summary takes the rest."""
 
 
 def humanize_seconds(seconds: float | None) -> str:
@@ -85,7 +86,7 @@ def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None) -> 
         }
         for row in rows
     ]
-    return pd.DataFrame(data, columns=["Thread", "Graph", "Status", "Kind", "Summary", "Updated", "Node", "Note"])
+    return pd.DataFrame(data, columns=["Thread", "Graph", "Status", "Kind", "Updated", "Node", "Summary", "Note"])
 
 
 def batch_blockers(items: Iterable[PendingThread]) -> list[str]:

@@ -15,7 +15,7 @@ import streamlit as st
 from hitl import HitlError, Inbox, ThreadView
 from hitl.ui.desk import humanize_age, reviewer_name
 from hitl.ui.guard import open_desk, show_problem
-from hitl.ui.queue import open_review
+from hitl.ui.queue import ALL_GRAPHS, open_review
 from hitl.ui.sidebar import STATUSES
 from hitl.ui.state import bound, defaults
 from hitl.ui.tables import threads_frame, timeline_frame
@@ -56,7 +56,7 @@ def render_threads_page() -> None:
     defaults(
         {
             "threads_search": "",
-            "threads_graph": None,
+            "threads_graph": ALL_GRAPHS,
             "threads_cursors": {status: [None] for status in STATUSES},
             "threads_page_ids": {status: [] for status in STATUSES},
             "threads_selected": None,
@@ -64,7 +64,8 @@ def render_threads_page() -> None:
         }
     )
     linked = st.query_params.get("thread")
-    if linked and linked != st.session_state["threads_selected"]:
+    from_link = bool(linked and linked != st.session_state["threads_selected"])
+    if from_link:
         st.session_state["threads_selected"] = linked
     st.title("Threads")
     st.caption(
@@ -81,36 +82,51 @@ def render_threads_page() -> None:
     search, graph = st.columns([3, 2], vertical_alignment="bottom")
     bound(search.text_input, "Search", "threads_search", on_change=_first_pages,
           placeholder="thread id or payload text…")  # fmt: skip
-    options = [None, *graph_ids]
-    bound(graph.selectbox, "Graph", "threads_graph", on_change=_first_pages, options=options,
-          format_func=lambda value: "All graphs" if value is None else value)  # fmt: skip
+    options = [ALL_GRAPHS, *graph_ids]
+    if st.session_state["threads_graph"] not in options:
+        options.append(st.session_state["threads_graph"])
+    bound(graph.selectbox, "Graph", "threads_graph", on_change=_first_pages, options=options)
 
-    tabs = st.tabs([f"{status.capitalize()} ({counts.get(status, 0):,})" for status in STATUSES])
+    selected = st.session_state["threads_selected"]
+    view: ThreadView | None = None
+    problem: HitlError | None = None
+    if selected:
+        try:
+            view = inbox.thread(selected)
+        except HitlError as exc:
+            problem = exc
+    if from_link and view is not None:
+        st.session_state["threads_tab"] = view.status.capitalize()  # open the tab the linked thread is in
+    # Plain labels: the tab's state is its label, so a count in it would reset the tab on change.
+    tabs = st.tabs([status.capitalize() for status in STATUSES], key="threads_tab", on_change="rerun")
     for status, tab in zip(STATUSES, tabs, strict=True):
         with tab:
-            _render_status_table(inbox, status)
+            _render_status_table(inbox, status, counts.get(status, 0))
 
     flash = st.session_state.get("threads_flash")
     if flash:
         level, message = flash
         getattr(st, level)(escape_markdown(message))
         st.session_state["threads_flash"] = None
-    selected = st.session_state["threads_selected"]
     if selected:
         st.divider()
-        render_thread_detail(inbox, selected)
+        if problem is not None:
+            show_problem(problem)
+            st.button("Close", key="threads_close_missing", on_click=_select, args=(None,))
+        elif view is not None:
+            render_thread_detail(inbox, view)
 
 
-def _render_status_table(inbox: Inbox, status: str) -> None:
+def _render_status_table(inbox: Inbox, status: str, count: int) -> None:
     state = st.session_state
     cursors = state["threads_cursors"].setdefault(status, [None])
-    st.caption(escape_markdown(_STATUS_HELP[status]))
+    st.caption(f"{count:,} {status}. {_STATUS_HELP[status]}")
     try:
         rows, next_cursor, total = inbox.threads(
             status,
             limit=PAGE_SIZE,
             cursor=cursors[-1],
-            graph_id=state["threads_graph"],
+            graph_id=None if state["threads_graph"] == ALL_GRAPHS else state["threads_graph"],
             search=state["threads_search"].strip() or None,
             refresh=False,
         )
@@ -127,7 +143,7 @@ def _render_status_table(inbox: Inbox, status: str) -> None:
     drawn = state.get(key)
     if drawn is None or list(drawn.get("selection", {}).get("rows", [])) != wanted:
         state[key] = {"selection": {"rows": wanted, "columns": [], "cells": []}}
-    _dataframe(threads_frame(rows), key, status)
+    _dataframe(threads_frame(rows), key, status, max_rows=6 if state["threads_selected"] else 12)
     first = (len(cursors) - 1) * PAGE_SIZE + 1
     info, previous, following = st.columns([6, 1, 1], vertical_alignment="center")
     info.caption(f"Showing {first:,}–{first + len(rows) - 1:,} of {total:,}")
@@ -137,7 +153,7 @@ def _render_status_table(inbox: Inbox, status: str) -> None:
                      disabled=next_cursor is None, on_click=_move, args=(status, next_cursor))  # fmt: skip
 
 
-def _dataframe(frame: Any, key: str, status: str) -> None:
+def _dataframe(frame: Any, key: str, status: str, *, max_rows: int) -> None:
     show_note = bool((frame["Note"] != "").any())
     st.dataframe(
         frame,
@@ -145,18 +161,21 @@ def _dataframe(frame: Any, key: str, status: str) -> None:
         on_select=partial(_on_select, status),
         selection_mode="single-row",
         hide_index=True,
-        height=min(38 + 35 * len(frame), 38 + 35 * 12),
+        height=min(38 + 35 * len(frame), 38 + 35 * max_rows),
         column_order=[c for c in frame.columns if c != "Status" and (c != "Note" or show_note)],
         column_config={
-            "Thread": st.column_config.TextColumn(width="medium"),
+            "Thread": st.column_config.TextColumn(width=210),
+            "Graph": st.column_config.TextColumn(width=130),
+            "Kind": st.column_config.TextColumn(width=110),
+            "Updated": st.column_config.TextColumn(width=90, help="Time since its latest checkpoint"),
+            "Node": st.column_config.TextColumn("Paused at", width=120, help="Node(s) with a pending interrupt"),
             "Summary": st.column_config.TextColumn(width="large"),
-            "Node": st.column_config.TextColumn("Paused at", help="Node(s) with a pending interrupt"),
         },
     )
 
 
 def _filtered() -> bool:
-    return bool(st.session_state["threads_search"].strip() or st.session_state["threads_graph"])
+    return bool(st.session_state["threads_search"].strip() or st.session_state["threads_graph"] != ALL_GRAPHS)
 
 
 def _move(status: str, cursor: str | None) -> None:
@@ -170,25 +189,24 @@ def _on_select(status: str) -> None:
     _select(ids[rows[0]] if rows and rows[0] < len(ids) else None)
 
 
-def render_thread_detail(inbox: Inbox, thread_id: str) -> None:
+def render_thread_detail(inbox: Inbox, view: ThreadView) -> None:
     """One thread, read-only: status, actions, errors, pending interrupts, timeline, state."""
-    try:
-        view = inbox.thread(thread_id)
-    except HitlError as exc:
-        show_problem(exc)
-        st.button("Close", key="threads_close_missing", on_click=_select, args=(None,))
-        return
     head, close = st.columns([6, 1], vertical_alignment="center")
     head.subheader("Thread detail")
     close.button("Close", key="threads_close", icon=":material/close:", on_click=_select, args=(None,), width="stretch")
     st.code(visible_controls(view.thread_id), language=None)
-    status, graph, node, steps, decided = st.columns(5)
-    status.metric("Status", view.status)
-    graph.metric("Graph", view.graph_id or "unknown")
     paused = sorted({i.node for i in view.interrupts if i.node}) or list(view.next_nodes)
-    node.metric("Paused at" if view.interrupts else "Next", ", ".join(paused) or "—")
-    steps.metric("Checkpoints", len(view.checkpoints))
-    decided.metric("Decisions", len(view.decisions))
+    facts = [
+        ("Status", view.status),
+        ("Graph", view.graph_id or "unknown"),
+        ("Paused at" if view.interrupts else "Next", ", ".join(paused) or "—"),
+        ("Checkpoints", f"{len(view.checkpoints):,}"),
+        ("Decisions", f"{len(view.decisions):,}"),
+    ]
+    for column, (label, value) in zip(st.columns(len(facts)), facts, strict=True):
+        with column:  # small label over a bold value: long graph and node names fit, unlike st.metric
+            st.caption(label)
+            st.markdown(f"**{escape_markdown(value)}**")
     if view.waiting_since:
         st.caption(f"Waiting for {humanize_age(view.waiting_since)}.")
     if view.read_only_reason:
@@ -196,7 +214,7 @@ def render_thread_detail(inbox: Inbox, thread_id: str) -> None:
     _render_actions(inbox, view)
 
     for node_name, error in view.errors:
-        st.error(f"Task error in {escape_markdown(node_name)}", icon="💥")
+        st.error(f"Task error in {escape_markdown(node_name)}", icon=":material/error:")
         st.code(visible_controls(error), language=None, wrap_lines=True)
     for interrupt in view.interrupts:
         label = f"Interrupt at {interrupt.node or '?'} · {interrupt.kind}"
@@ -221,6 +239,7 @@ def render_thread_detail(inbox: Inbox, thread_id: str) -> None:
             timeline,
             hide_index=True,
             key="threads_timeline",
+            placeholder="",
             column_config={
                 "When": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
                 "Detail": st.column_config.TextColumn(width="large"),

@@ -67,11 +67,11 @@ def test_filters_and_search_narrow_the_queue(inbox: Inbox, app) -> None:
     at.selectbox(key="_w_inbox_kind").set_value("confirm").run()
     assert list(_queue(at)["Thread"]) == ["simple_confirm-0", "simple_confirm-1"]
 
-    at.selectbox(key="_w_inbox_kind").set_value(None).run()
+    at.selectbox(key="_w_inbox_kind").set_value("All kinds").run()
     at.selectbox(key="_w_inbox_graph").set_value("draft_edit").run()
     assert list(_queue(at)["Thread"]) == ["draft_edit-0"]
 
-    at.selectbox(key="_w_inbox_graph").set_value(None).run()
+    at.selectbox(key="_w_inbox_graph").set_value("All graphs").run()
     at.text_input(key="_w_inbox_search").set_value("legal@globex").run()  # the second email's recipient
     assert list(_queue(at)["Thread"]) == ["email_approval-1"]
 

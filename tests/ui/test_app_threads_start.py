@@ -18,7 +18,12 @@ def _tab_threads(at: AppTest, status: str) -> list[str]:
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
-    return {metric.label: metric.value for metric in at.main.metric}
+    """The thread detail's facts: each column holding a caption (label) over a bold value."""
+    facts = {}
+    for column in at.main.columns:
+        if len(column.caption) == 1 and len(column.markdown) == 1:
+            facts[column.caption[0].value] = plain(column.markdown[0].value).strip("*")
+    return facts
 
 
 def _threads_page(app, thread_id: str | None = None) -> AppTest:
@@ -42,9 +47,10 @@ def test_threads_tabs_list_threads_by_status_with_counts(inbox: Inbox, app) -> N
     at = _threads_page(app)
 
     assert not at.exception
-    assert [tab.label for tab in at.tabs] == ["Waiting (1)", "Running (0)", "Completed (1)", "Failed (1)", "Resolved (1)"]
+    assert [tab.label for tab in at.tabs] == ["Waiting", "Running", "Completed", "Failed", "Resolved"]
     for status, thread_id in threads.items():
         assert _tab_threads(at, status) == [thread_id]
+        assert _tab(at, status).caption[0].value.startswith(f"1 {status}.")
     assert "No running threads." in [text.value for text in _tab(at, "running").text]
 
 
@@ -73,6 +79,7 @@ def test_timeline_interleaves_decisions_with_checkpoints(inbox: Inbox, app) -> N
 
     at = _threads_page(app, thread_id)
 
+    assert at.session_state["threads_tab"] == "Waiting"  # the linked thread's tab is open
     timeline = next(d.value for d in at.main.dataframe if "Event" in d.value.columns)
     decision = timeline.index[timeline["Event"] == "decision (approval_level)"][0]
     assert timeline.loc[decision, "By"] == "bob"
@@ -88,6 +95,7 @@ def test_retry_runs_a_failed_thread_again(inbox: Inbox, app) -> None:
 
     at = _threads_page(app, thread_id)
     assert _metrics(at)["Status"] == "failed"
+    assert at.session_state["threads_tab"] == "Failed"
     assert any("deploy API timed out" in code.value for code in at.main.code)
     at.button(key="threads_retry").click().run()
 
