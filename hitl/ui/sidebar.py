@@ -30,20 +30,32 @@ def audit_status(inbox: Inbox) -> tuple[bool, str, str]:
     return _audit_report(inbox.store.url, inbox)
 
 
-def render_sidebar() -> bool:
+def _signed_in() -> bool:
+    """Whether a reviewer signed in with `st.login` (login mode): then the name is theirs."""
+    try:
+        return bool(st.user.is_logged_in)
+    except Exception:  # no auth configured, or outside a session
+        return False
+
+
+def render_sidebar(*, signed_in: bool | None = None) -> bool:
     """Draw the shared sidebar. Returns False (with the reason on the page) when the
-    desk's database cannot be opened, so the page is not run."""
+    desk's database cannot be opened, so the page is not run.
+
+    Args:
+        signed_in: login mode (the reviewer is the signed-in identity, shown elsewhere, and
+            no name can be typed); detected from `st.user` when None.
+    """
     st.session_state.setdefault("reviewer", "")
     with st.sidebar:
-        st.text_input(
-            "Your name",
-            key="reviewer",
-            placeholder="e.g. alice",
-            help="Recorded on every decision you take, in the audit log.",
-        )
-        st.caption(
-            "Local mode, no login: anyone who can open this URL can decide, under any name."
-        )
+        if not (_signed_in() if signed_in is None else signed_in):
+            st.text_input(
+                "Your name",
+                key="reviewer",
+                placeholder="e.g. alice",
+                help="Recorded on every decision you take, in the audit log.",
+            )
+            st.caption("Local mode, no login: anyone who can open this URL can decide, under any name.")
         try:
             inbox = get_inbox()
             counts = inbox.counts(refresh=True)
