@@ -50,5 +50,7 @@ def humanize_age(since: datetime | float | None, *, now: datetime | None = None)
 
 
 def show_error(error: HitlError) -> None:
-    """Show a desk error as a message (never a traceback)."""
-    st.error(str(error), icon="⚠️")
+    """Show a desk error as a message (never a traceback), escaped: it may quote payload text."""
+    from hitl.ui.text import escape_markdown
+
+    st.error(escape_markdown(str(error)), icon=":material/warning:")
