@@ -664,9 +664,10 @@ def _watched_threads(inbox: Inbox, policies: Sequence[TimeoutPolicy]) -> Iterato
 def sweep(inbox: Inbox, *, now: datetime | float | None = None, dry_run: bool = False) -> Iterator[str]:
     """Apply the timeout policies to every expired interrupt; yields one line per action.
 
-    Reject and approve go through `Inbox.decide` as reviewer `system:timeout` (action
-    "timeout", comment "expired after 24h"), so the claim makes them exactly-once against
-    a reviewer answering at the same moment: whoever claims first wins. Escalation records
+    Reject and approve are one-click answers (`quick_answer`) resumed as reviewer
+    `system:timeout` (action "timeout", comment "expired after 24h") through the claim, so
+    they are exactly-once against a reviewer answering at the same moment: whoever claims
+    first wins. Escalation records
     the next level in `hitl_escalations` and the audit log (action "escalate").
 
     Args:
@@ -731,10 +732,7 @@ def _apply(inbox: Inbox, info: DeadlineInfo, *, moment: float, dry_run: bool) ->
     if policy.on_expire == "escalate":
         comment += f" at the last level ({info.level})"
     try:
-        outcome = inbox.decide(
-            info.thread_id, approve=approve, reviewer=SYSTEM_REVIEWER, comment=comment, interrupt_id=info.interrupt_id,
-            action="timeout",
-        )  # fmt: skip
+        outcome = _decide_as_system(inbox, info, approve=approve, comment=comment)
     except AlreadyDecided as exc:
         return "skipped", f"{label}: {exc}"
     except UnknownGraph as exc:
@@ -743,9 +741,34 @@ def _apply(inbox: Inbox, info: DeadlineInfo, *, moment: float, dry_run: bool) ->
         if approve:
             return "skipped", f"{label}: cannot be approved automatically ({exc}); left pending for a human"
         return _resolve_instead(inbox, info, comment, label, reason=str(exc))
+    if outcome is None:
+        return "skipped", f"{label}: answered meanwhile; left alone"
     result = f"{verb}ed" if verb == "reject" else "approved"
     note = f": {outcome.error}" if outcome.error else ""
     return ("approved" if approve else "rejected"), f"{label}: expired {late} ago: {result} (graph {outcome.status}{note})"
+
+
+def _decide_as_system(inbox: Inbox, info: DeadlineInfo, *, approve: bool, comment: str) -> Any:
+    """One-click answer as `system:timeout`, through the claim; None if no longer pending.
+
+    Calls `hitl.resume` directly rather than `Inbox.decide`: the sweeper is not a signed-in
+    reviewer (in login mode the Inbox would ask the UI's session for one), and the policy
+    it applies was configured by whoever wrote HITL_CONFIG.
+    """
+    from hitl import resume as resume_module
+    from hitl.decisions import quick_answer
+
+    pending = [i for i in inbox.store.pending_interrupts([info.thread_id])[info.thread_id] if i.answerable]
+    raw = next((i for i in pending if i.id == info.interrupt_id), None)
+    if raw is None:
+        return None
+    item = inbox._interrupt(raw)
+    answer = quick_answer(
+        item.kind, item.value, approve=approve, comment=comment, reviewer=SYSTEM_REVIEWER, response_schema=item.response_schema
+    )
+    return resume_module.resume(
+        inbox, info.thread_id, {item.id: answer}, reviewer=SYSTEM_REVIEWER, comment=comment, action="timeout"
+    )
 
 
 def _resolve_instead(inbox: Inbox, info: DeadlineInfo, comment: str, label: str, *, reason: str) -> tuple[str, str]:
@@ -754,7 +777,9 @@ def _resolve_instead(inbox: Inbox, info: DeadlineInfo, comment: str, label: str,
     if len(pending) > 1:
         return "skipped", f"{label}: no one-click reject for this kind ({reason}) and other interrupts are pending; left for a human"
     try:
-        inbox.resolve(info.thread_id, reviewer=SYSTEM_REVIEWER, reason=f"{comment}; no one-click reject for kind {info.kind}")
+        from hitl import resume as resume_module
+
+        resume_module.resolve(inbox, info.thread_id, reviewer=SYSTEM_REVIEWER, reason=f"{comment}; no one-click reject for kind {info.kind}")
     except HitlError as exc:
         return "skipped", f"{label}: could not close it ({exc}); left for a human"
     return "rejected", f"{label}: expired: no one-click reject for kind {info.kind}; thread marked resolved (nothing ran)"
