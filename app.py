@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from hitl.ui import auth
 from hitl.ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="HITL review desk", page_icon=":material/fact_check:", layout="wide")
@@ -18,6 +19,12 @@ pages = [
 if (Path(__file__).parent / "pages" / "deliveries.py").exists():
     pages.append(st.Page("pages/deliveries.py", title="Webhooks", icon=":material/webhook:"))
 
+# Login mode ([auth] in secrets.toml): the sign-in page until signed in, then the desk acts as
+# the signed-in identity on every call. Local mode: nothing to do here.
+principal = auth.install()
 page = st.navigation(pages)
+if principal is not None:
+    with st.sidebar:
+        auth.render_identity(principal)
 if render_sidebar():
     page.run()

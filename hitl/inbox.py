@@ -219,6 +219,26 @@ class Inbox:
             policy = self.__dict__["_access"] = AccessPolicy.from_policy(self.settings.policy)
         return policy
 
+    def require_principal(self, provider: Callable[[], Any] | None) -> None:
+        """Login mode: calls that pass no `principal` act as `provider()` (the signed-in reviewer).
+
+        The UI installs this so every page is checked without threading the principal through
+        each call; when `provider()` returns None (nobody signed in) those calls raise
+        `NotAuthorized` instead of falling back to local mode. `None` uninstalls it.
+        """
+        self.__dict__["_principal_provider"] = provider
+
+    def _acting(self, principal: Any) -> Any:
+        if principal is not None:
+            return principal
+        provider = self.__dict__.get("_principal_provider")
+        if provider is None:
+            return None
+        current = provider()
+        if current is None:
+            raise NotAuthorized("This desk requires signing in: log in to see or decide review items.")
+        return current
+
     def principal(
         self, identity: str, *, claims: dict[str, Any] | None = None, roles: Sequence[str] = (), source: str = "oidc"
     ) -> Any:
@@ -356,6 +376,7 @@ class Inbox:
             raise InvalidAnswer(f"limit={limit} is out of range; use 1 to 1000.")
         if refresh:
             self.refresh()
+        principal = self._acting(principal)
         if principal is not None:
             from hitl.access import my_queue
 
@@ -453,6 +474,7 @@ class Inbox:
         checkpoint_id, metadata = latest
         raw = self.store.pending_interrupts([thread_id])[thread_id]
         match = self._match(thread_id, metadata, raw)
+        principal = self._acting(principal)
         if principal is not None:
             from hitl.access import ReviewItem
 
@@ -578,7 +600,7 @@ class Inbox:
         from hitl import resume as resume_module
 
         return resume_module.resume(
-            self, thread_id, answers, reviewer=reviewer, comment=comment, action=action, principal=principal
+            self, thread_id, answers, reviewer=reviewer, comment=comment, action=action, principal=self._acting(principal)
         )
 
     def decide(
@@ -595,6 +617,7 @@ class Inbox:
         """One-click approve or reject of a thread's (only, or given) pending interrupt."""
         from hitl.decisions import quick_answer
 
+        principal = self._acting(principal)
         if principal is not None:
             reviewer = reviewer or principal.identity
 
@@ -678,6 +701,7 @@ class Inbox:
 
     def _authorize_thread(self, thread_id: str, reviewer: str, principal: Any) -> str:
         """For retry/resolve: the principal must be allowed to decide every pending interrupt."""
+        principal = self._acting(principal)
         if principal is None:
             return reviewer
         if reviewer and reviewer != principal.identity:
