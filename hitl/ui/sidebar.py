@@ -8,6 +8,7 @@ import streamlit as st
 
 from hitl import HitlError, Inbox
 from hitl.ui.desk import get_inbox
+from hitl.ui.queue import refresh_seconds
 from hitl.ui.text import escape_markdown
 
 __all__ = ["render_sidebar", "STATUSES", "audit_status"]
@@ -20,14 +21,19 @@ AUDIT_RECHECK_SECONDS = 120
 
 
 @st.cache_data(ttl=AUDIT_RECHECK_SECONDS, show_spinner=False)
-def _audit_report(database_url: str, _inbox: Inbox) -> tuple[bool, str, str]:
+def _audit_report(database_url: str, head: tuple[int, str] | None, _inbox: Inbox) -> tuple[bool, str, str]:
     report = _inbox.verify_audit()
     return report.ok, str(report), datetime.now(timezone.utc).strftime("%H:%M UTC")
 
 
 def audit_status(inbox: Inbox) -> tuple[bool, str, str]:
-    """(intact, one-line report, checked at) for the sidebar; cached for a short while."""
-    return _audit_report(inbox.store.url, inbox)
+    """(intact, one-line report, checked at) for the sidebar.
+
+    Verified again as soon as a decision moves the chain's head, else at most every
+    AUDIT_RECHECK_SECONDS (verifying reads the whole log).
+    """
+    head = inbox.store.audit_head()
+    return _audit_report(inbox.store.url, (head["seq"], head["row_hash"]) if head else None, inbox)
 
 
 def _signed_in() -> bool:
@@ -58,26 +64,35 @@ def render_sidebar(*, signed_in: bool | None = None) -> bool:
             st.caption("Local mode, no login: anyone who can open this URL can decide, under any name.")
         try:
             inbox = get_inbox()
-            counts = inbox.counts(refresh=True)
         except HitlError as exc:
             st.error("Database unavailable", icon=":material/warning:")
             _explain_on_page(exc)
             return False
         st.divider()
-        waiting = counts.get("waiting", 0)
-        st.metric("Pending reviews", f"{waiting:,}")
-        st.caption(" · ".join(f"{status} {counts.get(status, 0):,}" for status in STATUSES))
-        try:
-            intact, line, checked = audit_status(inbox)
-        except HitlError as exc:
-            st.caption(f":material/help: Audit chain not checked: {escape_markdown(exc)}")
-        else:
-            icon = ":material/verified_user:" if intact else ":material/gpp_bad:"
-            st.caption(f"{icon} {escape_markdown(line)} (checked {checked})")
+        # Refreshes with the Inbox queue, so the counts never disagree with the table.
+        st.fragment(_render_status, run_every=refresh_seconds())()
         st.divider()
         st.caption(f"Database ({inbox.store.backend}{', read-only' if inbox.store.read_only else ''})")
         st.code(inbox.store.display_url, language=None, wrap_lines=True)
     return True
+
+
+def _render_status() -> None:
+    try:
+        inbox = get_inbox()
+        counts = inbox.counts(refresh=True)
+    except HitlError as exc:
+        st.caption(f":material/warning: Counts unavailable: {escape_markdown(exc)}")
+        return
+    st.metric("Pending reviews", f"{counts.get('waiting', 0):,}")
+    st.caption(" · ".join(f"{status} {counts.get(status, 0):,}" for status in STATUSES))
+    try:
+        intact, line, checked = audit_status(inbox)
+    except HitlError as exc:
+        st.caption(f":material/help: Audit chain not checked: {escape_markdown(exc)}")
+    else:
+        icon = ":material/verified_user:" if intact else ":material/gpp_bad:"
+        st.caption(f"{icon} {escape_markdown(line)} (checked {checked})")
 
 
 def _explain_on_page(exc: HitlError) -> None:

@@ -305,3 +305,12 @@ def test_missing_database_shows_what_to_do_not_a_traceback(tmp_path, graphs_file
     assert "does not exist" in at.text[0].value
     assert "make seed" in at.info[0].value
     _open_inbox.clear()
+
+
+def test_sidebar_audit_line_follows_new_decisions(inbox: Inbox, app) -> None:
+    thread_id = seed(inbox, "simple_confirm", 1)[0]
+    assert any("audit chain intact: 0 rows verified" in plain(c.value) for c in app().sidebar.caption)
+
+    inbox.decide(thread_id, approve=True, reviewer="bob")
+
+    assert any("audit chain intact: 1 rows verified" in plain(c.value) for c in app().sidebar.caption)
