@@ -14,7 +14,21 @@ __all__ = ["get_inbox", "reviewer_name", "humanize_age", "show_error"]
 
 @st.cache_resource(show_spinner=False)
 def _open_inbox(database_url: str, graphs_path: str, config_path: str) -> Inbox:
-    return Inbox.open(database_url=database_url or None, graphs_path=graphs_path or None, config_path=config_path or None)
+    inbox = Inbox.open(database_url=database_url or None, graphs_path=graphs_path or None, config_path=config_path or None)
+    _start_background_work(inbox)
+    return inbox
+
+
+def _start_background_work(inbox: Inbox) -> None:
+    """Once per process and database: the timeout sweeper (which also settles stale claims)
+    and, when webhooks are configured, the notifier. HITL_SWEEP_SECONDS=0 turns the sweeper off."""
+    from hitl.notify import start_background_notifier
+    from hitl.policy import start_background_sweeper
+
+    interval = float(os.environ.get("HITL_SWEEP_SECONDS", "60") or 0)
+    if interval > 0 and not inbox.store.read_only:
+        start_background_sweeper(inbox, interval)
+    start_background_notifier(inbox)
 
 
 def get_inbox() -> Inbox:
