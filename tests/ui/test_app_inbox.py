@@ -314,3 +314,19 @@ def test_sidebar_audit_line_follows_new_decisions(inbox: Inbox, app) -> None:
     inbox.decide(thread_id, approve=True, reviewer="bob")
 
     assert any("audit chain intact: 1 rows verified" in plain(c.value) for c in app().sidebar.caption)
+
+
+def test_read_only_threads_show_why_in_a_note_and_cannot_be_batched(inbox: Inbox, app) -> None:
+    from tests.conftest import start
+
+    first = start(inbox, "twin_a", thread_id="untagged-1", tag=False)  # twin_a and twin_b share the node
+    second = start(inbox, "twin_a", thread_id="untagged-2", tag=False)
+    at = app()
+
+    notes = _queue(at).set_index("Thread")["Note"]
+    assert "twin_a" in notes[first] and "twin_b" in notes[first]
+
+    at.session_state["inbox_selected"] = [first, second]
+    at.run()
+    assert at.button(key="inbox_batch_approve").disabled
+    assert "read-only here" in plain(at.warning[0].value)
