@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +54,8 @@ class PendingInterrupt:
     decode_error: str | None = None
     failed_error: str | None = None
     """The node raised after this interrupt was answered; retry or resolve it."""
+    checkpoint_id: str = ""
+    """The checkpoint the interrupt belongs to; its time is when the interrupt began waiting."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,7 +139,7 @@ class BatchResult:
     """The result of one thread in a batch decision."""
 
     thread_id: str
-    result: Literal["completed", "waiting", "failed", "already decided", "invalid", "not found", "not authorized"]
+    result: Literal["completed", "waiting", "failed", "already decided", "invalid", "not found", "not authorized", "changed"]
     message: str = ""
 
 
@@ -453,6 +455,7 @@ class Inbox:
             summary=summarize(item.value, kind),
             task_id=item.task_id,
             failed_error=item.failed_error,
+            checkpoint_id=item.checkpoint_id,
         )
 
     # ------------------------------------------------------------------ one thread
@@ -659,14 +662,36 @@ class Inbox:
         comment: str = "",
         progress: Callable[[int, int, BatchResult], None] | None = None,
         principal: Any = None,
+        seen: Mapping[str, str] | None = None,
     ) -> list[BatchResult]:
-        """Approve or reject many threads with one comment; one result per thread."""
+        """Approve or reject many threads with one comment; one result per thread.
+
+        Args:
+            seen: thread id -> the interrupt id the reviewer was shown. A thread that has
+                moved on to another interrupt since is reported "changed" and not answered:
+                a batch never approves a request nobody saw. (The resume re-checks the id
+                against the checkpointer, so there is no window between check and answer.)
+        """
         results = []
         for index, thread_id in enumerate(thread_ids, start=1):
+            shown = (seen or {}).get(thread_id)
             try:
+                if shown is not None:
+                    now = [i.id for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
+                    if now and shown not in now:
+                        result = BatchResult(
+                            thread_id=thread_id,
+                            result="changed",
+                            message="It moved on to a new request after you selected it; nothing was sent. Review it again.",
+                        )
+                        results.append(result)
+                        if progress:
+                            progress(index, len(thread_ids), result)
+                        continue
                 outcome = self.decide(
-                    thread_id, approve=approve, reviewer=reviewer, comment=comment, action="batch", principal=principal
-                )
+                    thread_id, approve=approve, reviewer=reviewer, comment=comment, action="batch",
+                    principal=principal, interrupt_id=shown,
+                )  # fmt: skip
                 result = BatchResult(thread_id=thread_id, result=outcome.status, message=outcome.error or outcome.note or "")
             except AlreadyDecided as exc:
                 result = BatchResult(thread_id=thread_id, result="already decided", message=str(exc))

@@ -25,7 +25,7 @@ from langgraph.errors import is_invalid_resume
 from langgraph.types import Command
 
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized, StoreError, ThreadNotFound, UnknownGraph
-from hitl.store import RawInterrupt
+from hitl.store import RawInterrupt, checkpoint_time
 
 if TYPE_CHECKING:
     from hitl.inbox import Inbox, PendingInterrupt, ResumeOutcome
@@ -275,8 +275,16 @@ def _audit(
     row = inbox.store.query(
         "SELECT waiting_since, graph_id FROM hitl_threads WHERE thread_id = ?", (thread_id,)
     )
-    waiting_since = float(row[0][0]) if row else None
+    indexed_since = float(row[0][0]) if row else None
     graph_id = (row[0][1] if row else None) or metadata.get("graph_id")
+
+    def waited(iid: str) -> float | None:
+        # The interrupt's own checkpoint says when it began waiting, even for a thread the
+        # index has not seen yet (decided straight after the agent paused).
+        checkpoint_id = getattr(items[iid], "checkpoint_id", "")
+        since = checkpoint_time(checkpoint_id).timestamp() if checkpoint_id else indexed_since
+        return None if since is None else max(0.0, started - since)
+
     _record_decisions(
         inbox,
         [
@@ -291,7 +299,7 @@ def _audit(
                 "reviewer": reviewer,
                 "comment": comment,
                 "decided_at": started,
-                "waited_seconds": (started - waiting_since) if waiting_since else None,
+                "waited_seconds": waited(iid),
                 "outcome": outcome,
                 "error": error,
             }

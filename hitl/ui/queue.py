@@ -308,20 +308,14 @@ def _run_batch(
         bar.progress(done / total, text=f"{verb}: {done} of {total} done ({escape_markdown(result.thread_id)}: {result.result})")
 
     try:
-        changed = _changed_since_shown(inbox, thread_ids, seen)
-        results = inbox.batch(
-            [t for t in thread_ids if t not in changed], approve=approve, reviewer=reviewer, comment=comment, progress=progress
-        )
+        # Each thread is answered only at the interrupt the reviewer was shown: one that moved
+        # on meanwhile comes back "changed", unanswered.
+        shown = {tid: ids[0] for tid, ids in seen.items() if len(ids) == 1}
+        results = inbox.batch(thread_ids, approve=approve, reviewer=reviewer, comment=comment, progress=progress, seen=shown)
     except HitlError as exc:  # the batch itself could not run (e.g. the database went away)
         show_problem(exc)
         return
     by_thread = {result.thread_id: asdict(result) for result in results}
-    for thread_id in changed:
-        by_thread[thread_id] = {
-            "thread_id": thread_id,
-            "result": "changed",
-            "message": "It moved on to a new request after you selected it; nothing was sent. Review it again.",
-        }
     st.session_state["inbox_batch"] = {
         "approve": approve,
         "comment": comment,
@@ -330,22 +324,6 @@ def _run_batch(
     st.session_state["inbox_selected"] = []
     st.session_state.pop("inbox_batch_comment", None)
     st.rerun()  # the whole app: the sidebar counts and the queue now reflect the decisions
-
-
-def _changed_since_shown(inbox: Inbox, thread_ids: list[str], shown: dict[str, list[str]]) -> set[str]:
-    """Threads now waiting on other interrupts than the ones the reviewer saw.
-
-    `Inbox.batch` answers whatever is pending when it runs; without this check a thread that
-    another reviewer moved on a moment ago would get its *next* request approved unseen.
-    Threads with nothing pending go through, so the batch reports who decided them.
-    """
-    pending = inbox.store.pending_interrupts(thread_ids)
-    changed = set()
-    for thread_id in thread_ids:
-        now = [item.id for item in pending.get(thread_id, []) if item.answerable]
-        if now and now != shown.get(thread_id):
-            changed.add(thread_id)
-    return changed
 
 
 def _dismiss_batch() -> None:
