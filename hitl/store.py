@@ -722,6 +722,8 @@ class Store:
             return self._refresh_read_only(indexer)
         done = 0
         batches = 0
+        if not self.query("SELECT 1 FROM hitl_dirty LIMIT 1"):
+            return 0  # nothing changed: skip the snapshot transaction (round trips on a server)
         while max_batches is None or batches < max_batches:
             batches += 1
             with self.connection(snapshot=True):

@@ -229,21 +229,37 @@ class _PostgresBackend:
             if mode == "read":
                 yield _PgConnection(conn)
                 return
-            with conn.transaction():
-                if mode == "snapshot":
-                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                else:
-                    conn.execute(f"SET LOCAL lock_timeout = {max(1, int(store.lock_retry_seconds * 1000))}")
-                    try:
-                        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.write_lock_name,))
-                    except psycopg.errors.LockNotAvailable as exc:
-                        raise StoreError(
-                            f"Another desk held the write lock on {store.display_url} for "
-                            f"{store.lock_retry_seconds:g} s. Nothing was changed and your answer was "
-                            "not sent; try again in a moment.",
-                            cause=exc,
-                        ) from None
+            # One round trip opens the transaction (and, for a write, sets its lock timeout
+            # and queues behind other desks' writes): a simple-protocol multi-statement.
+            if mode == "snapshot":
+                prologue = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            else:
+                timeout_ms = max(1, int(store.lock_retry_seconds * 1000))
+                lock = self.write_lock_name.replace("'", "''")
+                prologue = (
+                    f"BEGIN; SELECT set_config('lock_timeout', '{timeout_ms}', true), "
+                    f"pg_advisory_xact_lock(hashtext('{lock}'))"
+                )
+            try:
+                conn.cursor().execute(prologue, prepare=False)
+            except psycopg.errors.LockNotAvailable as exc:
+                conn.execute("ROLLBACK")
+                raise StoreError(
+                    f"Another desk held the write lock on {store.display_url} for "
+                    f"{store.lock_retry_seconds:g} s. Nothing was changed and your answer was "
+                    "not sent; try again in a moment.",
+                    cause=exc,
+                ) from None
+            try:
                 yield _PgConnection(conn)
+            except BaseException:
+                try:
+                    conn.execute("ROLLBACK")
+                except psycopg.Error:
+                    pass  # a broken connection: the pool drops it, the server rolled back
+                raise
+            else:
+                conn.execute("COMMIT")
         finally:
             # The pool rolls back a connection left in a transaction and drops a broken one.
             self.pool.putconn(conn)
