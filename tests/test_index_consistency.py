@@ -135,3 +135,30 @@ def test_an_agent_with_a_slow_clock_still_gets_listed(inbox: Inbox) -> None:
     page = inbox.pending()
     assert page.total == 2
     assert [t.thread_id for t in page.items] == ["late", "now"]  # oldest first, by the skewed ids
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["topic", "TOPIC-1", "pic-1", "ic", "q", "Ünï", "ünïcödé", "50%_off", 'say "hi"', "it's", "deploy topic-12 to prod", "zzz"],
+)
+def test_search_finds_exactly_the_rows_a_scan_finds(inbox: Inbox, needle: str) -> None:
+    """The search index (FTS5 trigram on SQLite, pg_trgm on PostgreSQL) agrees with a substring scan,
+    also after threads move on (their text changes) and after they are deleted."""
+    topics = ["topic-1", "topic-12", "Ünïcödé topic", 'say "hi" topic', "it's 50%_off", "plain"]
+    for n, topic in enumerate(topics):
+        config = {"configurable": {"thread_id": f"s-{n}"}, "metadata": {"graph_id": "fragile"}}
+        inbox.graph("fragile").invoke({"topic": topic}, config)
+    inbox.refresh()
+
+    def check() -> None:
+        rows, _, total = inbox.store.list_threads(status=None, search=needle, limit=1000)
+        texts = dict(inbox.store.query("SELECT thread_id, search_text FROM hitl_threads"))
+        expected = {tid for tid, text in texts.items() if needle.lower() in text}
+        assert {r.thread_id for r in rows} == expected and total == len(expected)
+
+    check()
+    inbox.decide("s-1", approve=True, reviewer="alice")  # s-1's text changes as it completes
+    check()
+    inbox.store.saver.delete_thread("s-2")
+    inbox.refresh()
+    check()
