@@ -170,6 +170,10 @@ class _Tokens:
 # --------------------------------------------------------------------------- models
 
 
+_EXAMPLE_THREAD = "demo-email_approval-0000"
+"""A thread `make api` seeds (`python -m hitl.demo seed`), used in the document's examples."""
+
+
 class ErrorBody(BaseModel):
     """Every error response."""
 
@@ -275,7 +279,11 @@ class ThreadOut(BaseModel):
 
 
 class ResumeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,  # `"approved": 0` or `"yes"` is a client bug, not a decision
+        json_schema_extra={"examples": [{"answers": {"<interrupt id from GET /threads/{id}>": {"approved": True}}, "comment": "Checked"}]},
+    )
 
     answers: dict[str, Any] = Field(
         min_length=1, description="`{interrupt_id: answer}`; answering some of several pending interrupts is allowed."
@@ -284,7 +292,11 @@ class ResumeIn(BaseModel):
 
 
 class ApproveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,  # `"approved": 0` or `"yes"` is a client bug, not a decision
+        json_schema_extra={"examples": [{"thread_id": _EXAMPLE_THREAD, "approved": True, "feedback": "Recipient checked"}]},
+    )
 
     thread_id: str = Field(min_length=1)
     approved: bool
@@ -293,7 +305,13 @@ class ApproveIn(BaseModel):
 
 
 class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,  # `"approved": 0` or `"yes"` is a client bug, not a decision
+        json_schema_extra={
+            "examples": [{"thread_ids": ["demo-simple_confirm-0002", "demo-draft_edit-0003"], "approved": False, "comment": "Duplicate"}]
+        },
+    )
 
     thread_ids: list[str] = Field(min_length=1, max_length=500)
     approved: bool
@@ -625,7 +643,7 @@ def _acting(inbox: Inbox, who: Principal) -> Any:
 
 Reader = Annotated[Principal, Depends(_reader)]
 Decider = Annotated[Principal, Depends(_decider)]
-ThreadId = Annotated[str, Path(min_length=1, description="The LangGraph thread id.")]
+ThreadId = Annotated[str, Path(min_length=1, description="The LangGraph thread id.", examples=[_EXAMPLE_THREAD])]
 
 
 def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mapping[str, str] | None = None) -> FastAPI:
@@ -801,7 +819,9 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
         kind: str | None = None,
         outcome: str | None = None,
         thread_id: str | None = None,
-        since: Annotated[datetime | None, Query(description="decided_at >= since (UTC when no offset is given).")] = None,
+        since: Annotated[
+            datetime | None, Query(description="decided_at >= since: ISO 8601 (UTC when no offset is given) or Unix seconds.")
+        ] = None,
         until: Annotated[datetime | None, Query(description="decided_at < until.")] = None,
         include_payload: bool = False,
         output_format: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",

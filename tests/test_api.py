@@ -274,6 +274,7 @@ def test_malformed_request_bodies_are_422_in_the_same_shape(inbox: Inbox, client
         ({}, "body.answers"),
         ({"answers": {}}, "body.answers"),
         ({"answers": {"x": True}, "reviewer": "mallory"}, "body.reviewer"),
+        ({"answers": {"x": True}, "comment": 5}, "body.comment"),
     ]
     for body, field in cases:
         response = client.post(f"/threads/{thread_id}/resume", headers=ALICE, json=body)
@@ -282,6 +283,10 @@ def test_malformed_request_bodies_are_422_in_the_same_shape(inbox: Inbox, client
         assert field in response.json()["details"]["field_errors"]
     response = client.post(f"/threads/{thread_id}/resume", headers={**ALICE, "Content-Type": "application/json"}, content=b"{not json")
     assert response.status_code == 422 and response.json()["error"] == "invalid_request"
+    for approved in (0, "yes", None):  # lax coercion would turn these into decisions
+        response = client.post("/approve", headers=ALICE, json={"thread_id": thread_id, "approved": approved})
+        assert response.status_code == 422 and "body.approved" in response.json()["details"]["field_errors"]
+    assert inbox.history().empty
 
 
 def test_second_decision_is_409_naming_who_and_when(inbox: Inbox, client: TestClient) -> None:
