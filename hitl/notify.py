@@ -91,8 +91,12 @@ __all__ = [
     "enqueue_decisions",
     "run_watcher",
     "start_background_notifier",
+    "stop_background_notifier",
+    "ensure_tables",
     "retry_delivery",
+    "OUTBOX_STATES",
     "outbox_rows",
+    "outbox_counts",
     "delivery_attempts",
     "sign",
     "verify_signature",
@@ -105,6 +109,7 @@ EventType = Literal["approval_needed", "decision_made"]
 EVENT_TYPES: tuple[EventType, ...] = ("approval_needed", "decision_made")
 
 OutboxState = Literal["pending", "sending", "delivered", "failed"]
+OUTBOX_STATES: tuple[OutboxState, ...] = ("pending", "sending", "delivered", "failed")
 
 SIGNATURE_HEADER = "X-HITL-Signature"
 TIMESTAMP_HEADER = "X-HITL-Timestamp"
@@ -986,6 +991,12 @@ def outbox_rows(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY created_at DESC, id LIMIT ?"
     return [OutboxRow.from_row(row) for row in inbox.store.query(sql, [*params, int(limit)])]
+
+
+def outbox_counts(inbox: Inbox) -> dict[str, int]:
+    """How many notifications are in each state."""
+    ensure_tables(inbox)
+    return {state: int(n) for state, n in inbox.store.query("SELECT state, COUNT(*) FROM hitl_outbox GROUP BY state")}
 
 
 def delivery_attempts(inbox: Inbox, outbox_id: str | None = None, *, limit: int = 500) -> list[DeliveryAttempt]:

@@ -462,3 +462,43 @@ def test_the_example_config_parses(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {event for hook in config.webhooks for event in hook.events} == {"approval_needed", "decision_made"}
     assert load_tokens(policy, env={})
     assert "from-the-environment" not in repr(config)
+
+
+# ---------------------------------------------------------------------------- the Webhooks page
+
+
+def test_webhooks_page_shows_failures_and_retries_one(
+    inbox: Inbox, db_url: str, graphs_file: Path, tmp_path: Path, receiver: Callable[..., Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from hitl.ui.desk import _open_inbox
+
+    statuses = iter([410, 200])
+    hook = receiver(lambda index, request: (next(statuses), 0.0))
+    config_file = tmp_path / "hitl.toml"
+    config_file.write_text(f'[[webhooks]]\nname = "ops"\nurl = "{hook.url}"\nsecret = "{SECRET}"\ntimeout = 2\n')
+    start(inbox, "fragile")
+    run_watcher(inbox, once=True, config=load_config(tomllib.loads(config_file.read_text())))
+    assert outbox_rows(inbox)[0].state == "failed"
+
+    for name, value in {"HITL_DATABASE_URL": db_url, "HITL_GRAPHS": str(graphs_file), "HITL_CONFIG": str(config_file),
+                        "HITL_SWEEP_SECONDS": "0"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    _open_inbox.clear()
+    try:
+        page = AppTest.from_file(str(ROOT / "pages" / "deliveries.py"), default_timeout=30).run()
+        assert not page.exception, [e.value for e in page.exception]
+        assert {m.label: m.value for m in page.metric}["Failed"] == "1"
+        assert any("HTTP 410" in text.value for text in page.text)
+        page.button(key=f"deliveries_retry_{outbox_rows(inbox)[0].id}").click().run()
+        assert not page.exception
+        deadline = time.monotonic() + 10  # the page's process runs the background notifier
+        while outbox_rows(inbox)[0].state != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert outbox_rows(inbox)[0].state == "delivered" and len(hook.received) == 2
+    finally:
+        stop_background_notifier(inbox)
+        _open_inbox.clear()
+        st.cache_data.clear()
