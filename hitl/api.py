@@ -540,6 +540,7 @@ class _Desk:
 
     def __init__(self, inbox: Inbox | None, tokens: Sequence[ApiToken] | Mapping[str, str] | None) -> None:
         self._inbox = inbox
+        self._owns_inbox = inbox is None
         if isinstance(tokens, Mapping):
             tokens = [ApiToken.from_secret(token, reviewer) for token, reviewer in tokens.items()]
         self._tokens = _Tokens(tokens) if tokens is not None else None
@@ -571,10 +572,23 @@ class _Desk:
         return self._tokens
 
     def close(self) -> None:
+        """Stop the notifier; close the Inbox if this app opened it."""
         if self._inbox is not None:
             from hitl.notify import stop_background_notifier
 
             stop_background_notifier(self._inbox)
+            if self._owns_inbox:
+                self._inbox.close()
+                self._inbox = None
+
+
+def _webhooks_configured() -> bool:
+    from hitl.config import Settings
+
+    try:
+        return bool(Settings.from_env().policy.get("webhooks"))
+    except HitlError:
+        return False
 
 
 def _start_notifier(inbox: Inbox) -> None:
@@ -660,6 +674,11 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if inbox is not None:
             _start_notifier(inbox)
+        elif _webhooks_configured():
+            try:  # notifications should flow before anyone calls the API
+                desk.inbox()
+            except HitlError as exc:
+                log.warning("The desk will be opened on the first request: %s", exc)
         yield
         desk.close()
 

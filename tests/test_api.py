@@ -72,6 +72,20 @@ def test_missing_or_unknown_token_is_401_with_a_bearer_challenge(client: TestCli
         assert message in response.json()["message"]
 
 
+def test_app_opens_the_environments_desk_on_the_first_request(
+    inbox: Inbox, db_url: str, graphs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start(inbox, "fragile")
+    monkeypatch.setenv("HITL_DATABASE_URL", db_url)
+    monkeypatch.setenv("HITL_GRAPHS", str(graphs_file))
+    monkeypatch.setenv("HITL_API_TOKENS", "env-token:erin@example.com")
+    client = TestClient(create_app())
+    assert client.get("/pending", headers={"Authorization": "Bearer env-token"}).json()["total"] == 1
+    monkeypatch.setenv("HITL_DATABASE_URL", "sqlite:////nonexistent/dir/hitl.db")
+    missing = TestClient(create_app()).get("/healthz")
+    assert missing.status_code == 503 and "does not exist" in missing.json()["message"]
+
+
 def test_desk_without_tokens_refuses_everything_and_says_how_to_add_them(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HITL_API_TOKENS", raising=False)
     response = TestClient(create_app(inbox)).get("/pending", headers=ALICE)

@@ -428,6 +428,27 @@ def test_the_api_app_notifies_in_the_background_when_webhooks_are_configured(
         inbox.close()
 
 
+def test_the_api_started_from_the_environment_notifies_before_any_request(
+    inbox: Inbox, db_url: str, graphs_file: Path, tmp_path: Path, receiver: Callable[..., Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hitl.api import create_app
+
+    hook = receiver()
+    config_file = tmp_path / "hitl.toml"
+    config_file.write_text(f'[[webhooks]]\nurl = "{hook.url}"\nsecret = "{SECRET}"\n')
+    start(inbox, "fragile")
+    for name, value in {"HITL_DATABASE_URL": db_url, "HITL_GRAPHS": str(graphs_file), "HITL_CONFIG": str(config_file)}.items():
+        monkeypatch.setenv(name, value)
+    try:
+        with TestClient(create_app()):  # `uvicorn hitl.api:app` runs the same lifespan
+            deadline = time.monotonic() + 10
+            while not hook.received and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert [r.json["thread_id"] for r in hook.received] == ["fragile-t"]
+    finally:
+        stop_background_notifier(inbox)
+
+
 # ---------------------------------------------------------------------------- configuration
 
 
