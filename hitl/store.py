@@ -526,13 +526,16 @@ class Store:
 
     @property
     def display_url(self) -> str:
-        """The URL without a password, for the sidebar."""
-        if "@" in self.url and "://" in self.url:
-            scheme, rest = self.url.split("://", 1)
+        """The URL without a password (user info or a `password=` parameter), for the sidebar."""
+        import re
+
+        url = re.sub(r"([?&]password=)[^&]*", r"\1***", self.url)
+        if "@" in url and "://" in url:
+            scheme, rest = url.split("://", 1)
             creds, host = rest.rsplit("@", 1)
             user = creds.split(":", 1)[0]
             return f"{scheme}://{user}@{host}"
-        return self.url
+        return url
 
     # ------------------------------------------------------------------ SQL plumbing
 
