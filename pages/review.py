@@ -17,6 +17,11 @@ from hitl.ui import auth, cards, context
 from hitl.ui.desk import humanize_age, reviewer_name
 from hitl.ui.guard import open_desk
 
+if auth.login_required():
+    # Never run unrouted (and so unguarded) from a first-request URL. Only when a sign-in is
+    # needed: the reroute is a rerun, which drops the click being processed, and AppTest
+    # takes the unrouted path on every run.
+    auth.route_through_app()
 st.session_state.setdefault("review_thread", None)
 st.session_state.setdefault(cards.OUTCOME_KEY, None)
 
@@ -149,6 +154,9 @@ def _decisions(inbox, view) -> None:
     if not reviewer:
         st.warning("Enter your name to decide: it is recorded with every decision.")
         st.text_input("Reviewer name", key="review_name", on_change=_use_name, placeholder="e.g. alice")
+    if len(pending) > 1:
+        st.caption("Each request is answered on its own: the graph resumes as soon as you submit one, and the "
+                   "others stay here.")
     first = next((item.id for item in view.interrupts if not item.failed_error and not item.decode_error), None)
     for number, item in enumerate(view.interrupts, start=1):
         options = cards.CardOptions(

@@ -454,8 +454,10 @@ def _show_args(args: Any) -> None:
         with right:
             if isinstance(value, str):
                 show_text(value)
-            else:
+            elif isinstance(value, (dict, list, tuple)):
                 st.code(pretty_json(value), language="json", wrap_lines=True)
+            else:
+                show_text(json.dumps(value))  # numbers, true/false, null as JSON spells them
 
 
 def _label(key: str) -> str:

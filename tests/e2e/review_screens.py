@@ -90,6 +90,19 @@ def _settle(page) -> None:
     page.wait_for_timeout(800)
 
 
+def _goto(page, url: str, attempts: int = 3) -> None:
+    """Open `url` and wait for the page; a run that never finishes is reloaded."""
+    for attempt in range(attempts):
+        page.goto(url)
+        try:
+            _settle(page)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                page.screenshot(path=str(ROOT / "docs" / "screenshots" / "_failed.png"))
+                raise
+
+
 def _sign_in(page, name: str) -> None:
     box = page.locator('[data-testid="stSidebar"] input[type="text"]').first
     box.fill(name)
@@ -146,13 +159,11 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_selector('[data-testid="stSidebar"] input[type="text"]', timeout=60_000)
                 for kind in kinds:
                     thread_id = threads[KIND_GRAPHS[kind]]
-                    page.goto(f"{base}/review?thread={thread_id}")
-                    _settle(page)
+                    _goto(page, f"{base}/review?thread={thread_id}")
                     _sign_in(page, "alice")
                     _full_page(page, args.out / f"review_{kind}.png")
                 if "approval_level" in kinds:
-                    page.goto(f"{base}/review?thread={threads['approval_chain']}")
-                    _settle(page)
+                    _goto(page, f"{base}/review?thread={threads['approval_chain']}")
                     _sign_in(page, "alice")
                     page.get_by_role("button", name="Approve as manager").click()
                     page.wait_for_timeout(800)
