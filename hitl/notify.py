@@ -940,9 +940,16 @@ _background_lock = threading.Lock()
 
 
 def start_background_notifier(inbox: Inbox, *, interval: float = 2.0) -> threading.Thread | None:
-    """Run the watcher in a daemon thread, once per process and database; None without webhooks."""
+    """Run the watcher in a daemon thread, once per process and database.
+
+    Returns None without webhooks, or on a read-only database (where deliveries cannot be
+    recorded: run `python -m hitl notify` against a writable one).
+    """
     config = load_config(inbox.settings)
     if not config.webhooks:
+        return None
+    if inbox.store.read_only:
+        log.warning("Webhook notifications are off: %s is read-only", inbox.store.display_url)
         return None
     with _background_lock:
         running = _background.get(inbox.store.url)

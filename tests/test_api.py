@@ -48,10 +48,10 @@ def only_interrupt(client: TestClient, thread_id: str) -> dict:
 # ---------------------------------------------------------------------------- auth
 
 
-def test_healthz_needs_no_token(client: TestClient) -> None:
+def test_healthz_needs_no_token(inbox: Inbox, client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "backend": "sqlite", "read_only": False}
+    assert response.json() == {"status": "ok", "backend": inbox.store.backend, "read_only": False}
 
 
 @pytest.mark.parametrize(
