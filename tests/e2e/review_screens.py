@@ -99,7 +99,9 @@ def _goto(page, url: str, attempts: int = 3) -> None:
             return
         except Exception:
             if attempt == attempts - 1:
-                page.screenshot(path=str(ROOT / "docs" / "screenshots" / "_failed.png"))
+                failed = Path(tempfile.gettempdir()) / "review_screens_failed.png"
+                page.screenshot(path=str(failed))
+                print(f"page did not settle; see {failed}", file=sys.stderr)
                 raise
 
 
