@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import math
 import os
@@ -65,7 +66,7 @@ from hitl.errors import (
 from hitl.inbox import BatchResult, Inbox, PendingInterrupt, ResumeOutcome
 from hitl.notify import json_safe
 
-__all__ = ["app", "create_app", "ApiToken", "Principal", "load_tokens"]
+__all__ = ["app", "create_app", "ApiToken", "ApiPrincipal", "load_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class ApiToken:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Principal:
+class ApiPrincipal:
     """Who is calling: the reviewer recorded on decisions, with roles and scopes."""
 
     reviewer: str
@@ -156,7 +157,7 @@ class _Tokens:
     def __init__(self, tokens: Sequence[ApiToken]) -> None:
         self.tokens = list(tokens)
 
-    def principal(self, presented: str) -> Principal | None:
+    def principal(self, presented: str) -> ApiPrincipal | None:
         digest = _digest(presented)
         found: ApiToken | None = None
         for token in self.tokens:  # no early exit: the time spent does not depend on which token matched
@@ -164,7 +165,7 @@ class _Tokens:
                 found = token
         if found is None:
             return None
-        return Principal(reviewer=found.reviewer, roles=found.roles, scopes=found.scopes, token_id=digest[:8])
+        return ApiPrincipal(reviewer=found.reviewer, roles=found.roles, scopes=found.scopes, token_id=digest[:8])
 
 
 # --------------------------------------------------------------------------- models
@@ -233,7 +234,10 @@ class PendingThreadOut(BaseModel):
 class PendingPage(BaseModel):
     items: list[PendingThreadOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
-    total: int = Field(description="Threads matching the filters, all pages together.")
+    total: int = Field(description="Threads matching the filters (that this token may decide, with [access]), all pages.")
+    waiting_on_others: int = Field(
+        default=0, description="With [access]: waiting threads under the same filters this token's reviewer may not decide."
+    )
 
 
 class DecisionOut(BaseModel):
@@ -327,6 +331,7 @@ class ResumeOut(BaseModel):
     error: str | None
     new_interrupts: list[InterruptOut]
     reviewer: str = Field(description="Recorded as the decision's reviewer (the token's reviewer).")
+    note: str | None = Field(default=None, description="Set when the approval was recorded as a quorum vote, not resumed.")
 
 
 class BatchResultOut(BaseModel):
@@ -419,8 +424,6 @@ def _plain(value: Any) -> Any:
 
 
 def _parse_json(text: Any) -> Any:
-    import json
-
     if not isinstance(text, str):
         return text
     try:
@@ -436,6 +439,7 @@ def _outcome_out(outcome: ResumeOutcome, thread_id: str, reviewer: str) -> Resum
         error=outcome.error,
         new_interrupts=[_interrupt_out(i) for i in outcome.new_interrupts],
         reviewer=reviewer,
+        note=outcome.note,
     )
 
 
@@ -610,7 +614,7 @@ def _desk_of(request: Request) -> _Desk:
 
 def _principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
+) -> ApiPrincipal:
     """The caller, from the bearer token (401 without a configured one)."""
     tokens = _desk_of(request).tokens()
     if not tokens.tokens:
@@ -632,13 +636,13 @@ def _principal(
     return found
 
 
-def _reader(who: Annotated[Principal, Depends(_principal)]) -> Principal:
+def _reader(who: Annotated[ApiPrincipal, Depends(_principal)]) -> ApiPrincipal:
     if "read" not in who.scopes:
         raise NotAuthorized(f"The token of {who.reviewer} (…{who.token_id}) has no 'read' scope.")
     return who
 
 
-def _decider(who: Annotated[Principal, Depends(_principal)]) -> Principal:
+def _decider(who: Annotated[ApiPrincipal, Depends(_principal)]) -> ApiPrincipal:
     if "decide" not in who.scopes:
         raise NotAuthorized(
             f"The token of {who.reviewer} (…{who.token_id}) may only read: its scopes are "
@@ -647,16 +651,21 @@ def _decider(who: Annotated[Principal, Depends(_principal)]) -> Principal:
     return who
 
 
-def _acting(inbox: Inbox, who: Principal) -> Any:
+def _acting(inbox: Inbox, who: ApiPrincipal) -> Any:
     """The token as a `hitl.access.Principal`: its reviewer, its roles plus those [access] maps.
 
     Roles, four eyes and quorum then apply to API calls as they do to signed-in reviewers.
     """
-    return inbox.principal(who.reviewer, roles=who.roles, source="api")
+    try:
+        return inbox.principal(who.reviewer, roles=who.roles, source="api")
+    except NotAuthorized:
+        raise
+    except HitlError as exc:  # a bad [access] section: the server's configuration, not the request
+        raise _DeskUnavailable(str(exc)) from None
 
 
-Reader = Annotated[Principal, Depends(_reader)]
-Decider = Annotated[Principal, Depends(_decider)]
+Reader = Annotated[ApiPrincipal, Depends(_reader)]
+Decider = Annotated[ApiPrincipal, Depends(_decider)]
 ThreadId = Annotated[str, Path(min_length=1, description="The LangGraph thread id.", examples=[_EXAMPLE_THREAD])]
 
 
@@ -734,8 +743,9 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
     ) -> PendingPage:
         """Threads paused at interrupts, oldest first (or newest), with filters and cursor pagination."""
         inbox = desk.inbox()
+        acting = _acting(inbox, who)
         page = inbox.pending(
-            principal=_acting(inbox, who) if inbox.access.enabled else None,  # [access]: the token's queue
+            principal=acting if inbox.access.enabled else None,  # [access]: the token's queue
             limit=limit,
             cursor=cursor,
             graph_id=graph_id,
@@ -761,6 +771,7 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
             ],
             next_cursor=page.next_cursor,
             total=page.total,
+            waiting_on_others=page.waiting_on_others,
         )
 
     @app.get("/threads/{thread_id}", response_model=ThreadOut, tags=["review"], responses=_THREAD_ERRORS)

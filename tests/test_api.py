@@ -398,20 +398,28 @@ def test_read_only_token_is_403_and_decides_nothing(inbox: Inbox, client: TestCl
     assert client.get(f"/threads/{thread_id}", headers=VIEWER).json()["status"] == "waiting"
 
 
-def test_not_authorized_from_the_core_is_403(inbox: Inbox, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Stands in for a role policy in the core refusing this reviewer (roles ride on the principal).
-    thread_id = start(inbox, "fragile")
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise NotAuthorized(f"{kwargs['reviewer']} may not decide deploys; the 'ops' role is required.")
-
-    monkeypatch.setattr(inbox, "decide", refuse)
-    response = client.post("/approve", headers=ALICE, json={"thread_id": thread_id, "approved": True})
-    assert response.status_code == 403
-    assert response.json() == {
-        "error": "not_authorized",
-        "message": "alice@example.com may not decide deploys; the 'ops' role is required.",
-    }
+def test_access_rules_apply_to_tokens_and_refusals_are_403(graphs_file: Path, tmp_path: Path) -> None:
+    policy = {"access": {"rules": [{"graph": "fragile", "roles": ["ops"]}]}}
+    inbox = Inbox.open(database_url=f"sqlite:///{tmp_path / 'access.db'}", graphs_path=str(graphs_file), create=True, policy=policy)
+    try:
+        thread_id = start(inbox, "fragile")
+        ops = ApiToken.from_secret("ops-secret", "olga@example.com", roles=["ops"])
+        client = TestClient(create_app(inbox, tokens=[*TOKENS, ops]))
+        refused = client.post("/approve", headers=ALICE, json={"thread_id": thread_id, "approved": True})
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "not_authorized" and "ops" in refused.json()["message"]
+        assert client.get("/pending", headers=ALICE).json() | {"items": []} == {"items": [], "next_cursor": None, "total": 0, "waiting_on_others": 1}
+        done = client.post("/approve", headers={"Authorization": "Bearer ops-secret"}, json={"thread_id": thread_id, "approved": True})
+        assert done.status_code == 200 and list(inbox.history()["reviewer"]) == ["olga@example.com"]
+        broken = Inbox.open(database_url=f"sqlite:///{tmp_path / 'access.db'}", graphs_path=str(graphs_file),
+                            policy={"access": {"default": "maybe"}})  # fmt: skip
+        try:
+            response = TestClient(create_app(broken, tokens=TOKENS)).get("/pending", headers=ALICE)
+            assert response.status_code == 503 and "[access] default = 'maybe'" in response.json()["message"]
+        finally:
+            broken.close()
+    finally:
+        inbox.close()
 
 
 def test_thread_of_an_unregistered_graph_is_409_unknown_graph(inbox: Inbox, client: TestClient) -> None:
