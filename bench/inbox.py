@@ -252,13 +252,17 @@ def measure(url: str, registry: Path, threads: int, *, naive_sample: int, batch:
         interrupt = item.interrupts[0]
         answer = quick_answer(interrupt.kind, interrupt.value, approve=True, comment="", reviewer="bench", response_schema=None)
         commands.append((graphs[item.graph_id], item.thread_id, Command(resume={interrupt.id: answer})))
-    started = time.perf_counter()
-    for graph, thread_id, command in commands:
-        graph.invoke(command, {"configurable": {"thread_id": thread_id}})
-    direct_s = time.perf_counter() - started
-    started = time.perf_counter()
-    outcomes = inbox.batch(via_desk, approve=True, reviewer="bench", comment="bench batch")
-    batch_s = time.perf_counter() - started
+    # Alternate chunks of the two, so a change in machine load hits both alike.
+    direct_s = batch_s = 0.0
+    outcomes = []
+    for start in range(0, max(len(via_desk), len(commands)), 100):
+        started = time.perf_counter()
+        for graph, thread_id, command in commands[start : start + 100]:
+            graph.invoke(command, {"configurable": {"thread_id": thread_id}})
+        direct_s += time.perf_counter() - started
+        started = time.perf_counter()
+        outcomes += inbox.batch(via_desk[start : start + 100], approve=True, reviewer="bench", comment="bench batch")
+        batch_s += time.perf_counter() - started
     bad = [o for o in outcomes if o.result != "completed"]
     assert not bad, f"{len(bad)} batch results were not completed, e.g. {bad[0]}"
     for graph, thread_id, _ in commands[:20]:
@@ -334,12 +338,28 @@ def print_table(results: dict[str, dict[str, Any]], threads: int) -> None:
     ]
     header = ["measure"] + backends + ["target"]
     table = [[name] + [cell(results[b]) for b in backends] + [target] for name, cell, target in rows]
+    if "postgres" in results:
+        # The bar for PostgreSQL: within 2x of the targets above.
+        p = results["postgres"]
+        checks = [
+            p["first_page_ms"] <= 2 * TARGETS["first_page_ms"],
+            p["by_graph_ms"] <= 2 * TARGETS["by_graph_ms"],
+            p["search_ms"] <= 2 * TARGETS["search_ms"],
+            p["rss_growth_mb"] < 2 * TARGETS["memory_mb"],
+            p["speedup"] >= TARGETS["speedup"] / 2,
+            p["batch_overhead_pct"] <= 2 * TARGETS["batch_overhead_pct"],
+        ]
+        cells = [""] * len(backends)
+        cells[backends.index("postgres")] = f"{sum(checks)} of {len(checks)} within 2x of the targets"
+        table.append(["PostgreSQL against 2x the targets", *cells, "all"])
     if "sqlite" in results and "postgres" in results:
         s, p = results["sqlite"], results["postgres"]
-        table.append(
-            ["PostgreSQL / SQLite (page, graph, search)", "", f"{p['first_page_ms'] / s['first_page_ms']:.1f}x, "
-             f"{p['by_graph_ms'] / s['by_graph_ms']:.1f}x, {p['search_ms'] / s['search_ms']:.1f}x", "<= 2x"]
-        )  # fmt: skip
+        cells = [""] * len(backends)
+        cells[backends.index("postgres")] = (
+            f"{p['first_page_ms'] / s['first_page_ms']:.1f}x, {p['by_graph_ms'] / s['by_graph_ms']:.1f}x, "
+            f"{p['search_ms'] / s['search_ms']:.1f}x"
+        )
+        table.append(["PostgreSQL / SQLite (page, graph, search)", *cells, ""])
     widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(len(header))]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     print()

@@ -172,6 +172,12 @@ CREATE TABLE IF NOT EXISTS hitl_threads (
 );
 CREATE INDEX IF NOT EXISTS hitl_threads_status_wait ON hitl_threads (status, waiting_since, thread_id);
 CREATE INDEX IF NOT EXISTS hitl_threads_status_graph ON hitl_threads (status, graph_id, waiting_since, thread_id);
+CREATE TABLE IF NOT EXISTS hitl_counts (
+    status TEXT NOT NULL,
+    graph_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (status, graph_id)
+);
 CREATE TABLE IF NOT EXISTS hitl_claims (
     thread_id TEXT NOT NULL,
     interrupt_id TEXT NOT NULL,
@@ -222,6 +228,30 @@ END;"""
 """Every change to the saver's tables marks its thread dirty with a fresh clock value, in the
 agent's own transaction. Versions are never reused (a per-row counter restarting at 1 after
 the mark is cleared would let a slow refresh mistake a new mark for the one it read)."""
+
+_COUNT_TRIGGERS_SQLITE = """
+CREATE TRIGGER IF NOT EXISTS hitl_counts_on_insert AFTER INSERT ON hitl_threads BEGIN
+    INSERT INTO hitl_counts (status, graph_id, n) VALUES (NEW.status, COALESCE(NEW.graph_id, ''), 1)
+    ON CONFLICT (status, graph_id) DO UPDATE SET n = hitl_counts.n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS hitl_counts_on_delete AFTER DELETE ON hitl_threads BEGIN
+    UPDATE hitl_counts SET n = n - 1 WHERE status = OLD.status AND graph_id = COALESCE(OLD.graph_id, '');
+END;
+CREATE TRIGGER IF NOT EXISTS hitl_counts_on_update AFTER UPDATE OF status, graph_id ON hitl_threads
+WHEN OLD.status IS NOT NEW.status OR OLD.graph_id IS NOT NEW.graph_id BEGIN
+    UPDATE hitl_counts SET n = n - 1 WHERE status = OLD.status AND graph_id = COALESCE(OLD.graph_id, '');
+    INSERT INTO hitl_counts (status, graph_id, n) VALUES (NEW.status, COALESCE(NEW.graph_id, ''), 1)
+    ON CONFLICT (status, graph_id) DO UPDATE SET n = hitl_counts.n + 1;
+END;
+"""
+"""`hitl_counts` holds COUNT(*) of `hitl_threads` per (status, graph_id), kept in the writing
+transaction, so the queue's total is a lookup, not a count over 100,000 index entries."""
+
+_COUNTS_FROM_THREADS = (
+    "INSERT INTO hitl_counts (status, graph_id, n) "
+    "SELECT status, COALESCE(graph_id, ''), COUNT(*) FROM hitl_threads GROUP BY status, COALESCE(graph_id, '')"
+)
+"""Fills a freshly created `hitl_counts` from rows indexed before it existed."""
 
 _SEARCH_SQLITE = """
 CREATE TABLE IF NOT EXISTS hitl_search_docs (
@@ -473,8 +503,11 @@ class Store:
             with self._lock:
                 self.saver.setup()
                 fresh = not self._table_exists("hitl_threads")
+                counts_fresh = not self._table_exists("hitl_counts")
                 # One transaction: an agent writing meanwhile never meets a missing trigger.
-                script = _DESK_TABLES_SQLITE + _DIRTY_TRIGGERS_SQLITE
+                script = _DESK_TABLES_SQLITE + _DIRTY_TRIGGERS_SQLITE + _COUNT_TRIGGERS_SQLITE
+                if counts_fresh:
+                    script += _COUNTS_FROM_THREADS + ";"
                 if fresh:
                     # Threads written before the triggers existed: index them once.
                     script += (
@@ -998,6 +1031,11 @@ class Store:
             where.append(f"thread_id IN ({','.join('?' for _ in thread_ids)})")
             params.extend(thread_ids)
         total_sql = "SELECT COUNT(*) FROM hitl_threads" + (" WHERE " + " AND ".join(where) if where else "")
+        if kind is None and not search and waiting_longer_than is None and thread_ids is None and graph_id != "":
+            # Only status and graph filters: the trigger-maintained counts answer without a scan.
+            counted = [("status = ?", status), ("graph_id = ?", graph_id)]
+            clauses = [clause for clause, value in counted if value is not None]
+            total_sql = "SELECT COALESCE(SUM(n), 0) FROM hitl_counts" + (" WHERE " + " AND ".join(clauses) if clauses else "")
         page_where = list(where)
         page_params = list(params)
         if cursor:
@@ -1039,7 +1077,10 @@ class Store:
 
     def status_counts(self) -> dict[str, int]:
         """How many threads are in each status."""
-        return {status: int(n) for status, n in self.query("SELECT status, COUNT(*) FROM hitl_threads GROUP BY status")}
+        return {
+            status: int(n)
+            for status, n in self.query("SELECT status, SUM(n) FROM hitl_counts GROUP BY status HAVING SUM(n) > 0")
+        }
 
     def graph_ids(self) -> list[str]:
         """Distinct graph ids seen on threads."""

@@ -38,7 +38,7 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hitl.errors import StoreError
-from hitl.store import _DESK_TABLES_SQLITE, Store, _Dialect
+from hitl.store import _COUNTS_FROM_THREADS, _DESK_TABLES_SQLITE, Store, _Dialect
 
 __all__ = ["open_postgres", "POSTGRES", "translate_ddl", "describe_url"]
 
@@ -154,6 +154,26 @@ CREATE OR REPLACE TRIGGER hitl_dirty_on_checkpoints
 CREATE OR REPLACE TRIGGER hitl_dirty_on_checkpoint_writes
     AFTER INSERT OR UPDATE OR DELETE ON {schema}.checkpoint_writes
     FOR EACH ROW EXECUTE FUNCTION {schema}.hitl_mark_dirty();
+CREATE OR REPLACE FUNCTION {schema}.hitl_count_threads() RETURNS trigger LANGUAGE plpgsql AS $hitl$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.status IS NOT DISTINCT FROM NEW.status
+            AND OLD.graph_id IS NOT DISTINCT FROM NEW.graph_id THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE {schema}.hitl_counts SET n = n - 1
+        WHERE status = OLD.status AND graph_id = COALESCE(OLD.graph_id, '');
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO {schema}.hitl_counts (status, graph_id, n) VALUES (NEW.status, COALESCE(NEW.graph_id, ''), 1)
+        ON CONFLICT (status, graph_id) DO UPDATE SET n = hitl_counts.n + 1;
+    END IF;
+    RETURN NULL;
+END
+$hitl$;
+CREATE OR REPLACE TRIGGER hitl_counts_on_threads
+    AFTER INSERT OR UPDATE OR DELETE ON {schema}.hitl_threads
+    FOR EACH ROW EXECUTE FUNCTION {schema}.hitl_count_threads();
 """
 """Installed in the schema holding the saver's tables, fully qualified so an agent whose
 search_path differs from the desk's still marks the right table."""
@@ -361,10 +381,13 @@ def _setup_desk_tables(conn: psycopg.Connection, schema: str) -> None:
     quoted = _ident(schema)
     with conn.transaction():
         fresh = conn.execute("SELECT to_regclass('hitl_threads') IS NULL").fetchone()[0]
+        counts_fresh = conn.execute("SELECT to_regclass('hitl_counts') IS NULL").fetchone()[0]
         for statement in translate_ddl(_DESK_TABLES_SQLITE):
             conn.execute(statement)
         sequence_literal = "'" + f"{quoted}.hitl_dirty_clock".replace("'", "''") + "'"
         conn.execute(_PG_EXTRA.format(schema=quoted, sequence_literal=sequence_literal))
+        if counts_fresh:
+            conn.execute(_COUNTS_FROM_THREADS)
         if fresh:
             # Threads written before the trigger existed: index them once. The trigger took a
             # lock on the saver's tables, so no agent write falls between the two.

@@ -162,3 +162,32 @@ def test_search_finds_exactly_the_rows_a_scan_finds(inbox: Inbox, needle: str) -
     inbox.store.saver.delete_thread("s-2")
     inbox.refresh()
     check()
+
+
+def test_counts_table_equals_a_count_of_the_index(inbox: Inbox) -> None:
+    """`hitl_counts` (kept by triggers) always equals COUNT(*) over `hitl_threads`."""
+
+    def check() -> None:
+        counted = {
+            (status, graph or ""): n
+            for status, graph, n in inbox.store.query("SELECT status, graph_id, COUNT(*) FROM hitl_threads GROUP BY status, graph_id")
+        }
+        kept = {(status, graph): n for status, graph, n in inbox.store.query("SELECT status, graph_id, n FROM hitl_counts") if n}
+        assert kept == counted
+        assert all(n >= 0 for (n,) in inbox.store.query("SELECT n FROM hitl_counts"))
+        for graph_id in (None, "fragile", "two_in_one"):
+            _, _, total = inbox.store.list_threads(status="waiting", graph_id=graph_id, limit=1)
+            assert total == sum(n for (status, graph), n in counted.items() if status == "waiting" and graph_id in (None, graph))
+
+    for n in range(4):
+        inbox.graph("fragile").invoke({"topic": f"c{n}"}, {"configurable": {"thread_id": f"c-{n}"}, "metadata": {"graph_id": "fragile"}})
+    inbox.graph("two_in_one").invoke({"topic": "x"}, {"configurable": {"thread_id": "two"}, "metadata": {"graph_id": "two_in_one"}})
+    inbox.refresh()
+    check()
+    inbox.decide("c-0", approve=True, reviewer="a")  # waiting -> completed
+    inbox.decide("two", approve=True, reviewer="a")  # waiting -> waiting (second interrupt)
+    inbox.resolve("c-1", reviewer="a", reason="dup")  # waiting -> resolved
+    inbox.store.saver.delete_thread("c-2")  # row deleted
+    inbox.refresh()
+    check()
+    assert inbox.counts() == {"waiting": 2, "completed": 1, "resolved": 1}
