@@ -19,8 +19,9 @@ pages = [
 if (Path(__file__).parent / "pages" / "deliveries.py").exists():
     pages.append(st.Page("pages/deliveries.py", title="Webhooks", icon=":material/webhook:"))
 
-# Login mode ([auth] in secrets.toml): the sign-in page until signed in, then the desk acts as
-# the signed-in identity on every call. Local mode: nothing to do here.
+# Login mode ([auth] in secrets.toml): only the sign-in page until signed in, then the desk acts
+# as the signed-in identity on every call. Local mode: both do nothing.
+auth.gate()
 principal = auth.install()
 page = st.navigation(pages)
 if principal is not None:

@@ -121,9 +121,8 @@ def resume(
         }
         plan = gate(inbox, principal, review, validated, comment=comment)
         note = " ".join(plan.recorded.values()) or None
-        if not plan.resume:
-            remaining = [inbox._interrupt(i) for i in store.pending_interrupts([thread_id])[thread_id] if i.answerable]
-            return ResumeOutcome(status="waiting", new_interrupts=remaining, thread_id=thread_id, note=note)
+        if not plan.resume:  # only votes: the graph did not run, nothing new is pending
+            return ResumeOutcome(status="waiting", thread_id=thread_id, note=note)
         validated = dict(plan.resume)
         items = {iid: items[iid] for iid in validated}
 

@@ -1,5 +1,8 @@
 """Inbox: the pending queue (logic in hitl.ui.queue)."""
 
+from hitl.ui import auth
 from hitl.ui.queue import render_inbox_page
 
+if auth.login_configured():
+    auth.route_through_app()  # never run unrouted (and so unguarded) from a first-request URL
 render_inbox_page()

@@ -17,9 +17,10 @@ from hitl.ui import auth, cards, context
 from hitl.ui.desk import humanize_age, reviewer_name
 from hitl.ui.guard import open_desk
 
-if auth.login_required():
-    # Never run unrouted (and so unguarded) from a first-request URL. Only when a sign-in is
-    # needed: the reroute is a rerun, which drops the click being processed, and AppTest
+if auth.login_configured():
+    # Never run unrouted (and so unguarded) from a first-request URL, signed in or not: an
+    # unrouted run skips app.py, so the desk would not act as the signed-in reviewer. Only in
+    # login mode: the reroute is a rerun, which drops the click being processed, and AppTest
     # takes the unrouted path on every run.
     auth.route_through_app()
 st.session_state.setdefault("review_thread", None)

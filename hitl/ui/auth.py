@@ -19,11 +19,15 @@ import streamlit as st
 from hitl.access import Principal
 from hitl.errors import HitlError
 from hitl.ui.desk import get_inbox
-from hitl.ui.text import escape_markdown
+from hitl.ui.context import md_escape
 
 __all__ = [
     "login_configured",
-    "require_login",
+    "signed_in_identity",
+    "login_required",
+    "render_login_page",
+    "gate",
+    "route_through_app",
     "identity_of",
     "current_principal",
     "install",
@@ -71,39 +75,72 @@ def current_principal() -> Principal | None:
     return get_inbox().principal(identity, claims=claims, source="oidc")
 
 
-def require_login() -> str | None:
-    """Login mode: the sign-in page (and stop) unless signed in; returns the identity.
-
-    Local mode: returns None and shows nothing.
-    """
+def signed_in_identity() -> str | None:
+    """The signed-in identity (email, else subject); None in local mode or when signed out."""
     if not login_configured():
         return None
-    claims = _signed_in_claims()
-    identity = identity_of(claims or {})
-    if identity:
-        return identity
+    return identity_of(_signed_in_claims() or {})
+
+
+def login_required() -> bool:
+    """Login mode and nobody (usable) is signed in: only the sign-in page may be shown."""
+    return login_configured() and signed_in_identity() is None
+
+
+def render_login_page() -> None:
+    """The sign-in page: what the desk is and a Log in button (st.login)."""
     st.title("HITL review desk")
-    if claims is not None:
+    if _signed_in_claims() is not None:
         st.error(
             "Your identity provider sent neither an email nor a subject claim, so decisions could not be "
             "recorded under your name. Ask the administrator to release the `email` claim to this app."
         )
-        st.button("Log out", on_click=st.logout)
-        st.stop()
+        st.button("Log out", on_click=st.logout, key="auth:logout-empty")
+        return
     st.write("This desk approves payments and emails on behalf of agents. Sign in to see your queue.")
     st.button("Log in", type="primary", icon=":material/login:", on_click=st.login, key="auth:login")
+
+
+def route_through_app() -> None:
+    """Make sure this page runs under app.py's routing (and so behind `gate()`); call it at the
+    top of every page.
+
+    Until some session first calls st.navigation, Streamlit runs `pages/<name>.py` straight from
+    the URL (its multipage-v1 fallback for apps with a `pages/` folder), skipping app.py: the
+    first request after a restart could open `/review?thread=...` without signing in. When this
+    run is such a run, switch the process to app.py routing and rerun.
+    """
+    import sys
+
+    from streamlit.runtime.pages_manager import PagesManager
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_mpa_v1" and "scriptrunner" in frame.f_code.co_filename:
+            PagesManager.uses_pages_directory = False
+            st.rerun()
+        frame = frame.f_back
+
+
+def gate() -> None:
+    """Login mode without a signed-in reviewer: run only the sign-in page, then stop.
+
+    It must run *as the navigation*: a script that stopped before calling st.navigation would
+    let Streamlit fall back to running `pages/*.py` straight from the URL, unchecked.
+    """
+    if not login_required():
+        return
+    st.navigation([st.Page(render_login_page, title="Sign in", url_path="login", default=True)], position="hidden").run()
     st.stop()
-    return None  # unreachable: st.stop() raises
 
 
 def install() -> Principal | None:
-    """Wire the signed-in reviewer into the shared desk; call once per run, before pages.
+    """Wire the signed-in reviewer into the shared desk; call once per run, after `gate()`.
 
-    Login mode: stops with the sign-in page when nobody is signed in; otherwise the desk acts
-    as the principal on every call, and the session's reviewer is the identity. Local mode:
-    nothing is enforced (a previously installed provider is removed).
+    Login mode: the desk acts as the principal on every call, and the session's reviewer is
+    the identity. Local mode: nothing is enforced (a previously installed provider is removed).
     """
-    identity = require_login()
+    identity = signed_in_identity()
     if identity is not None:
         st.session_state["reviewer"] = identity
     try:
@@ -123,12 +160,12 @@ def render_identity(principal: Principal | None) -> bool:
     field and the local-mode warning)."""
     if principal is None:
         return False
-    st.markdown(f"Signed in as **{escape_markdown(principal.identity)}**")
-    st.caption(escape_markdown(f"Roles: {principal.describe_roles()}"))
+    st.markdown(f"Signed in as **{md_escape(principal.identity)}**")
+    st.caption(md_escape(f"Roles: {principal.describe_roles()}"))
     try:
         page = get_inbox().pending(limit=1, principal=principal, refresh=False)
     except Exception as exc:  # noqa: BLE001 - the sidebar must still draw
-        st.caption(escape_markdown(f"My queue: not available ({exc})"))
+        st.caption(md_escape(f"My queue: not available ({exc})"))
     else:
         st.metric("My queue", f"{page.total:,}")
         st.caption(f"{page.waiting_on_others:,} waiting on others")
@@ -155,4 +192,4 @@ def render_votes(inbox: Any, view: Any) -> None:
             st.markdown(f"**Quorum vote: {len(approvals)}{needed} so far**")
             for vote in cast:
                 line = f"{vote.voter}: {vote.vote}" + (f" ({vote.comment})" if vote.comment else "")
-                st.markdown("- " + escape_markdown(line))
+                st.markdown("- " + md_escape(line))

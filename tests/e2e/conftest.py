@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -250,13 +249,12 @@ def wait_for_app(page: Any, *, timeout: float = 30_000) -> None:
     page.wait_for_timeout(300)
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a PNG of the page under docs/screenshots/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
+def screenshot(page: Any, name: str, fallback_dir: Path) -> Path:
+    """Save a PNG of the page: under docs/screenshots/ when HITL_SCREENSHOTS=1 (to refresh the
+    documentation), else in `fallback_dir` (a test run leaves the repository untouched)."""
+    folder = SCREENSHOTS if os.environ.get("HITL_SCREENSHOTS") == "1" else fallback_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path), full_page=False)
     return path
 
-
-def have_chromium() -> bool:
-    return Path(CHROMIUM).exists() and shutil.which(CHROMIUM) is not None
