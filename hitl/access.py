@@ -81,6 +81,7 @@ __all__ = [
     "approves",
     "approved_calls",
     "votes",
+    "hidden_rows",
     "my_queue",
     "sync_facts",
 ]
@@ -497,6 +498,28 @@ class AccessPolicy:
             return None
         rules = [rule for rule in self.quorum if rule.applies(item, answer)]
         return max(rules, key=lambda rule: rule.approvals) if rules else None
+
+
+def hidden_rows(policy: AccessPolicy, principal: Principal, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
+    """Audit rows about items the principal may not see (its own decisions are never hidden),
+    each with the reason."""
+    hidden = []
+    for row in rows:
+        if str(row.get("reviewer") or "").strip().lower() == principal.key:
+            continue
+        payload = row.get("payload")
+        try:
+            value = json.loads(payload) if isinstance(payload, str) else payload
+        except ValueError:
+            value = None
+        item = ReviewItem(
+            thread_id=str(row.get("thread_id")), interrupt_id=str(row.get("interrupt_id") or ""),
+            graph_id=row.get("graph_id"), kind=str(row.get("kind") or "json"), value=value,
+        )  # fmt: skip
+        allowed, reason = policy.can_see(principal, item)
+        if not allowed:
+            hidden.append((row, reason))
+    return hidden
 
 
 # --------------------------------------------------------------------------- answers

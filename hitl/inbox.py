@@ -487,6 +487,12 @@ class Inbox:
             ]
             if seen and not any(allowed for allowed, _ in seen):
                 raise NotAuthorized(next(reason for allowed, reason in seen if not allowed))
+            if not raw:  # nothing pending: what was decided on it says what it is
+                from hitl.access import hidden_rows
+
+                hidden = hidden_rows(self.access, principal, self.store.audit_rows(thread_id=thread_id))
+                if hidden:
+                    raise NotAuthorized(hidden[0][1])
         config = {"configurable": {"thread_id": thread_id}}
         values: dict[str, Any] = {}
         next_nodes: tuple[str, ...] = ()
@@ -749,11 +755,22 @@ class Inbox:
         outcome: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        principal: Any = None,
     ) -> pd.DataFrame:
-        """The audit log as a DataFrame, one row per decision, oldest first."""
+        """The audit log as a DataFrame, one row per decision, oldest first.
+
+        With `principal` (or in login mode), rows about items it may not see are left out,
+        except its own decisions.
+        """
         rows = self.store.audit_rows(
             thread_id=thread_id, reviewer=reviewer, graph_id=graph_id, kind=kind, outcome=outcome, since=since, until=until
         )
+        principal = self._acting(principal)
+        if principal is not None and self.access.enabled:
+            from hitl.access import hidden_rows
+
+            hidden = {id(row) for row, _ in hidden_rows(self.access, principal, rows)}
+            rows = [row for row in rows if id(row) not in hidden]
         frame = pd.DataFrame(rows, columns=list(_HISTORY_COLUMNS))
         frame["decided_at"] = pd.to_datetime(frame["decided_at"].astype("float64"), unit="s", utc=True)
         return frame

@@ -429,3 +429,17 @@ def test_api_token_without_the_role_gets_403_on_the_payment(desk: Inbox) -> None
         assert call("t-fay", "GET", "/pending").json()["total"] == 1
         done = call("t-bot", "POST", f"/threads/{thread_id}/resume", json={"answers": {item.id: {"approved": True}}})
         assert done.status_code == 200 and done.json()["status"] == "completed"
+
+
+def test_history_and_finished_threads_hide_what_the_principal_may_not_see(desk: Inbox) -> None:
+    pay = desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
+    mail = desk.start_run("selective_review", EMAIL, thread_id="mail")
+    desk.decide(pay, approve=True, principal=who(desk, "fay@finance.example.com"))
+    desk.decide(mail, approve=True, principal=who(desk, "bob@example.com"))
+    bob = who(desk, "bob@example.com")
+    assert list(desk.history(principal=bob)["thread_id"]) == ["mail"]
+    assert list(desk.history()["thread_id"]) == ["pay", "mail"]  # local mode: everything
+    assert list(desk.history(principal=who(desk, "fay@finance.example.com"))["thread_id"]) == ["pay", "mail"]
+    with pytest.raises(NotAuthorized, match="make_payment needs one of the roles finance"):
+        desk.thread(pay, principal=bob)
+    assert desk.thread(mail, principal=bob).status == "completed"
