@@ -912,6 +912,9 @@ def run_watcher(
                     log.warning("Webhook scan failed: %s", exc)
                 next_scan = time.monotonic() + interval
                 cutoff = time.time() if once else None
+            # Read before dispatching: a send finishing during dispatch() frees capacity this
+            # round did not use, and a --once pass must come round again for it.
+            was_busy = notifier.busy()
             try:
                 started = notifier.dispatch(due_before=cutoff)
                 due_in = None if once else notifier.next_due_in()
@@ -919,7 +922,7 @@ def run_watcher(
                 log.warning("Webhook dispatch failed: %s", exc)
                 started, due_in = 0, None
             busy = notifier.busy()
-            if once and not started and not busy:
+            if once and not started and not was_busy and not busy:
                 return
             # Sleep until the next scan or the next due retry; while sends are in flight, look
             # again soon, so capacity they free is used for rows already due.
