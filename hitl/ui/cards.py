@@ -963,7 +963,7 @@ def submit(inbox: Any, thread_id: str, submission: Submission, *, reviewer: str)
         outcome.update(status="error", error=str(error))
     else:
         _clear_errors(submission.interrupt_id)
-        outcome.update(status=result.status, error=result.error, new=len(result.new_interrupts))
+        outcome.update(status=result.status, error=result.error, new=len(result.new_interrupts), note=result.note)
     st.session_state[OUTCOME_KEY] = outcome
     st.rerun()
 
@@ -988,7 +988,9 @@ def render_outcome(outcome: Mapping[str, Any] | None, thread_id: str) -> str | N
         return None
     status = outcome.get("status")
     verb = outcome.get("verb", "decided")
-    if status == "completed":
+    if outcome.get("note"):  # a quorum vote: recorded, the graph did not run
+        show_alert("info", f"You {verb}. {outcome['note']}")
+    elif status == "completed":
         show_alert("success", f"You {verb}. The run completed.")
     elif status == "waiting":
         count = outcome.get("new") or 0
@@ -1035,7 +1037,7 @@ def render_failure_panel(inbox: Any, view: Any, *, reviewer: str) -> None:
             outcome: dict[str, Any] = {"thread_id": view.thread_id, "verb": "retried", "at": time.time()}
             try:
                 result = inbox.retry(view.thread_id, reviewer=reviewer)
-                outcome.update(status=result.status, error=result.error, new=len(result.new_interrupts))
+                outcome.update(status=result.status, error=result.error, new=len(result.new_interrupts), note=result.note)
             except HitlError as error:
                 outcome.update(status="error", error=str(error))
             st.session_state[OUTCOME_KEY] = outcome
