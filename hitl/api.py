@@ -857,7 +857,9 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
         output_format: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
     ) -> Any:
         """The audit log: one row per decision, with filters; JSON or CSV."""
-        frame = desk.inbox().history(
+        inbox = desk.inbox()
+        frame = inbox.history(
+            principal=_acting(inbox, who),  # [access]: rows about items the token may not see are left out
             thread_id=thread_id,
             reviewer=reviewer,
             graph_id=graph_id,

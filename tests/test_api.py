@@ -411,6 +411,9 @@ def test_access_rules_apply_to_tokens_and_refusals_are_403(graphs_file: Path, tm
         assert client.get("/pending", headers=ALICE).json() | {"items": []} == {"items": [], "next_cursor": None, "total": 0, "waiting_on_others": 1}
         done = client.post("/approve", headers={"Authorization": "Bearer ops-secret"}, json={"thread_id": thread_id, "approved": True})
         assert done.status_code == 200 and list(inbox.history()["reviewer"]) == ["olga@example.com"]
+        assert client.get("/history", headers={"Authorization": "Bearer ops-secret"}).json()["count"] == 1
+        assert client.get("/history", headers=ALICE).json()["count"] == 0  # an item alice may not see
+        assert client.get("/history", headers=ALICE, params={"format": "csv"}).text.count("\n") == 1  # the header only
         broken = Inbox.open(database_url=f"sqlite:///{tmp_path / 'access.db'}", graphs_path=str(graphs_file),
                             policy={"access": {"default": "maybe"}})  # fmt: skip
         try:
