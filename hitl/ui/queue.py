@@ -19,8 +19,9 @@ from hitl.payloads import KINDS
 from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk, show_problem
 from hitl.ui.state import bound, defaults
+from hitl.ui.deadlines import page_deadlines, time_left_label
 from hitl.ui.tables import batch_blockers, batch_frame, queue_frame
-from hitl.ui.text import escape_markdown
+from hitl.ui.text import escape_markdown, visible_controls
 
 __all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "PAGE_SIZES"]
 
@@ -162,21 +163,28 @@ def render_queue() -> None:
     if drawn is None or list(drawn.get("selection", {}).get("rows", [])) != rows:
         state[TABLE_KEY] = {"selection": {"rows": rows, "columns": [], "cells": []}}
 
-    frame = queue_frame(page.items)
+    deadlines = page_deadlines(inbox, page.items)
+    frame = queue_frame(page.items, time_left={tid: time_left_label(info) for tid, info in deadlines.items()})
     show_note = bool((frame["Note"] != "").any())
+    show_deadline = bool(deadlines)
+    urgent = {visible_controls(tid) for tid, info in deadlines.items() if info.expiring_soon or info.expired}
     st.dataframe(
-        frame,
+        # Rows about to expire are tinted so they stand out in a long queue.
+        frame.style.apply(
+            lambda row: ["background-color: #fde2e1" if row["Thread"] in urgent else "" for _ in row], axis=1
+        ) if urgent else frame,
         key=TABLE_KEY,
         on_select=_on_select,
         selection_mode="multi-row",
         hide_index=True,
         height=min(38 + 35 * len(frame), 38 + 35 * 20),
-        column_order=[c for c in frame.columns if c != "Note" or show_note],
+        column_order=[c for c in frame.columns if (c != "Note" or show_note) and (c != "Time left" or show_deadline)],
         column_config={
             "Thread": st.column_config.TextColumn("Thread", width=210),
             "Graph": st.column_config.TextColumn("Graph", width=130),
             "Kind": st.column_config.TextColumn("Kind", width=110),
             "Waiting": st.column_config.TextColumn("Waiting", width=75, help="Time since the thread paused"),
+            "Time left": st.column_config.TextColumn("Time left", width=110, help="Until the timeout policy applies (HITL_CONFIG [[timeouts]]); tinted rows expire soon"),
             "Interrupts": st.column_config.NumberColumn("Interrupts", width=85, help="Pending interrupts on the thread"),
             "Summary": st.column_config.TextColumn("Summary", width="large", help="What the agent asks; open the review for all of it"),
             "Note": st.column_config.TextColumn("Note", help="Why the thread can only be viewed here"),

@@ -7,7 +7,7 @@ never rendered as markdown or HTML.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -33,7 +33,7 @@ __all__ = [
     "humanize_seconds",
 ]
 
-QUEUE_COLUMNS = ("Thread", "Graph", "Kind", "Waiting", "Interrupts", "Summary", "Note")
+QUEUE_COLUMNS = ("Thread", "Graph", "Kind", "Waiting", "Time left", "Interrupts", "Summary", "Note")
 """Short columns first, so the waiting time stays on screen and the summary takes the rest."""
 
 
@@ -52,9 +52,12 @@ def _age(since: datetime | None, now: datetime) -> str:
     return "—" if since is None else humanize_seconds((now - since).total_seconds())
 
 
-def queue_frame(items: Sequence[PendingThread], *, now: datetime | None = None) -> pd.DataFrame:
-    """One row per pending thread, in the order given."""
+def queue_frame(
+    items: Sequence[PendingThread], *, now: datetime | None = None, time_left: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """One row per pending thread, in the order given; `time_left` labels by thread id."""
     now = now or datetime.now(timezone.utc)
+    time_left = time_left or {}
     rows = [
         {
             "Thread": visible_controls(item.thread_id),
@@ -62,6 +65,7 @@ def queue_frame(items: Sequence[PendingThread], *, now: datetime | None = None) 
             "Kind": ", ".join(item.kinds) or "—",
             "Summary": visible_controls(item.summary),
             "Waiting": _age(item.waiting_since, now),
+            "Time left": time_left.get(item.thread_id, ""),
             "Interrupts": len(item.interrupts),
             "Note": item.read_only_reason or "",
         }
