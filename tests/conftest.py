@@ -52,6 +52,21 @@ def _fresh_test_graph_counters() -> None:
             module.FLAKY_ATTEMPTS.clear()
 
 
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> object:
+    """Restore `sys.modules["__main__"]` after each test.
+
+    AppTest leaves it pointing at the last script it ran (app.py or a page); a later test that
+    starts processes with multiprocessing's `spawn` would then re-run that Streamlit script in
+    every child instead of importing pytest's entry point.
+    """
+    import sys
+
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path):
     """A fresh database: an SQLite file, or a PostgreSQL schema of its own (dropped after)."""
