@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hitl.errors import HitlError, InvalidAnswer, NotAuthorized, StoreError
+from hitl.store import _decode_cursor, _encode_cursor
 
 if TYPE_CHECKING:
     from hitl.inbox import Inbox, Page, PendingInterrupt
@@ -1017,15 +1018,3 @@ def my_queue(
     items = [inbox._pending_thread(by_id[tid], decoded.get(tid, [])) for tid in ids if tid in by_id]
     next_cursor = _encode_cursor(float(rows[-1][1]), rows[-1][0]) if more and rows else None
     return Page(items=items, next_cursor=next_cursor, total=total, waiting_on_others=all_total - total)
-
-
-def _encode_cursor(since: float, thread_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([since, thread_id]).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        since, thread_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return float(since), str(thread_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidAnswer(f"Cursor {cursor!r} is not one this desk issued ({exc}); start from the first page.") from None
