@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from hitl.errors import HitlError, InvalidAnswer, NotAuthorized, StoreError
-from hitl.store import _decode_cursor, _encode_cursor
+from hitl.store import _decode_cursor, _encode_cursor, _like_escape
 
 if TYPE_CHECKING:
     from hitl.inbox import Inbox, Page, PendingInterrupt
@@ -893,10 +893,6 @@ def _metadata(blob: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _in(column: str, values: Sequence[str], params: list[Any]) -> str:
     params.extend(values)
     return f"{column} IN ({','.join('?' for _ in values)})"
@@ -912,7 +908,7 @@ def _match_sql(selector: _Selector, params: list[Any]) -> str:
         likes = []
         for tool in selector.tools:
             likes.append("f.tools LIKE ? ESCAPE '\\'")
-            params.append(f"%,{_like(tool)},%")
+            params.append(f"%,{_like_escape(tool)},%")
         parts.append("(" + " OR ".join(likes) + ")")
     return "(" + " AND ".join(parts) + ")" if parts else "(1 = 1)"
 
@@ -976,20 +972,9 @@ def my_queue(
             waiting_longer_than=waiting_longer_than, newest_first=newest_first, refresh=False,
         )  # fmt: skip
     sync_facts(inbox)
-    where = ["t.status = 'waiting'"]
-    params: list[Any] = []
-    if graph_id is not None:
-        where.append("t.graph_id = ?")
-        params.append(graph_id)
-    if kind is not None:
-        where.append("t.kinds LIKE ? ESCAPE '\\'")
-        params.append(f"%,{_like(kind)},%")
-    if search:
-        where.append("t.search_text LIKE ? ESCAPE '\\'")
-        params.append(f"%{_like(search.lower())}%")
-    if waiting_longer_than is not None:
-        where.append("t.waiting_since <= ?")
-        params.append(time.time() - waiting_longer_than)
+    where, params = store.thread_filter(
+        alias="t", status="waiting", graph_id=graph_id, kind=kind, search=search, waiting_longer_than=waiting_longer_than
+    )
     all_total = int(store.query("SELECT COUNT(*) FROM hitl_threads t WHERE " + " AND ".join(where), params)[0][0])
     mine_params = list(params)
     mine = (

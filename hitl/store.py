@@ -986,6 +986,51 @@ class Store:
         """Threads changed by agents since the last refresh."""
         return int(self.query("SELECT COUNT(*) FROM hitl_dirty")[0][0])
 
+    def thread_filter(
+        self,
+        *,
+        alias: str = "",
+        status: str | None = None,
+        graph_id: str | None = None,
+        kind: str | None = None,
+        search: str | None = None,
+        waiting_longer_than: float | None = None,
+    ) -> tuple[list[str], list[Any]]:
+        """WHERE clauses over `hitl_threads` (as `alias`) for the queue's filters, with parameters."""
+        column = f"{alias}." if alias else ""
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append(f"{column}status = ?")
+            params.append(status)
+        if graph_id is not None:
+            where.append(f"{column}graph_id = ?")
+            params.append(graph_id)
+        if kind is not None:
+            where.append(f"{column}kinds LIKE ? ESCAPE '\\'")
+            params.append(f"%,{_like_escape(kind)},%")
+        if search:
+            needle = search.lower()
+            if self.dialect.name == "sqlite" and getattr(self, "search_index", False) and len(needle) >= 3:
+                # A trigram phrase matches exactly the rows containing the text (as LIKE would);
+                # phrases under three characters have no trigram, so they scan with LIKE.
+                where.append(
+                    f"{column}thread_id IN (SELECT d.thread_id FROM hitl_search s JOIN hitl_search_docs d "
+                    "ON d.id = s.rowid WHERE hitl_search MATCH ?)"
+                )
+                params.append('"' + needle.replace('"', '""') + '"')
+                # Start from the matches (primary-key lookups), not from a walk of every waiting
+                # row probing them: `+column` keeps the planner off the status/graph indexes.
+                unindexed = {f"{column}status = ?": f"+{column}status = ?", f"{column}graph_id = ?": f"+{column}graph_id = ?"}
+                where = [unindexed.get(clause, clause) for clause in where]
+            else:
+                where.append(f"{column}search_text LIKE ? ESCAPE '\\'")
+                params.append(f"%{_like_escape(needle)}%")
+        if waiting_longer_than is not None:
+            where.append(f"{column}waiting_since <= ?")
+            params.append(time.time() - waiting_longer_than)
+        return where, params
+
     def list_threads(
         self,
         *,
@@ -1000,36 +1045,9 @@ class Store:
         newest_first: bool = False,
     ) -> tuple[list[ThreadRow], str | None, int]:
         """One page of `hitl_threads` with the total count for the same filters."""
-        where: list[str] = []
-        params: list[Any] = []
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if graph_id is not None:
-            where.append("graph_id = ?")
-            params.append(graph_id)
-        if kind is not None:
-            where.append("kinds LIKE ? ESCAPE '\\'")
-            params.append(f"%,{_like_escape(kind)},%")
-        if search:
-            needle = search.lower()
-            if self.dialect.name == "sqlite" and getattr(self, "search_index", False) and len(needle) >= 3:
-                # A trigram phrase matches exactly the rows containing the text (as LIKE would);
-                # phrases under three characters have no trigram, so they scan with LIKE.
-                where.append(
-                    "thread_id IN (SELECT d.thread_id FROM hitl_search s JOIN hitl_search_docs d ON d.id = s.rowid "
-                    "WHERE hitl_search MATCH ?)"
-                )
-                params.append('"' + needle.replace('"', '""') + '"')
-                # Start from the matches (primary-key lookups), not from a walk of every waiting
-                # row probing them: `+column` keeps the planner off the status/graph indexes.
-                where = [{"status = ?": "+status = ?", "graph_id = ?": "+graph_id = ?"}.get(c, c) for c in where]
-            else:
-                where.append("search_text LIKE ? ESCAPE '\\'")
-                params.append(f"%{_like_escape(needle)}%")
-        if waiting_longer_than is not None:
-            where.append("waiting_since <= ?")
-            params.append(time.time() - waiting_longer_than)
+        where, params = self.thread_filter(
+            status=status, graph_id=graph_id, kind=kind, search=search, waiting_longer_than=waiting_longer_than
+        )
         if thread_ids is not None:
             if not thread_ids:
                 return [], None, 0
