@@ -37,6 +37,10 @@ __all__ = [
     "BatchResult",
 ]
 
+BATCH_CHUNK = 100
+"""Threads `Inbox.batch` decides per claim transaction, audit transaction and index refresh."""
+
+
 OutcomeStatus = Literal["completed", "waiting", "failed"]
 
 
@@ -624,13 +628,20 @@ class Inbox:
         principal: Any = None,
     ) -> ResumeOutcome:
         """One-click approve or reject of a thread's (only, or given) pending interrupt."""
-        from hitl.decisions import quick_answer
-
         principal = self._acting(principal)
         if principal is not None:
             reviewer = reviewer or principal.identity
 
         raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
+        answers = self._one_click(thread_id, raw, approve=approve, reviewer=reviewer, comment=comment, interrupt_id=interrupt_id)
+        return self.resume(thread_id, answers, reviewer=reviewer, comment=comment, action=action, principal=principal)
+
+    def _one_click(
+        self, thread_id: str, raw: list[RawInterrupt], *, approve: bool, reviewer: str, comment: str, interrupt_id: str | None
+    ) -> dict[str, Any]:
+        """`decide`'s answer, {interrupt_id: answer}, for a thread's answerable pending interrupts `raw`."""
+        from hitl.decisions import quick_answer
+
         if not raw:
             if not self.store.thread_exists(thread_id):
                 raise ThreadNotFound(thread_id)
@@ -655,9 +666,7 @@ class Inbox:
         answer = quick_answer(
             item.kind, item.value, approve=approve, comment=comment, reviewer=reviewer, response_schema=item.response_schema
         )
-        return self.resume(
-            thread_id, {item.id: answer}, reviewer=reviewer, comment=comment, action=action, principal=principal
-        )
+        return {item.id: answer}
 
     def batch(
         self,
@@ -669,49 +678,71 @@ class Inbox:
         progress: Callable[[int, int, BatchResult], None] | None = None,
         principal: Any = None,
         seen: Mapping[str, str] | None = None,
+        chunk_size: int = BATCH_CHUNK,
     ) -> list[BatchResult]:
         """Approve or reject many threads with one comment; one result per thread.
+
+        Each thread is decided as `decide` would (same checks, claims, audit rows and
+        outcomes), but `chunk_size` threads at a time share their database work: one read
+        of their pending interrupts, one transaction claiming them all, one closing the
+        claims and appending the audit rows, one refresh of the index (see
+        `hitl.resume.resume_many`). `progress(done, total, result)` is called per thread,
+        in order, once its chunk is recorded.
 
         Args:
             seen: thread id -> the interrupt id the reviewer was shown. A thread that has
                 moved on to another interrupt since is reported "changed" and not answered:
-                a batch never approves a request nobody saw. (The resume re-checks the id
-                against the checkpointer, so there is no window between check and answer.)
+                a batch never approves a request nobody saw. (The claim and the resume
+                re-check the id against the checkpointer, so there is no window between
+                check and answer.)
         """
-        results = []
-        for index, thread_id in enumerate(thread_ids, start=1):
-            shown = (seen or {}).get(thread_id)
-            try:
-                if shown is not None:
-                    now = [i.id for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
-                    if now and shown not in now:
-                        result = BatchResult(
-                            thread_id=thread_id,
-                            result="changed",
-                            message="It moved on to a new request after you selected it; nothing was sent. Review it again.",
-                        )
-                        results.append(result)
-                        if progress:
-                            progress(index, len(thread_ids), result)
-                        continue
-                outcome = self.decide(
-                    thread_id, approve=approve, reviewer=reviewer, comment=comment, action="batch",
-                    principal=principal, interrupt_id=shown,
-                )  # fmt: skip
-                result = BatchResult(thread_id=thread_id, result=outcome.status, message=outcome.error or outcome.note or "")
-            except AlreadyDecided as exc:
-                result = BatchResult(thread_id=thread_id, result="already decided", message=str(exc))
-            except ThreadNotFound as exc:
-                result = BatchResult(thread_id=thread_id, result="not found", message=str(exc))
-            except InvalidAnswer as exc:
-                result = BatchResult(thread_id=thread_id, result="invalid", message=str(exc))
-            except NotAuthorized as exc:
-                result = BatchResult(thread_id=thread_id, result="not authorized", message=str(exc))
-            except HitlError as exc:
-                result = BatchResult(thread_id=thread_id, result="failed", message=str(exc))
-            results.append(result)
-            if progress:
-                progress(index, len(thread_ids), result)
+        from hitl import resume as resume_module
+
+        principal = self._acting(principal)
+        if principal is not None:
+            reviewer = reviewer or principal.identity
+        seen = seen or {}
+        results: list[BatchResult] = []
+        for chunk in _chunks(thread_ids, max(1, chunk_size)):
+            raw = self.store.pending_interrupts(chunk)
+            latest = self.store.latest_checkpoints(chunk)
+            outcomes: dict[str, BatchResult | ResumeOutcome | HitlError] = {}
+            requests: dict[str, dict[str, Any]] = {}
+            for thread_id in chunk:
+                answerable = [i for i in raw[thread_id] if i.answerable]
+                shown = seen.get(thread_id)
+                if shown is not None and answerable and shown not in {i.id for i in answerable}:
+                    outcomes[thread_id] = BatchResult(
+                        thread_id=thread_id,
+                        result="changed",
+                        message="It moved on to a new request after you selected it; nothing was sent. Review it again.",
+                    )
+                    continue
+                try:
+                    requests[thread_id] = self._one_click(
+                        thread_id, answerable, approve=approve, reviewer=reviewer, comment=comment, interrupt_id=shown
+                    )
+                except InvalidAnswer as exc:
+                    # Nothing pending and no decision in the audit log yet: another desk may be
+                    # resuming it right now (its audit row comes when its resume ends).
+                    claim = None if answerable else self.store.decided_claim(thread_id)
+                    outcomes[thread_id] = exc if claim is None else AlreadyDecided(
+                        claim["interrupt_id"], reviewer=claim["reviewer"], decided_at=claim["claimed_at"], thread_id=thread_id
+                    )  # fmt: skip
+                except HitlError as exc:
+                    outcomes[thread_id] = exc
+            if requests:
+                outcomes.update(
+                    resume_module.resume_many(
+                        self, requests, raw=raw, metadata={t: latest.get(t, ("", {}))[1] for t in requests},
+                        reviewer=reviewer, comment=comment, action="batch", principal=principal,
+                    )  # fmt: skip
+                )
+            for thread_id in chunk:
+                result = _batch_result(thread_id, outcomes[thread_id])
+                results.append(result)
+                if progress:
+                    progress(len(results), len(thread_ids), result)
         return results
 
     def retry(self, thread_id: str, *, reviewer: str = "", comment: str = "", principal: Any = None) -> ResumeOutcome:
@@ -790,6 +821,31 @@ _HISTORY_COLUMNS = (
     "seq", "thread_id", "interrupt_id", "graph_id", "kind", "action", "reviewer", "comment",
     "answer", "payload", "decided_at", "waited_seconds", "outcome", "error", "prev_hash", "row_hash",
 )  # fmt: skip
+
+
+def _chunks(thread_ids: Sequence[str], size: int) -> list[list[str]]:
+    """Consecutive chunks of at most `size` ids; a repeated id starts a new chunk, so it is
+    decided after (and sees) its first occurrence, as one-by-one decisions would."""
+    chunks: list[list[str]] = [[]]
+    members: set[str] = set()
+    for thread_id in thread_ids:
+        if len(chunks[-1]) >= size or thread_id in members:
+            chunks.append([])
+            members = set()
+        chunks[-1].append(thread_id)
+        members.add(thread_id)
+    return [chunk for chunk in chunks if chunk]
+
+
+def _batch_result(thread_id: str, outcome: BatchResult | ResumeOutcome | HitlError) -> BatchResult:
+    if isinstance(outcome, BatchResult):
+        return outcome
+    if isinstance(outcome, ResumeOutcome):
+        return BatchResult(thread_id=thread_id, result=outcome.status, message=outcome.error or outcome.note or "")
+    labels = ((AlreadyDecided, "already decided"), (ThreadNotFound, "not found"), (InvalidAnswer, "invalid"),
+              (NotAuthorized, "not authorized"))  # fmt: skip
+    label = next((label for kind, label in labels if isinstance(outcome, kind)), "failed")
+    return BatchResult(thread_id=thread_id, result=label, message=str(outcome))  # type: ignore[arg-type]
 
 
 def _last_decision(rows: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,9 @@ from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized,
 from hitl.store import RawInterrupt, checkpoint_time
 
 if TYPE_CHECKING:
-    from hitl.inbox import Inbox, PendingInterrupt, ResumeOutcome
+    from hitl.inbox import Inbox, OutcomeStatus, PendingInterrupt, ResumeOutcome
 
-__all__ = ["resume", "resolve", "recover_stale_claims"]
+__all__ = ["resume", "resume_many", "resolve", "recover_stale_claims"]
 
 
 def resume(
@@ -44,12 +45,202 @@ def resume(
     principal: Any = None,
 ) -> ResumeOutcome:
     """See `Inbox.resume`."""
-    from hitl.decisions import validate_answer
     from hitl.inbox import ResumeOutcome
 
     store = inbox.store
+    _check_answers(answers)
+    reviewer = _reviewer_of(reviewer, principal)
+    latest = store.latest_checkpoint(thread_id)
+    if latest is None:
+        raise ThreadNotFound(thread_id)
+    raw = store.pending_interrupts([thread_id])[thread_id]
+    plan = _plan(inbox, thread_id, answers, raw, latest[1], comment=comment, principal=principal)
+    if not plan.validated:  # only quorum votes: the graph did not run, nothing new is pending
+        return ResumeOutcome(status="waiting", thread_id=thread_id, note=plan.note)
+    store.claim(
+        thread_id,
+        list(plan.validated),
+        reviewer=reviewer,
+        answers=plan.validated,
+        lease_seconds=inbox.settings.claim_lease_seconds,
+        still_pending=lambda iid: _still_pending(store, thread_id, iid),
+    )
+    outcome = _run(inbox, plan.graph, thread_id, plan.items, plan.validated, Command(resume=plan.validated), reviewer,
+                   comment, action, graph_id=plan.graph_id)  # fmt: skip
+    return replace(outcome, note=plan.note) if plan.note else outcome
+
+
+def resume_many(
+    inbox: Inbox,
+    requests: Mapping[str, dict[str, Any]],
+    *,
+    raw: Mapping[str, list[RawInterrupt]],
+    metadata: Mapping[str, dict[str, Any]],
+    reviewer: str = "",
+    comment: str = "",
+    action: str = "batch",
+    principal: Any = None,
+) -> dict[str, ResumeOutcome | HitlError]:
+    """`resume` for a chunk of threads ({thread: answers}), for `Inbox.batch`.
+
+    Same checks, claims, runs and records as `resume`, thread by thread, with the database
+    work shared: `raw`/`metadata` are the chunk's pending interrupts and latest checkpoint
+    metadata (read by the caller in one query each), every claim is taken in ONE write
+    transaction (`Store.claim_each`), the graphs run one after the other while one heartbeat
+    renews all the chunk's leases, then ONE write transaction closes the claims and appends
+    the audit rows, and the index is refreshed once. One thread's refusal, failure or
+    refused answer never affects the others: each thread gets its outcome, or the
+    `HitlError` `resume` would have raised for it.
+    """
+    from hitl.inbox import ResumeOutcome
+
+    store = inbox.store
+    results: dict[str, ResumeOutcome | HitlError] = {}
+    try:
+        reviewer = _reviewer_of(reviewer, principal)
+    except HitlError as exc:
+        return {thread_id: exc for thread_id in requests}
+    plans: dict[str, _Plan] = {}
+    for thread_id, answers in requests.items():
+        try:
+            _check_answers(answers)
+            plan = _plan(inbox, thread_id, answers, raw[thread_id], metadata[thread_id], comment=comment, principal=principal)
+        except HitlError as exc:
+            results[thread_id] = exc
+            continue
+        if plan.validated:
+            plans[thread_id] = plan
+        else:
+            results[thread_id] = ResumeOutcome(status="waiting", thread_id=thread_id, note=plan.note)
+    if not plans:
+        return results
+    try:
+        refused = store.claim_each(
+            {thread_id: plan.validated for thread_id, plan in plans.items()},
+            reviewer=reviewer,
+            lease_seconds=inbox.settings.claim_lease_seconds,
+            still_pending=lambda thread_id, iid: _still_pending(store, thread_id, iid),
+        )
+    except HitlError as exc:  # e.g. the database stayed locked: nothing was claimed
+        results.update({thread_id: exc for thread_id in plans})
+        return results
+    results.update(refused)
+    plans = {thread_id: plan for thread_id, plan in plans.items() if thread_id not in refused}
+
+    leases = _Leases(inbox, reviewer, {thread_id: list(plan.validated) for thread_id, plan in plans.items()})
+    ran: dict[str, dict[str, Any]] = {}
+    started: dict[str, float] = {}
+
+    def launch(thread_id: str, plan: _Plan) -> None:
+        started[thread_id] = time.time()
+
+        def late(result: dict[str, Any]) -> None:
+            try:
+                _finish(inbox, thread_id, plan.items, plan.validated, result, reviewer, comment, action,
+                        started[thread_id], late=True)  # fmt: skip
+            finally:
+                leases.close(thread_id)
+
+        def timed_out(message: str) -> None:
+            _audit(inbox, thread_id, plan.items, plan.validated, reviewer, comment, action, started[thread_id],
+                   outcome="timeout", error=message)  # fmt: skip
+
+        try:
+            result = _invoke(inbox, plan.graph, thread_id, Command(resume=plan.validated), plan.graph_id,
+                             on_timeout=timed_out, on_late=late)  # fmt: skip
+        except HitlError as exc:  # the timeout could not be recorded; the late end still closes the claim
+            results[thread_id] = exc
+            return
+        if result is None:
+            results[thread_id] = ResumeOutcome(status="failed", error=_timeout_message(inbox), thread_id=thread_id)
+        else:
+            ran[thread_id] = result
+
+    try:
+        for thread_id, plan in plans.items():
+            launch(thread_id, plan)
+        results.update(_close_chunk(inbox, {t: plans[t] for t in ran}, ran, started, reviewer, comment, action))
+    except HitlError as exc:  # closing failed: the claims stay open and go stale, for recover_stale_claims
+        results.update({thread_id: exc for thread_id in ran if thread_id not in results})
+    finally:
+        for thread_id in ran:
+            leases.close(thread_id)
+    try:
+        inbox.refresh()
+    except HitlError:
+        pass  # the index catches up on the next refresh; the decisions are recorded
+    return results
+
+
+def _close_chunk(
+    inbox: Inbox,
+    plans: dict[str, _Plan],
+    ran: dict[str, dict[str, Any]],
+    started: dict[str, float],
+    reviewer: str,
+    comment: str,
+    action: str,
+) -> dict[str, ResumeOutcome | HitlError]:
+    """Close the claims of a chunk's finished runs and record them, in one write transaction."""
+    from hitl.inbox import ResumeOutcome
+
+    store = inbox.store
+    errors = {thread_id: result["error"] for thread_id, result in ran.items() if result.get("error") is not None}
+    succeeded = [thread_id for thread_id in ran if thread_id not in errors]
+    remaining = store.pending_interrupts(succeeded)
+    failed_tasks = store.failed_tasks_of([thread_id for thread_id in succeeded if not remaining[thread_id]])
+    indexed = _indexed(inbox, list(ran))
+    outcomes: dict[str, ResumeOutcome | HitlError] = {}
+    rows: list[dict[str, Any]] = []
+    closes: list[tuple[str, list[str], str | None]] = []  # (thread, interrupts, new state; None: release)
+    for thread_id, plan in plans.items():
+        error = errors.get(thread_id)
+        if error is not None and is_invalid_resume(error):
+            closes.append((thread_id, list(plan.validated), None))
+            outcomes[thread_id] = _refused_answer(error)
+            continue
+        if error is not None:
+            status, error_text, new = "failed", _error_text(error), []
+        else:
+            pending = [inbox._interrupt(item) for item in remaining[thread_id]]
+            status, error_text = _status(pending, failed_tasks.get(thread_id, []))
+            new = [item for item in pending if item.id not in plan.validated]
+        closes.append((thread_id, list(plan.validated), "failed" if error is not None else "done"))
+        since, graph_id = indexed.get(thread_id, (None, None))
+        rows += _decision_rows(thread_id, plan.items, plan.validated, reviewer, comment, action, started[thread_id],
+                               outcome=status, error=error_text, indexed_since=since, graph_id=graph_id or plan.graph_id)  # fmt: skip
+        outcomes[thread_id] = ResumeOutcome(status=status, new_interrupts=new, error=error_text, thread_id=thread_id)
+
+    def close_claims() -> None:
+        for thread_id, interrupt_ids, state in closes:
+            if state is None:
+                store.release_claims(thread_id, interrupt_ids)
+            else:
+                store.finish_claims(thread_id, interrupt_ids, state=state)
+
+    _record_decisions(inbox, rows, with_claims=close_claims)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One thread's answers, checked and authorized, ready to be claimed."""
+
+    graph: Any
+    graph_id: str
+    items: dict[str, PendingInterrupt]
+    validated: dict[str, Any]
+    """The answers that resume the graph now (empty when they were all recorded as quorum votes)."""
+    note: str | None = None
+
+
+def _check_answers(answers: Any) -> None:
     if not isinstance(answers, dict) or not answers:
         raise InvalidAnswer("Give at least one answer as {interrupt_id: answer}.")
+
+
+def _reviewer_of(reviewer: str, principal: Any) -> str:
+    """Who is deciding: the signed-in identity, or the typed name in local mode."""
     if principal is not None:
         if reviewer and reviewer != principal.identity:
             raise NotAuthorized(
@@ -59,11 +250,24 @@ def resume(
         reviewer = principal.identity
     if not reviewer or not str(reviewer).strip():
         raise InvalidAnswer("A reviewer name is required: every decision is recorded with who made it.")
-    latest = store.latest_checkpoint(thread_id)
-    if latest is None:
-        raise ThreadNotFound(thread_id)
-    _, metadata = latest
-    raw = store.pending_interrupts([thread_id])[thread_id]
+    return reviewer
+
+
+def _plan(
+    inbox: Inbox,
+    thread_id: str,
+    answers: dict[str, Any],
+    raw: list[RawInterrupt],
+    metadata: dict[str, Any],
+    *,
+    comment: str,
+    principal: Any,
+) -> _Plan:
+    """Check answers against the thread's pending interrupts (`raw`, read fresh): ids, graph,
+    kinds and schemas, then roles, four eyes and quorum. Raises what `resume` raises."""
+    from hitl.decisions import validate_answer
+
+    store = inbox.store
     by_id = {item.id: item for item in raw if item.answerable}
     failed = {item.id: item for item in raw if not item.answerable}
     for interrupt_id in answers:
@@ -110,7 +314,7 @@ def resume(
     note = None
     if principal is not None:
         # Roles, four eyes and quorum. Votes that do not complete a quorum are recorded
-        # and leave the graph paused; the rest resume it through the claim below.
+        # and leave the graph paused; the rest resume it through the claim.
         from hitl.access import ReviewItem, gate
 
         for iid, answer in validated.items():
@@ -121,22 +325,13 @@ def resume(
         }
         plan = gate(inbox, principal, review, validated, comment=comment)
         note = " ".join(plan.recorded.values()) or None
-        if not plan.resume:  # only votes: the graph did not run, nothing new is pending
-            return ResumeOutcome(status="waiting", thread_id=thread_id, note=note)
         validated = dict(plan.resume)
         items = {iid: items[iid] for iid in validated}
+    return _Plan(graph=graph, graph_id=match.graph_id, items=items, validated=validated, note=note)
 
-    store.claim(
-        thread_id,
-        list(validated),
-        reviewer=reviewer,
-        answers=validated,
-        lease_seconds=inbox.settings.claim_lease_seconds,
-        still_pending=lambda iid: iid in {i.id for i in store.pending_interrupts([thread_id])[thread_id] if i.answerable},
-    )
-    outcome = _run(inbox, graph, thread_id, items, validated, Command(resume=validated), reviewer, comment, action,
-                   graph_id=match.graph_id)
-    return replace(outcome, note=note) if note else outcome
+
+def _still_pending(store: Any, thread_id: str, interrupt_id: str) -> bool:
+    return interrupt_id in {i.id for i in store.pending_interrupts([thread_id])[thread_id] if i.answerable}
 
 
 def _run(
@@ -155,6 +350,46 @@ def _run(
     from hitl.inbox import ResumeOutcome
 
     started = time.time()
+    leases = _Leases(inbox, reviewer, {thread_id: list(validated)})
+
+    def late(result: dict[str, Any]) -> None:
+        try:
+            _finish(inbox, thread_id, items, validated, result, reviewer, comment, action, started, late=True)
+        finally:
+            leases.close(thread_id)
+
+    def timed_out(message: str) -> None:
+        _audit(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome="timeout", error=message)
+
+    try:
+        result = _invoke(inbox, graph, thread_id, command, graph_id, on_timeout=timed_out, on_late=late)
+    except BaseException:
+        leases.close(thread_id)
+        raise
+    if result is None:
+        return ResumeOutcome(status="failed", error=_timeout_message(inbox), thread_id=thread_id)
+    try:
+        return _finish(inbox, thread_id, items, validated, result, reviewer, comment, action, started, late=False)
+    finally:
+        leases.close(thread_id)
+
+
+def _invoke(
+    inbox: Inbox,
+    graph: Any,
+    thread_id: str,
+    command: Any,
+    graph_id: str | None,
+    *,
+    on_timeout: Callable[[str], None],
+    on_late: Callable[[dict[str, Any]], None],
+) -> dict[str, Any] | None:
+    """`graph.invoke(command)` in a worker thread, waited for up to `resume_timeout_seconds`.
+
+    Returns `{}` or `{"error": exc}`; None when the graph outlived the timeout: then
+    `on_timeout(message)` ran, and `on_late(result)` runs in the worker when the graph ends
+    (never before `on_timeout` returned).
+    """
     result: dict[str, Any] = {}
     done = threading.Event()
     timed_out = threading.Event()
@@ -170,42 +405,71 @@ def _run(
             if graph_id:
                 config["metadata"] = {"graph_id": graph_id}
             graph.invoke(command, config)
-        except BaseException as exc:  # recorded below; never silently lost
+        except BaseException as exc:  # recorded by the caller; never silently lost
             result["error"] = exc
         finally:
             with handover:
                 done.set()
                 late = timed_out.is_set()
             if late:
-                _finish(inbox, thread_id, items, validated, result, reviewer, comment, action, started, late=True)
+                on_late(result)
 
-    lease = inbox.settings.claim_lease_seconds
-
-    def heartbeat() -> None:
-        # While the graph runs, keep the claim's lease ahead of the clock: a resume that
-        # outlives its lease would look like a dead desk's and could be taken over and run
-        # twice. A desk that dies stops renewing, and its claim goes stale after one lease.
-        while not done.wait(max(lease / 3, 0.05)):
-            try:
-                inbox.store.renew_claims(thread_id, list(validated), reviewer=reviewer, lease_seconds=lease)
-            except HitlError:
-                pass  # the next beat tries again; the lease is still running
-
-    worker = threading.Thread(target=run, name=f"hitl-resume-{thread_id}", daemon=True)
-    worker.start()
-    threading.Thread(target=heartbeat, name=f"hitl-lease-{thread_id}", daemon=True).start()
+    threading.Thread(target=run, name=f"hitl-resume-{thread_id}", daemon=True).start()
     if not done.wait(inbox.settings.resume_timeout_seconds):
         with handover:
             if not done.is_set():
                 timed_out.set()
-                message = (
-                    f"The graph did not finish within {inbox.settings.resume_timeout_seconds:g} s "
-                    "(HITL_RESUME_TIMEOUT_SECONDS); it is still running and its result will be recorded "
-                    "when it ends. The interrupt stays claimed until then."
-                )
-                _audit(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome="timeout", error=message)
-                return ResumeOutcome(status="failed", error=message, thread_id=thread_id)
-    return _finish(inbox, thread_id, items, validated, result, reviewer, comment, action, started, late=False)
+                on_timeout(_timeout_message(inbox))
+                return None
+    return result
+
+
+def _timeout_message(inbox: Inbox) -> str:
+    return (
+        f"The graph did not finish within {inbox.settings.resume_timeout_seconds:g} s "
+        "(HITL_RESUME_TIMEOUT_SECONDS); it is still running and its result will be recorded "
+        "when it ends. The interrupt stays claimed until then."
+    )
+
+
+class _Leases:
+    """Keeps the leases of this desk's open claims ahead of the clock until they are closed.
+
+    A resume that outlived its lease would look like a dead desk's and could be taken over
+    and run twice. One heartbeat thread renews every open claim of a resume (or of a batch
+    chunk, whose later graphs wait their turn) in one transaction per beat; it stops when the
+    last claim is closed. A desk that dies stops renewing, and its claims go stale after one
+    lease.
+    """
+
+    def __init__(self, inbox: Inbox, reviewer: str, claims: dict[str, list[str]]) -> None:
+        self._store = inbox.store
+        self._reviewer = reviewer
+        self._lease = inbox.settings.claim_lease_seconds
+        self._open = dict(claims)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        if not self._open:
+            self._stop.set()
+            return
+        name = f"hitl-lease-{next(iter(self._open))}" + (f"+{len(self._open) - 1}" if len(self._open) > 1 else "")
+        threading.Thread(target=self._beat, name=name, daemon=True).start()
+
+    def close(self, thread_id: str) -> None:
+        """Stop renewing a thread's claims (closed, or about to be)."""
+        with self._lock:
+            self._open.pop(thread_id, None)
+            if not self._open:
+                self._stop.set()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(max(self._lease / 3, 0.05)):
+            with self._lock:
+                claims = dict(self._open)
+            try:
+                self._store.renew_claims_of(claims, reviewer=self._reviewer, lease_seconds=self._lease)
+            except HitlError:
+                pass  # the next beat tries again; the leases are still running
 
 
 def _finish(
@@ -229,24 +493,16 @@ def _finish(
         store.release_claims(thread_id, list(validated))
         if late:
             return ResumeOutcome(status="failed", error=str(error), thread_id=thread_id)
-        raise InvalidAnswer(
-            f"The graph refused the answer: {_pydantic_summary(error)}. Nothing was saved; "
-            "correct the answer and submit again.",
-            field_errors=_pydantic_field_errors(error),
-        )
+        raise _refused_answer(error)
     if error is not None:
-        message = f"{type(error).__name__}: {error}"
+        message = _error_text(error)
         store.finish_claims(thread_id, list(validated), state="failed")
         _audit(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome="failed", error=message)
         inbox.refresh()
         return ResumeOutcome(status="failed", error=message, thread_id=thread_id)
     store.finish_claims(thread_id, list(validated), state="done")
     remaining = [inbox._interrupt(item) for item in store.pending_interrupts([thread_id])[thread_id]]
-    status = "waiting" if remaining else "completed"
-    failed = store.failed_tasks(thread_id) if not remaining else []
-    if failed:
-        status = "failed"
-    error_text = "; ".join(f"{node}: {text}" for node, text in failed) or None
+    status, error_text = _status(remaining, store.failed_tasks(thread_id) if not remaining else [])
     _audit(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome=status, error=error_text)
     try:
         inbox.refresh()
@@ -254,6 +510,27 @@ def _finish(
         pass  # the index catches up on the next refresh; the decision is recorded
     new = [item for item in remaining if item.id not in validated]
     return ResumeOutcome(status=status, new_interrupts=new, error=error_text, thread_id=thread_id)
+
+
+def _status(remaining: list[PendingInterrupt], failed_tasks: list[tuple[str, str]]) -> tuple[OutcomeStatus, str | None]:
+    """A finished resume's outcome: interrupts still pending, else failed tasks, else completed."""
+    if remaining:
+        return "waiting", None
+    error_text = "; ".join(f"{node}: {text}" for node, text in failed_tasks) or None
+    return ("failed" if failed_tasks else "completed"), error_text
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _refused_answer(error: BaseException) -> InvalidAnswer:
+    """The graph's own validation refused the answer (`is_invalid_resume`): nothing was saved."""
+    return InvalidAnswer(
+        f"The graph refused the answer: {_pydantic_summary(error)}. Nothing was saved; "
+        "correct the answer and submit again.",
+        field_errors=_pydantic_field_errors(error),
+    )
 
 
 def _audit(
@@ -271,11 +548,40 @@ def _audit(
 ) -> None:
     latest = inbox.store.latest_checkpoint(thread_id)
     metadata = latest[1] if latest else {}
-    row = inbox.store.query(
-        "SELECT waiting_since, graph_id FROM hitl_threads WHERE thread_id = ?", (thread_id,)
+    indexed_since, graph_id = _indexed(inbox, [thread_id]).get(thread_id, (None, None))
+    _record_decisions(
+        inbox,
+        _decision_rows(thread_id, items, validated, reviewer, comment, action, started, outcome=outcome, error=error,
+                       indexed_since=indexed_since, graph_id=graph_id or metadata.get("graph_id")),
+    )  # fmt: skip
+
+
+def _indexed(inbox: Inbox, thread_ids: list[str]) -> dict[str, tuple[float | None, str | None]]:
+    """(waiting_since, graph_id) of indexed threads, from the desk's index."""
+    if not thread_ids:
+        return {}
+    marks = ",".join("?" for _ in thread_ids)
+    rows = inbox.store.query(
+        f"SELECT thread_id, waiting_since, graph_id FROM hitl_threads WHERE thread_id IN ({marks})", thread_ids
     )
-    indexed_since = float(row[0][0]) if row else None
-    graph_id = (row[0][1] if row else None) or metadata.get("graph_id")
+    return {row[0]: (float(row[1]) if row[1] is not None else None, row[2]) for row in rows}
+
+
+def _decision_rows(
+    thread_id: str,
+    items: dict[str, PendingInterrupt],
+    validated: dict[str, Any],
+    reviewer: str,
+    comment: str,
+    action: str,
+    started: float,
+    *,
+    outcome: str,
+    error: str | None,
+    indexed_since: float | None,
+    graph_id: str | None,
+) -> list[dict[str, Any]]:
+    """One audit row per answered interrupt of a resume."""
 
     def waited(iid: str) -> float | None:
         # The interrupt's own checkpoint says when it began waiting, even for a thread the
@@ -284,33 +590,37 @@ def _audit(
         since = checkpoint_time(checkpoint_id).timestamp() if checkpoint_id else indexed_since
         return None if since is None else max(0.0, started - since)
 
-    _record_decisions(
-        inbox,
-        [
-            {
-                "thread_id": thread_id,
-                "interrupt_id": iid,
-                "graph_id": graph_id,
-                "kind": items[iid].kind,
-                "action": action,
-                "payload": items[iid].value,
-                "answer": answer,
-                "reviewer": reviewer,
-                "comment": comment,
-                "decided_at": started,
-                "waited_seconds": waited(iid),
-                "outcome": outcome,
-                "error": error,
-            }
-            for iid, answer in validated.items()
-        ]
-    )
+    return [
+        {
+            "thread_id": thread_id,
+            "interrupt_id": iid,
+            "graph_id": graph_id,
+            "kind": items[iid].kind,
+            "action": action,
+            "payload": items[iid].value,
+            "answer": answer,
+            "reviewer": reviewer,
+            "comment": comment,
+            "decided_at": started,
+            "waited_seconds": waited(iid),
+            "outcome": outcome,
+            "error": error,
+        }
+        for iid, answer in validated.items()
+    ]
 
 
-def _record_decisions(inbox: Inbox, rows: list[dict[str, Any]]) -> None:
-    """Append decisions to the audit log, then tell the `Inbox.on_decided` hooks (webhooks)."""
-    seqs = inbox.store.append_audit(rows)
-    inbox._decided([{**row, "seq": seq} for row, seq in zip(rows, seqs)])
+def _record_decisions(inbox: Inbox, rows: list[dict[str, Any]], *, with_claims: Callable[[], None] | None = None) -> None:
+    """Append decisions to the audit log, then tell the `Inbox.on_decided` hooks (webhooks).
+
+    `with_claims` (closing the decisions' claims) runs in the same write transaction.
+    """
+    with inbox.store.connection(write=True):
+        if with_claims is not None:
+            with_claims()
+        seqs = inbox.store.append_audit(rows) if rows else []
+    if rows:
+        inbox._decided([{**row, "seq": seq} for row, seq in zip(rows, seqs)])
 
 
 def retry(inbox: Inbox, thread_id: str, *, reviewer: str, comment: str = "") -> ResumeOutcome:

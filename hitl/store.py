@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -34,7 +34,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from hitl.errors import StoreError
+from hitl.errors import AlreadyDecided, StoreError
 
 __all__ = [
     "Store",
@@ -635,6 +635,23 @@ class Store:
             return None
         return rows[0][0], _metadata(rows[0][1])
 
+    def latest_checkpoints(self, thread_ids: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """`latest_checkpoint` of many threads in one query per 500; threads without one are left out."""
+        ids = list(dict.fromkeys(thread_ids))
+        result: dict[str, tuple[str, dict[str, Any]]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            rows = self.query(
+                "SELECT c.thread_id, c.checkpoint_id, c.metadata FROM checkpoints c JOIN ("
+                "SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints "
+                f"WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id) l "
+                "ON c.thread_id = l.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = l.checkpoint_id",
+                chunk,
+            )
+            result.update({thread_id: (checkpoint_id, _metadata(metadata)) for thread_id, checkpoint_id, metadata in rows})
+        return result
+
     def pending_interrupts(self, thread_ids: Iterable[str]) -> dict[str, list[RawInterrupt]]:
         """Decode the pending interrupts of these threads only, fresh from the checkpointer."""
         ids = list(dict.fromkeys(thread_ids))
@@ -783,23 +800,36 @@ class Store:
 
     def failed_tasks(self, thread_id: str) -> list[tuple[str, str]]:
         """(node, error text) of tasks whose latest attempt raised, at the latest checkpoint."""
-        rows = self.query(
-            f"""
-            SELECT w.task_path, w.type, w.{self.dialect.write_value} FROM {self.dialect.writes_table} w
-            WHERE w.thread_id = ? AND w.checkpoint_ns = '' AND w.channel = '{ERROR}' AND w.checkpoint_id = (
-                SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''
+        return self.failed_tasks_of([thread_id])[thread_id]
+
+    def failed_tasks_of(self, thread_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """`failed_tasks` of many threads, in one query per 500."""
+        ids = list(dict.fromkeys(thread_ids))
+        result: dict[str, list[tuple[str, str]]] = {tid: [] for tid in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            rows = self.query(
+                f"""
+                WITH latest AS (
+                    SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
+                    WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
+                )
+                SELECT w.thread_id, w.task_path, w.type, w.{self.dialect.write_value}
+                FROM latest l JOIN {self.dialect.writes_table} w
+                  ON w.thread_id = l.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = l.checkpoint_id
+                WHERE w.channel = '{ERROR}'
+                ORDER BY w.thread_id, w.task_path, w.task_id
+                """,
+                chunk,
             )
-            """,
-            (thread_id, thread_id),
-        )
-        out = []
-        for task_path, type_, blob in rows:
-            try:
-                error = self.saver.serde.loads_typed((type_, bytes(blob)))
-            except Exception as exc:  # pragma: no cover - foreign serializer
-                error = f"(undecodable error: {exc})"
-            out.append((_node_from_task_path(task_path) or "?", str(error)))
-        return out
+            for thread_id, task_path, type_, blob in rows:
+                try:
+                    error = self.saver.serde.loads_typed((type_, bytes(blob)))
+                except Exception as exc:  # pragma: no cover - foreign serializer
+                    error = f"(undecodable error: {exc})"
+                result[thread_id].append((_node_from_task_path(task_path) or "?", str(error)))
+        return result
 
     # ------------------------------------------------------------------ the index
 
@@ -1138,7 +1168,6 @@ class Store:
         Raises:
             AlreadyDecided: another reviewer holds or finished a claim on one of them.
         """
-        from hitl.errors import AlreadyDecided
 
         now = time.time()
         sql = self.dialect.sql
@@ -1198,6 +1227,39 @@ class Store:
                         ]
                     )
 
+    def claim_each(
+        self,
+        requests: Mapping[str, dict[str, Any]],
+        *,
+        reviewer: str,
+        lease_seconds: float,
+        still_pending: Callable[[str, str], bool],
+    ) -> dict[str, AlreadyDecided]:
+        """`claim` for many threads in ONE write transaction: {thread: {interrupt_id: answer}}.
+
+        Each thread is claimed exactly as `claim` does (same keys, same takeover rules), all
+        of its interrupts or none (a savepoint undoes a thread's partial claim); a thread
+        that conflicts does not stop the others. Returns the refused threads and why.
+        """
+        refused: dict[str, AlreadyDecided] = {}
+        with self.connection(write=True) as conn:
+            for thread_id, answers in requests.items():
+                several = len(answers) > 1
+                if several:
+                    conn.execute("SAVEPOINT hitl_claim")
+                try:
+                    self.claim(
+                        thread_id, list(answers), reviewer=reviewer, answers=answers, lease_seconds=lease_seconds,
+                        still_pending=lambda iid, tid=thread_id: still_pending(tid, iid),
+                    )  # fmt: skip
+                except AlreadyDecided as exc:
+                    if several:
+                        conn.execute("ROLLBACK TO SAVEPOINT hitl_claim")
+                    refused[thread_id] = exc
+                if several:
+                    conn.execute("RELEASE SAVEPOINT hitl_claim")
+        return refused
+
     def renew_claims(self, thread_id: str, interrupt_ids: Sequence[str], *, reviewer: str, lease_seconds: float) -> int:
         """Push the lease of this desk's open claims forward while its resume is running.
 
@@ -1205,16 +1267,21 @@ class Store:
         second desk could take the claim over and run the graph again. Returns how many
         claims were renewed.
         """
+        return self.renew_claims_of({thread_id: interrupt_ids}, reviewer=reviewer, lease_seconds=lease_seconds)
+
+    def renew_claims_of(self, claims: Mapping[str, Sequence[str]], *, reviewer: str, lease_seconds: float) -> int:
+        """`renew_claims` for {thread: interrupt ids} of many threads, in one transaction."""
         renewed = 0
         with self.connection(write=True) as conn:
-            for interrupt_id in interrupt_ids:
-                renewed += conn.execute(
-                    self.dialect.sql(
-                        "UPDATE hitl_claims SET lease_until = ? WHERE thread_id = ? AND interrupt_id = ? "
-                        "AND state = 'claimed' AND reviewer = ?"
-                    ),
-                    (time.time() + lease_seconds, thread_id, interrupt_id, reviewer),
-                ).rowcount
+            for thread_id, interrupt_ids in claims.items():
+                for interrupt_id in interrupt_ids:
+                    renewed += conn.execute(
+                        self.dialect.sql(
+                            "UPDATE hitl_claims SET lease_until = ? WHERE thread_id = ? AND interrupt_id = ? "
+                            "AND state = 'claimed' AND reviewer = ?"
+                        ),
+                        (time.time() + lease_seconds, thread_id, interrupt_id, reviewer),
+                    ).rowcount
         return renewed
 
     def finish_claims(self, thread_id: str, interrupt_ids: Sequence[str], *, state: str) -> None:
@@ -1255,6 +1322,17 @@ class Store:
             "lease_until": datetime.fromtimestamp(float(lease_until), timezone.utc),
             "finished_at": datetime.fromtimestamp(float(finished_at), timezone.utc) if finished_at else None,
         }
+
+    def decided_claim(self, thread_id: str) -> dict[str, Any] | None:
+        """The latest claim on a thread that decided it or is deciding it (`claimed`, `done`,
+        `recovered`), as `claim_of` with its `interrupt_id`, or None."""
+        rows = self.query(
+            "SELECT interrupt_id FROM hitl_claims WHERE thread_id = ? AND state IN ('claimed', 'done', 'recovered') "
+            "ORDER BY claimed_at DESC LIMIT 1",
+            (thread_id,),
+        )
+        claim = self.claim_of(thread_id, rows[0][0]) if rows else None
+        return {**claim, "interrupt_id": rows[0][0]} if claim else None
 
     def stale_claims(self) -> list[tuple[str, str]]:
         """(thread, interrupt) of claims whose lease ran out before the resume finished."""
