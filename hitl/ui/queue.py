@@ -319,7 +319,10 @@ def _run_batch(
         # Each thread is answered only at the interrupt the reviewer was shown: one that moved
         # on meanwhile comes back "changed", unanswered.
         shown = {tid: ids[0] for tid, ids in seen.items() if len(ids) == 1}
-        results = inbox.batch(thread_ids, approve=approve, reviewer=reviewer, comment=comment, progress=progress, seen=shown)
+        # Chunks of 10: the progress bar moves while a page of up to 100 threads is decided.
+        results = inbox.batch(
+            thread_ids, approve=approve, reviewer=reviewer, comment=comment, progress=progress, seen=shown, chunk_size=10
+        )
     except HitlError as exc:  # the batch itself could not run (e.g. the database went away)
         show_problem(exc)
         return
