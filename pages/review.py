@@ -159,7 +159,14 @@ def _decisions(inbox, view) -> None:
         st.caption("Each request is answered on its own: the graph resumes as soon as you submit one, and the "
                    "others stay here.")
     first = next((item.id for item in view.interrupts if not item.failed_error and not item.decode_error), None)
+    voted = {vote.interrupt_id for vote in getattr(view, "votes", None) or [] if vote.voter == reviewer}
     for number, item in enumerate(view.interrupts, start=1):
+        if item.id in voted:  # a quorum vote of this reviewer is recorded: a second one would not count
+            st.info(context.md_escape(
+                f"You voted on this request ({cards.KIND_TITLES.get(item.kind, item.kind)}); it waits for other "
+                "approvers. A second vote from you would not be counted."
+            ))
+            continue
         options = cards.CardOptions(
             thread_id=view.thread_id,
             reject_reasons=tuple(inbox.settings.reject_reasons),

@@ -175,6 +175,7 @@ def test_roles_four_eyes_and_quorum_in_the_browser(login_desk, new_page, tmp_pat
     wait_for_app(carol)
     carol.get_by_text("Quorum vote: 1 of 2 approvals so far").wait_for()
     carol.get_by_text(shown("carol@example.com: approve")).wait_for()
+    carol.get_by_text("You voted on this request").wait_for()  # no second card to vote with
     screenshot(carol, "my_queue_quorum_vote.png", shots)
     assert "pay-big" in [t.thread_id for t in inbox.pending().items]
     assert not inbox.graph("selective_review").get_state({"configurable": {"thread_id": "pay-big"}}).values.get("payments")
