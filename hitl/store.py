@@ -925,10 +925,10 @@ class Store:
                     status,
                     checkpoint_id,
                     entry.graph_id,
-                    entry.graph_note,
+                    _no_nul(entry.graph_note),
                     "," + ",".join(entry.kinds) + ",",
-                    entry.summary,
-                    entry.search_text.lower(),
+                    _no_nul(entry.summary),
+                    _no_nul(entry.search_text.lower()),
                     len(pending),
                     ",".join(i.id for i in pending),
                     ",".join(dict.fromkeys(i.node or "" for i in pending)),
@@ -1450,11 +1450,16 @@ class Store:
         return [dict(zip(_AUDIT_COLUMNS, row)) for row in self.query(sql, params)]
 
 
+def _no_nul(text: str | None) -> str | None:
+    """Payload text for the desk's own tables: NUL shown as U+2400 (PostgreSQL text cannot hold NUL)."""
+    return text.replace("\x00", "\u2400") if text else text
+
+
 def _audit_record(row: dict[str, Any], *, seq: int, prev_hash: str) -> dict[str, Any]:
     decided_at = row.get("decided_at") or time.time()
     if isinstance(decided_at, datetime):
         decided_at = decided_at.timestamp()
-    return {
+    record = {
         "seq": seq,
         "thread_id": str(row["thread_id"]),
         "interrupt_id": str(row.get("interrupt_id") or ""),
@@ -1471,6 +1476,9 @@ def _audit_record(row: dict[str, Any], *, seq: int, prev_hash: str) -> dict[str,
         "error": row.get("error"),
         "prev_hash": prev_hash,
     }
+    # A NUL in free text (a comment, an exception message) would be refused by PostgreSQL after
+    # the graph already ran: record it visibly as U+2400 instead, before the row is hashed.
+    return {key: _no_nul(value) if isinstance(value, str) else value for key, value in record.items()}
 
 
 _PAYLOAD_LIMIT = 200_000

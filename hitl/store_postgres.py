@@ -37,7 +37,7 @@ import psycopg.errors
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from hitl.errors import StoreError
+from hitl.errors import InvalidAnswer, StoreError
 from hitl.store import _COUNTS_FROM_THREADS, _DESK_TABLES_SQLITE, Store, _Dialect
 
 __all__ = ["open_postgres", "POSTGRES", "translate_ddl", "describe_url"]
@@ -209,6 +209,7 @@ class _PgConnection:
         return sql.replace("%", "%%").replace("?", "%s"), params
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        _refuse_nul(params)
         text, values = self._convert(sql, params)
         cursor = self.conn.cursor(row_factory=tuple_row)
         cursor.execute(text, values)
@@ -217,6 +218,8 @@ class _PgConnection:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> psycopg.Cursor:
         rows = list(rows)
         cursor = self.conn.cursor(row_factory=tuple_row)
+        for row in rows:
+            _refuse_nul(row)
         if rows:
             text, _ = self._convert(sql, rows[0])
             cursor.executemany(text, rows)
@@ -411,3 +414,17 @@ def _setup_desk_tables(conn: psycopg.Connection, schema: str) -> None:
             conn.execute(_TRIGRAM_INDEX.format(schema=quoted, ops_schema=ops_schema[0]))
     except psycopg.Error:
         pass  # no pg_trgm here (or no right to create it): search scans, still correct
+
+
+def _refuse_nul(params: Sequence[Any] | None) -> None:
+    """PostgreSQL text cannot hold NUL (0x00): say so instead of failing as a database error.
+
+    No stored id, name or text contains one, so a filter with NUL could match nothing; the
+    desk's own records replace it before writing (see `store._audit_record`).
+    """
+    for value in params or ():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidAnswer(
+                f"{value[:40]!r} contains a NUL (\\x00) character, which PostgreSQL text cannot hold; remove it.",
+                field_errors={"": "contains a NUL character"},
+            )

@@ -257,3 +257,17 @@ def test_bad_database_files_give_clear_errors(tmp_path: Path, graphs_file: Path,
 def test_unsupported_url_is_explained(graphs_file: Path) -> None:
     with pytest.raises(StoreError, match="not supported"):
         Inbox.open(database_url="mysql://x", graphs_path=str(graphs_file))
+
+
+def test_nul_characters_are_recorded_visibly_and_a_nul_filter_matches_nothing(inbox: Inbox) -> None:
+    # PostgreSQL text cannot hold NUL: the audit row shows it as U+2400 on every backend (the
+    # same bytes are hashed), and a filter containing one is refused (PostgreSQL) or empty.
+    thread_id = start(inbox, "fragile")
+    inbox.decide(thread_id, approve=True, reviewer="alice", comment="ok\x00then")
+    assert list(inbox.history(thread_id=thread_id)["comment"]) == ["ok\u2400then"]
+    assert inbox.verify_audit().ok
+    if inbox.store.backend == "postgres":
+        with pytest.raises(InvalidAnswer, match="NUL"):
+            inbox.history(reviewer="ali\x00ce")
+    else:
+        assert inbox.history(reviewer="ali\x00ce").empty
