@@ -904,6 +904,8 @@ class Store:
         latest, interrupts, errors = state
         now = time.time()
         rows = []
+        # PostgreSQL text cannot hold NUL: payload text is indexed with U+2400 there.
+        text = (lambda value: value) if self.dialect.name == "sqlite" else _no_nul
         for thread_id, checkpoint_id, metadata_blob in latest:
             metadata = _metadata(metadata_blob)
             everything = interrupts.get(thread_id, [])
@@ -925,10 +927,10 @@ class Store:
                     status,
                     checkpoint_id,
                     entry.graph_id,
-                    _no_nul(entry.graph_note),
+                    text(entry.graph_note),
                     "," + ",".join(entry.kinds) + ",",
-                    _no_nul(entry.summary),
-                    _no_nul(entry.search_text.lower()),
+                    text(entry.summary),
+                    text(entry.search_text.lower()),
                     len(pending),
                     ",".join(i.id for i in pending),
                     ",".join(dict.fromkeys(i.node or "" for i in pending)),
@@ -1374,7 +1376,7 @@ class Store:
                 seq, prev = 0, GENESIS_HASH
             for row in rows:
                 seq += 1
-                record = _audit_record(row, seq=seq, prev_hash=prev)
+                record = _audit_record(row, seq=seq, prev_hash=prev, keep_nul=self.dialect.name == "sqlite")
                 record["row_hash"] = row_hash(record, key=key)
                 conn.execute(
                     sql(f"INSERT INTO hitl_audit ({', '.join(_AUDIT_COLUMNS)}) VALUES ({', '.join('?' for _ in _AUDIT_COLUMNS)})"),
@@ -1455,7 +1457,7 @@ def _no_nul(text: str | None) -> str | None:
     return text.replace("\x00", "\u2400") if text else text
 
 
-def _audit_record(row: dict[str, Any], *, seq: int, prev_hash: str) -> dict[str, Any]:
+def _audit_record(row: dict[str, Any], *, seq: int, prev_hash: str, keep_nul: bool = True) -> dict[str, Any]:
     decided_at = row.get("decided_at") or time.time()
     if isinstance(decided_at, datetime):
         decided_at = decided_at.timestamp()
@@ -1476,6 +1478,8 @@ def _audit_record(row: dict[str, Any], *, seq: int, prev_hash: str) -> dict[str,
         "error": row.get("error"),
         "prev_hash": prev_hash,
     }
+    if keep_nul:  # SQLite keeps text verbatim
+        return record
     # A NUL in free text (a comment, an exception message) would be refused by PostgreSQL after
     # the graph already ran: record it visibly as U+2400 instead, before the row is hashed.
     return {key: _no_nul(value) if isinstance(value, str) else value for key, value in record.items()}
