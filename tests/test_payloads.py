@@ -8,20 +8,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from langchain.agents import create_agent
-from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain.agents.middleware.human_in_the_loop import (
     ActionRequest,
     HITLRequest,
     ReviewConfig,
     ToolApprovalRequest,
 )
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
-from langchain_core.tools import tool
-from langgraph.checkpoint.memory import InMemorySaver
 
 from hitl.payloads import KINDS, classify, review_request, search_text, summarize, tool_calls
+from tests.hitl_agent import paused_agent
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the prebuilt Agent Inbox types are deprecated aliases
@@ -178,53 +174,9 @@ def test_classify_near_misses_fall_back_to_json(value):
 # --------------------------------------------------------------------------- real interrupts
 
 
-class _ToolCallingFake(GenericFakeChatModel):
-    def bind_tools(self, tools: Any, **kwargs: Any) -> _ToolCallingFake:
-        return self
-
-
-@tool
-def send_email(to: str, subject: str) -> str:
-    """Send an email."""
-    return f"sent to {to}"
-
-
-@tool
-def make_payment(amount: float, payee: str) -> str:
-    """Pay someone."""
-    return f"paid {amount}"
-
-
 def real_interrupts(mode: str) -> list[Any]:
     """Run a LangChain agent with HumanInTheLoopMiddleware until it pauses."""
-    model = _ToolCallingFake(
-        messages=iter(
-            [
-                AIMessage(
-                    content="",
-                    tool_calls=[
-                        {"name": "send_email", "args": {"to": "a@example.com", "subject": "Q3"},
-                         "id": "c1"},
-                        {"name": "make_payment", "args": {"amount": 5, "payee": "ACME"},
-                         "id": "c2"},
-                    ],
-                ),
-                AIMessage(content="done"),
-            ]
-        )
-    )
-    middleware = HumanInTheLoopMiddleware(
-        interrupt_on={
-            "send_email": {"allowed_decisions": ["approve", "edit", "reject"]},
-            "make_payment": {"allowed_decisions": ["approve", "reject"]},
-        },
-        interrupt_mode=mode,
-    )
-    agent = create_agent(model, [send_email, make_payment], middleware=[middleware],
-                         checkpointer=InMemorySaver())
-    out = agent.invoke({"messages": [{"role": "user", "content": "go"}]},
-                       {"configurable": {"thread_id": "t1"}})
-    return list(out["__interrupt__"])
+    return paused_agent(mode)[2]
 
 
 def test_real_batched_middleware_interrupt_is_hitl_request():
