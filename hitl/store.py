@@ -34,7 +34,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from hitl.errors import AlreadyDecided, StoreError
+from hitl.errors import AlreadyDecided, InvalidAnswer, StoreError
 
 __all__ = [
     "Store",
@@ -1028,7 +1028,17 @@ class Store:
         search: str | None = None,
         waiting_longer_than: float | None = None,
     ) -> tuple[list[str], list[Any]]:
-        """WHERE clauses over `hitl_threads` (as `alias`) for the queue's filters, with parameters."""
+        """WHERE clauses over `hitl_threads` (as `alias`) for the queue's filters, with parameters.
+
+        Raises:
+            InvalidAnswer: a filter holds a NUL character (FTS5 cannot parse it, PostgreSQL
+                cannot store it: refused the same way on every backend).
+        """
+        for name, value in (("graph_id", graph_id), ("kind", kind), ("search", search)):
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidAnswer(
+                    f"The {name} filter contains a NUL (\\x00) character; remove it.", field_errors={name: "contains NUL"}
+                )
         column = f"{alias}." if alias else ""
         where: list[str] = []
         params: list[Any] = []

@@ -267,6 +267,8 @@ def test_nul_characters_are_recorded_visibly_and_a_nul_filter_matches_nothing(in
     stored = "ok\u2400then" if inbox.store.backend == "postgres" else "ok\x00then"
     assert list(inbox.history(thread_id=thread_id)["comment"]) == [stored]
     assert inbox.verify_audit().ok
+    with pytest.raises(InvalidAnswer, match="search filter contains a NUL"):
+        inbox.pending(search="ab\x00cd")
     if inbox.store.backend == "postgres":
         with pytest.raises(InvalidAnswer, match="NUL"):
             inbox.history(reviewer="ali\x00ce")
