@@ -1567,8 +1567,6 @@ def _encode_cursor(since: float, thread_id: str) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
-    from hitl.errors import InvalidAnswer
-
     try:
         since, thread_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return float(since), str(thread_id)
