@@ -305,11 +305,12 @@ class Inbox:
 
     # ------------------------------------------------------------------ listing
 
-    def refresh(self) -> int:
-        """Index threads agents changed since the last call; returns how many."""
+    def refresh(self, thread_ids: Sequence[str] | None = None) -> int:
+        """Index threads agents changed since the last call (only these, when given); returns
+        how many."""
         with self._refresh_lock:
             changed: list[str] = []
-            count = self.store.refresh(self._indexer(changed))
+            count = self.store.refresh(self._indexer(changed), thread_ids=thread_ids)
         for hook in self._after_index:
             hook(changed)
         return count

@@ -131,34 +131,27 @@ def resume_many(
     ran: dict[str, dict[str, Any]] = {}
     started: dict[str, float] = {}
 
-    def launch(thread_id: str, plan: _Plan) -> None:
-        started[thread_id] = time.time()
+    def late(thread_id: str, result: dict[str, Any]) -> None:
+        plan = plans[thread_id]
+        try:
+            _finish(inbox, thread_id, plan.items, plan.validated, result, reviewer, comment, action,
+                    started[thread_id], late=True)  # fmt: skip
+        finally:
+            leases.close(thread_id)
 
-        def late(result: dict[str, Any]) -> None:
-            try:
-                _finish(inbox, thread_id, plan.items, plan.validated, result, reviewer, comment, action,
-                        started[thread_id], late=True)  # fmt: skip
-            finally:
-                leases.close(thread_id)
-
-        def timed_out(message: str) -> None:
+    def timed_out(thread_id: str, message: str) -> None:
+        plan = plans[thread_id]
+        try:
             _audit(inbox, thread_id, plan.items, plan.validated, reviewer, comment, action, started[thread_id],
                    outcome="timeout", error=message)  # fmt: skip
-
-        try:
-            result = _invoke(inbox, plan.graph, thread_id, Command(resume=plan.validated), plan.graph_id,
-                             on_timeout=timed_out, on_late=late)  # fmt: skip
         except HitlError as exc:  # the timeout could not be recorded; the late end still closes the claim
             results[thread_id] = exc
             return
-        if result is None:
-            results[thread_id] = ResumeOutcome(status="failed", error=_timeout_message(inbox), thread_id=thread_id)
-        else:
-            ran[thread_id] = result
+        results[thread_id] = ResumeOutcome(status="failed", error=message, thread_id=thread_id)
 
     try:
-        for thread_id, plan in plans.items():
-            launch(thread_id, plan)
+        runs = [(thread_id, plan.graph, Command(resume=plan.validated), plan.graph_id) for thread_id, plan in plans.items()]
+        ran.update(_invoke_many(inbox, runs, started=started, on_timeout=timed_out, on_late=late))
         results.update(_close_chunk(inbox, {t: plans[t] for t in ran}, ran, started, reviewer, comment, action))
     except HitlError as exc:  # closing failed: the claims stay open and go stale, for recover_stale_claims
         results.update({thread_id: exc for thread_id in ran if thread_id not in results})
@@ -166,7 +159,7 @@ def resume_many(
         for thread_id in ran:
             leases.close(thread_id)
     try:
-        inbox.refresh()
+        inbox.refresh(list(requests))
     except HitlError:
         pass  # the index catches up on the next refresh; the decisions are recorded
     return results
@@ -398,15 +391,7 @@ def _invoke(
 
     def run() -> None:
         try:
-            # Keep graph_id in the new checkpoints' metadata, as the first run put it there:
-            # without it a finished thread (or one paused at a node several graphs share)
-            # can no longer be matched to its graph and turns read-only.
-            config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
-            if graph_id:
-                config["metadata"] = {"graph_id": graph_id}
-            graph.invoke(command, config)
-        except BaseException as exc:  # recorded by the caller; never silently lost
-            result["error"] = exc
+            result.update(_call(graph, thread_id, command, graph_id))
         finally:
             with handover:
                 done.set()
@@ -422,6 +407,112 @@ def _invoke(
                 on_timeout(_timeout_message(inbox))
                 return None
     return result
+
+
+def _call(graph: Any, thread_id: str, command: Any, graph_id: str | None) -> dict[str, Any]:
+    """`graph.invoke(command)` on the thread: `{}`, or `{"error": exc}` if it raised."""
+    # Keep graph_id in the new checkpoints' metadata, as the first run put it there: without
+    # it a finished thread (or one paused at a node several graphs share) can no longer be
+    # matched to its graph and turns read-only.
+    config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
+    if graph_id:
+        config["metadata"] = {"graph_id": graph_id}
+    try:
+        graph.invoke(command, config)
+    except BaseException as exc:  # recorded by the caller; never silently lost
+        return {"error": exc}
+    return {}
+
+
+def _invoke_many(
+    inbox: Inbox,
+    runs: list[tuple[str, Any, Any, str | None]],
+    *,
+    started: dict[str, float],
+    on_timeout: Callable[[str, str], None],
+    on_late: Callable[[str, dict[str, Any]], None],
+) -> dict[str, dict[str, Any]]:
+    """`_invoke` for a batch chunk's runs [(thread, graph, command, graph_id)], one after
+    another in ONE worker thread (a thread per run cost more than the desk's own work).
+
+    Each run is still bounded by `resume_timeout_seconds` from its own start: a run that
+    outlives it gets `on_timeout(thread, message)` and, when it ends, `on_late(thread,
+    result)` in the worker (never before `on_timeout` returned); the runs queued behind it
+    move to a fresh worker. Returns {thread: result} for the runs that ended in time;
+    `started` receives every run's start time.
+    """
+    finished: dict[str, dict[str, Any]] = {}
+    queue = list(runs)
+    while queue:
+        worker = _ChunkWorker(inbox, queue, started, on_late)
+        timed_out, queue = worker.wait(finished)
+        if timed_out is not None:
+            try:
+                on_timeout(timed_out, _timeout_message(inbox))
+            finally:
+                worker.late_ok.set()
+    return finished
+
+
+class _ChunkWorker:
+    """Runs queued resumes in order in one thread; `wait` watches each one's deadline."""
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        runs: list[tuple[str, Any, Any, str | None]],
+        started: dict[str, float],
+        on_late: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        self._runs = runs
+        self._started = started
+        self._on_late = on_late
+        self._timeout = inbox.settings.resume_timeout_seconds
+        self._cond = threading.Condition()
+        self._done: dict[str, dict[str, Any]] = {}
+        self._current: tuple[str, float] | None = None  # (thread, monotonic start) of the running run
+        self._next = 0  # index of the next run to start
+        self._given_up = False  # the caller gave up on the current run: start nothing more
+        self.late_ok = threading.Event()
+        """Set by the caller once the timeout is recorded: the late end may be recorded then."""
+        threading.Thread(target=self._work, name=f"hitl-resume-{runs[0][0]}+{len(runs) - 1}", daemon=True).start()
+
+    def _work(self) -> None:
+        for index, (thread_id, graph, command, graph_id) in enumerate(self._runs):
+            with self._cond:
+                if self._given_up:
+                    return
+                self._started[thread_id] = time.time()
+                self._current = (thread_id, time.monotonic())
+                self._next = index + 1
+            result = _call(graph, thread_id, command, graph_id)
+            with self._cond:
+                late = self._given_up
+                if not late:
+                    self._done[thread_id] = result
+                    self._current = None
+                    if len(self._done) == len(self._runs):
+                        self._cond.notify_all()
+            if late:
+                self.late_ok.wait()
+                self._on_late(thread_id, result)
+                return
+
+    def wait(self, finished: dict[str, dict[str, Any]]) -> tuple[str | None, list[tuple[str, Any, Any, str | None]]]:
+        """Wait for the runs. Adds the runs that ended in time to `finished`; returns the
+        thread whose run outlived its timeout (None if none did) and the runs not started."""
+        with self._cond:
+            while len(self._done) < len(self._runs):
+                current = self._current
+                left = self._timeout if current is None else current[1] + self._timeout - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._given_up = True
+                finished.update(self._done)
+                return current[0], self._runs[self._next :]  # type: ignore[index]
+            finished.update(self._done)
+            return None, []
 
 
 def _timeout_message(inbox: Inbox) -> str:

@@ -720,6 +720,7 @@ class Store:
                    r.type, r.{value}, e.type, e.{value}
             FROM latest l JOIN {writes} w
               ON w.thread_id = l.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = l.checkpoint_id
+             AND w.thread_id IN ({marks})
             LEFT JOIN {writes} r
               ON r.thread_id = w.thread_id AND r.checkpoint_ns = '' AND r.checkpoint_id = w.checkpoint_id
              AND r.task_id = w.task_id AND r.channel = '__resume__'
@@ -733,7 +734,9 @@ class Store:
             )
             ORDER BY w.thread_id, w.task_path, w.task_id
         """
-        return self.query(sql, thread_ids)
+        # The ids twice: also on the writes, so PostgreSQL finds them by index even when its
+        # statistics predate a burst of new threads (it scanned all writes once per id then).
+        return self.query(sql, [*thread_ids, *thread_ids])
 
     def _decode_interrupts(
         self,
@@ -818,10 +821,11 @@ class Store:
                 SELECT w.thread_id, w.task_path, w.type, w.{self.dialect.write_value}
                 FROM latest l JOIN {self.dialect.writes_table} w
                   ON w.thread_id = l.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = l.checkpoint_id
+                 AND w.thread_id IN ({marks})
                 WHERE w.channel = '{ERROR}'
                 ORDER BY w.thread_id, w.task_path, w.task_id
                 """,
-                chunk,
+                [*chunk, *chunk],
             )
             for thread_id, task_path, type_, blob in rows:
                 try:
@@ -833,18 +837,34 @@ class Store:
 
     # ------------------------------------------------------------------ the index
 
-    def refresh(self, indexer: Indexer, *, batch: int = 2000, max_batches: int | None = None) -> int:
-        """Re-index dirty threads. Returns how many were indexed.
+    def refresh(
+        self,
+        indexer: Indexer,
+        *,
+        batch: int = 2000,
+        max_batches: int | None = None,
+        thread_ids: Sequence[str] | None = None,
+    ) -> int:
+        """Re-index dirty threads (only those of `thread_ids`, when given). Returns how many
+        were indexed.
 
         Each batch reads dirty marks and the threads' state in one snapshot, writes their
         rows, and clears each mark only if its version did not move meanwhile.
         """
         if self.read_only:
             return self._refresh_read_only(indexer)
+        if thread_ids is not None:
+            ids = sorted(set(thread_ids))
+            if not ids:
+                return 0
+            batch, max_batches = len(ids), 1
+            where = f"WHERE thread_id IN ({','.join('?' for _ in ids)}) "
+        else:
+            ids, where = [], ""
+            if not self.query("SELECT 1 FROM hitl_dirty LIMIT 1"):
+                return 0  # nothing changed: skip the snapshot transaction (round trips on a server)
         done = 0
         batches = 0
-        if not self.query("SELECT 1 FROM hitl_dirty LIMIT 1"):
-            return 0  # nothing changed: skip the snapshot transaction (round trips on a server)
         while max_batches is None or batches < max_batches:
             batches += 1
             with self.connection(snapshot=True):
@@ -853,7 +873,7 @@ class Store:
                 dirty = [
                     (tid, int(version))
                     for tid, version in self.query(
-                        "SELECT thread_id, version FROM hitl_dirty ORDER BY thread_id LIMIT ?", (batch,)
+                        f"SELECT thread_id, version FROM hitl_dirty {where}ORDER BY thread_id LIMIT ?", (*ids, batch)
                     )
                 ]
                 state = self._read_thread_state([tid for tid, _ in dirty]) if dirty else None
@@ -891,9 +911,9 @@ class Store:
                     SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
                     WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
                 ) l ON w.thread_id = l.thread_id AND w.checkpoint_id = l.checkpoint_id
-                WHERE w.checkpoint_ns = '' AND w.channel = '{ERROR}'
+                WHERE w.checkpoint_ns = '' AND w.channel = '{ERROR}' AND w.thread_id IN ({marks})
                 """,
-                thread_ids,
+                [*thread_ids, *thread_ids],
             )
         }
         return latest, interrupts, errors
@@ -906,8 +926,16 @@ class Store:
         rows = []
         # PostgreSQL text cannot hold NUL: payload text is indexed with U+2400 there.
         text = (lambda value: value) if self.dialect.name == "sqlite" else _no_nul
-        for thread_id, checkpoint_id, metadata_blob in latest:
-            metadata = _metadata(metadata_blob)
+        decoded = [(thread_id, checkpoint_id, _metadata(blob)) for thread_id, checkpoint_id, blob in latest]
+        # Threads with nothing pending, not resolved and no error: running, or completed?
+        scheduled = self._scheduled(
+            [
+                (thread_id, checkpoint_id)
+                for thread_id, checkpoint_id, metadata in decoded
+                if not interrupts.get(thread_id) and thread_id not in errors and not metadata.get("hitl_resolved")
+            ]
+        )
+        for thread_id, checkpoint_id, metadata in decoded:
             everything = interrupts.get(thread_id, [])
             pending = [i for i in everything if i.answerable]
             entry = indexer(thread_id, metadata, pending or everything)
@@ -917,7 +945,7 @@ class Store:
                 status = "resolved"
             elif thread_id in errors or everything:
                 status = "failed"
-            elif self._has_next(thread_id, checkpoint_id):
+            elif thread_id in scheduled:
                 status = "running"
             else:
                 status = "completed"
@@ -940,18 +968,55 @@ class Store:
             )
         return rows
 
-    def _has_next(self, thread_id: str, checkpoint_id: str) -> bool:
-        """Whether the checkpoint still has nodes scheduled (the run is going or stalled)."""
-        try:
-            saved = self.saver.get_tuple(
-                {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
+    def _scheduled(self, checkpoints: list[tuple[str, str]]) -> set[str]:
+        """The threads among (thread, checkpoint id) whose checkpoint still has nodes scheduled
+        (a `branch:to:*` or `__start__` channel holds a value): the run is going or stalled.
+
+        One query per 500 checkpoints, where the saver's `get_tuple` would read each one with
+        its pending writes. A checkpoint that cannot be read counts as not scheduled."""
+        found: set[str] = set()
+        for start in range(0, len(checkpoints), 500):
+            chunk = checkpoints[start : start + 500]
+            pairs = ", ".join("(?, ?)" for _ in chunk)
+            params = [value for pair in chunk for value in pair]
+            if self.dialect.name != "sqlite":
+                # PostgresSaver keeps None and primitive channel values inline in the
+                # checkpoint's JSON and the rest in checkpoint_blobs (type 'empty' = absent).
+                found.update(
+                    row[0]
+                    for row in self.query(
+                        f"""
+                        SELECT c.thread_id FROM (VALUES {pairs}) v JOIN checkpoints c
+                          ON c.thread_id = v.column1 AND c.checkpoint_ns = '' AND c.checkpoint_id = v.column2
+                        WHERE (
+                            EXISTS (
+                                SELECT 1 FROM jsonb_object_keys(c.checkpoint -> 'channel_values') k
+                                WHERE k LIKE 'branch:to:%' OR k = '__start__'
+                            ) OR EXISTS (
+                                SELECT 1 FROM jsonb_each_text(c.checkpoint -> 'channel_versions') v
+                                JOIN checkpoint_blobs b ON b.thread_id = c.thread_id AND b.checkpoint_ns = ''
+                                 AND b.channel = v.key AND b.version = v.value
+                                WHERE (v.key LIKE 'branch:to:%' OR v.key = '__start__') AND b.type <> 'empty'
+                            )
+                        )
+                        """,
+                        params,
+                    )
+                )
+                continue
+            rows = self.query(
+                f"SELECT c.thread_id, c.type, c.checkpoint FROM (VALUES {pairs}) v JOIN checkpoints c "
+                "ON c.thread_id = v.column1 AND c.checkpoint_ns = '' AND c.checkpoint_id = v.column2",
+                params,
             )
-        except Exception:
-            return False
-        if saved is None:
-            return False
-        channels = saved.checkpoint.get("channel_values", {})
-        return any(key.startswith("branch:to:") or key == "__start__" for key in channels)
+            for thread_id, type_, blob in rows:
+                try:
+                    channels = self.saver.serde.loads_typed((type_, bytes(blob))).get("channel_values", {})
+                except Exception:
+                    continue
+                if any(key.startswith("branch:to:") or key == "__start__" for key in channels):
+                    found.add(thread_id)
+        return found
 
     def _write_index(self, rows: list[tuple], dirty: list[tuple[str, int]]) -> None:
         by_thread = {row[0]: row for row in rows}
@@ -965,12 +1030,17 @@ class Store:
                     # version this refresh read means no agent wrote the thread since: the row
                     # built from that read is current. A mark that moved was re-dirtied by a
                     # concurrent write (or taken by another desk's refresh): keep it, drop the row.
+                    # (The ids alone first, so the marks are found by key, not by a scan.)
+                    marks = ",".join("?" for _ in chunk)
                     pairs = ", ".join("(?, ?)" for _ in chunk)
                     cleared += [
                         r[0]
                         for r in conn.execute(
-                            sql(f"DELETE FROM hitl_dirty WHERE (thread_id, version) IN (VALUES {pairs}) RETURNING thread_id"),
-                            [value for pair in chunk for value in pair],
+                            sql(
+                                f"DELETE FROM hitl_dirty WHERE thread_id IN ({marks}) "
+                                f"AND (thread_id, version) IN (VALUES {pairs}) RETURNING thread_id"
+                            ),
+                            [*(tid for tid, _ in chunk), *(value for pair in chunk for value in pair)],
                         ).fetchall()
                     ]
                 gone = [tid for tid in cleared if tid not in by_thread]

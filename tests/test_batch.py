@@ -64,7 +64,7 @@ def test_a_batch_of_120_in_two_chunks_decides_each_thread_as_decide_would(ledger
 
         refreshes, claim_transactions, progress = [], [], []
         real_refresh, real_claim_each = desk.refresh, desk.store.claim_each
-        desk.refresh = lambda: refreshes.append(1) or real_refresh()  # type: ignore[method-assign]
+        desk.refresh = lambda thread_ids=None: refreshes.append(thread_ids) or real_refresh(thread_ids)  # type: ignore[method-assign]
         desk.store.claim_each = lambda *a, **k: claim_transactions.append(1) or real_claim_each(*a, **k)  # type: ignore[method-assign]
         results = desk.batch(
             ids, approve=True, reviewer="ann", comment="month end", seen=seen,
@@ -74,6 +74,8 @@ def test_a_batch_of_120_in_two_chunks_decides_each_thread_as_decide_would(ledger
         assert [r.thread_id for r in results] == ids
         assert progress == [(n, 120, thread_id) for n, thread_id in enumerate(ids, start=1)]
         assert (len(refreshes), len(claim_transactions)) == (2, 2)
+        # Each chunk re-indexes its own threads, not whatever else agents changed meanwhile.
+        assert set(refreshes[0]) <= set(ids[:100]) and set(refreshes[1]) <= set(ids[100:])
         by_thread = {r.thread_id: r for r in results}
         expected = {thread_id: "completed" for thread_id in ids}
         expected.update({t: "already decided" for t in decided_elsewhere + in_flight})
@@ -188,6 +190,44 @@ def test_a_chunk_keeps_its_claims_leased_while_its_graphs_run(ledger_env: dict[s
         assert [r.result for r in results] == ["completed"] * 4
         assert stale == []
         assert [desk.store.claim_of(t, r["interrupt_id"])["state"] for r in desk.store.audit_rows() for t in [r["thread_id"]]] == ["done"] * 4
+    finally:
+        desk.close()
+
+
+def test_a_run_outliving_the_timeout_mid_chunk_is_handed_over_and_the_rest_still_run(ledger_env: dict[str, str]) -> None:
+    """A chunk's runs share one worker; one that hangs past the timeout must neither stall
+    nor lose the runs queued behind it, and its late end is still recorded."""
+    import time
+
+    desk = Inbox.open(
+        database_url=ledger_env["url"], graphs_path=ledger_env["graphs"], create=True, resume_timeout_seconds=0.2
+    )
+    try:
+        ids = ["a-1", "slow-2", "b-3", "slow-4", "c-5"]  # each slow run takes 0.5 s after its answer
+        for thread_id in ids:
+            start(desk, GRAPH_ID, {"topic": thread_id}, thread_id=thread_id)
+        desk.refresh()
+        began = time.monotonic()
+        results = {r.thread_id: r for r in desk.batch(ids, approve=True, reviewer="ann", comment="eod")}
+        assert time.monotonic() - began < 1.5  # not 5 x 0.5 s: nothing waited for a late run
+        assert {t: r.result for t, r in results.items()} == {
+            "a-1": "completed", "slow-2": "failed", "b-3": "completed", "slow-4": "failed", "c-5": "completed",
+        }  # fmt: skip
+        assert "did not finish within 0.2 s" in results["slow-2"].message
+        for thread_id in ("a-1", "b-3", "c-5"):
+            assert side_effect_count(ledger_env["side_effects"], thread_id) == 1
+        # The slow runs were left running, not abandoned: their claims hold until they end,
+        # then each records its late completion after its timeout row.
+        deadline = time.monotonic() + 15
+        while not all(len(desk.history(thread_id=t)) == 2 for t in ("slow-2", "slow-4")):
+            assert time.monotonic() < deadline, "a late completion was never recorded"
+            time.sleep(0.05)
+        for thread_id in ("slow-2", "slow-4"):
+            assert list(desk.history(thread_id=thread_id)["outcome"]) == ["timeout", "completed"]
+            assert side_effect_count(ledger_env["side_effects"], thread_id) == 1
+            assert desk.store.claim_of(thread_id, desk.history(thread_id=thread_id).iloc[0]["interrupt_id"])["state"] == "done"
+        assert desk.pending().total == 0
+        assert desk.verify_audit().ok
     finally:
         desk.close()
 

@@ -227,7 +227,11 @@ def test_statuses_are_indexed(inbox: Inbox) -> None:
     start(inbox, "fragile", thread_id="waiting")
     resolved = start(inbox, "fragile", thread_id="resolved")
     inbox.resolve(resolved, reviewer="a", reason="dup")
-    assert inbox.counts(refresh=True) == {"completed": 1, "failed": 1, "waiting": 1, "resolved": 1}
+    # Stopped at a static breakpoint: a node is scheduled but nothing asks a question.
+    stalled = {"configurable": {"thread_id": "stalled"}, "metadata": {"graph_id": "fragile"}}
+    inbox.graph("fragile").invoke({"topic": "stalled"}, stalled, interrupt_before=["fragile_deploy"])
+    assert inbox.counts(refresh=True) == {"completed": 1, "failed": 1, "waiting": 1, "resolved": 1, "running": 1}
+    assert inbox.thread("stalled").next_nodes == ("fragile_deploy",)
     rows, _, total = inbox.threads("failed")
     assert total == 1 and rows[0].thread_id == "failed"
 
