@@ -9,7 +9,9 @@ once, the first page + total count (median of 5), the same filtered by graph and
 search, resident memory growth, the naive way (distinct thread ids, then `get_state` for
 each; on a sample, extrapolated and labelled so), the speed-up, then a batch approval of
 1,000 threads with `Inbox.batch` against `graph.invoke(Command(resume=...))` called
-directly on another 1,000.
+directly on another 1,000. Both write through the same saver into the same tables, so both
+fire the desk's dirty-mark triggers; `Inbox.batch` re-indexes the threads it decided, and the
+directly resumed ones are re-indexed by the next listing, outside both timings.
 
 Threads are grown the way the issue describes: a seeded thread's latest checkpoint (the one
 before its paused node ran) is copied with the saver's own `put` under a new thread id and a
