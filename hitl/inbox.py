@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -414,13 +414,47 @@ class Inbox:
         graph_id: str | None = None,
         search: str | None = None,
         refresh: bool = True,
+        principal: Any = None,
     ) -> tuple[list[ThreadRow], str | None, int]:
-        """Threads of any status (waiting, running, completed, failed, resolved), newest first."""
+        """Threads of any status (waiting, running, completed, failed, resolved), newest first.
+
+        With `principal` (or a signed-in reviewer, see `require_principal`), a thread whose
+        interrupts the principal may not see is listed with its id, status and graph only:
+        its summary says why it is hidden instead of what it asks.
+        """
         if refresh:
             self.refresh()
-        return self.store.list_threads(
+        rows, next_cursor, total = self.store.list_threads(
             status=status, limit=limit, cursor=cursor, graph_id=graph_id, search=search, newest_first=True
         )
+        principal = self._acting(principal)
+        if principal is not None:
+            rows = self._redacted(rows, principal)
+        return rows, next_cursor, total
+
+    def _redacted(self, rows: list[ThreadRow], principal: Any) -> list[ThreadRow]:
+        """`rows` with the summary of each thread the principal may not see replaced by why."""
+        from hitl.access import ReviewItem
+
+        ids = [row.thread_id for row in rows if row.summary]
+        if not ids:
+            return rows
+        raw = self.store.pending_interrupts(ids)
+        latest = self.store.latest_checkpoints(ids)
+        hidden: dict[str, str] = {}
+        for row in rows:
+            items = raw.get(row.thread_id) or []
+            requested_by = latest.get(row.thread_id, ("", {}))[1].get("requested_by")
+            seen = [
+                self.access.can_see(principal, ReviewItem.of(row.thread_id, row.graph_id, self._interrupt(item), requested_by))
+                for item in items
+            ]
+            if seen and not any(allowed for allowed, _ in seen):
+                hidden[row.thread_id] = next(reason for allowed, reason in seen if not allowed)
+        return [
+            replace(row, summary=f"(hidden from you: {hidden[row.thread_id]})") if row.thread_id in hidden else row
+            for row in rows
+        ]
 
     def counts(self, *, refresh: bool = False) -> dict[str, int]:
         """Threads per status."""

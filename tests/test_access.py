@@ -443,3 +443,28 @@ def test_history_and_finished_threads_hide_what_the_principal_may_not_see(desk: 
     with pytest.raises(NotAuthorized, match="make_payment needs one of the roles finance"):
         desk.thread(pay, principal=bob)
     assert desk.thread(mail, principal=bob).status == "completed"
+
+
+def test_the_threads_list_hides_the_summary_of_what_the_principal_may_not_see(desk: Inbox) -> None:
+    desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
+    desk.start_run("selective_review", EMAIL, thread_id="mail")
+
+    def summaries(principal: Principal | None) -> dict[str, str]:
+        rows, _, total = desk.threads("waiting", principal=principal)
+        assert total == 2  # still listed: the count and the pages do not change
+        return {row.thread_id: row.summary for row in rows}
+
+    everything = summaries(None)  # local mode
+    assert "Acme GmbH" in everything["pay"]
+    bob = summaries(who(desk, "bob@example.com"))
+    assert bob["mail"] == everything["mail"]
+    assert "Acme" not in bob["pay"] and "1,250" not in bob["pay"]
+    assert bob["pay"].startswith("(hidden from you:") and "make_payment needs one of the roles finance" in bob["pay"]
+    assert summaries(who(desk, "fay@finance.example.com")) == everything
+    assert summaries(desk.principal("aud@example.com", roles=["auditor"])) == everything
+    # A signed-in desk (the UI installs the provider) hides it without passing the principal.
+    desk.require_principal(lambda: who(desk, "bob@example.com"))
+    try:
+        assert summaries(None) == bob
+    finally:
+        desk.require_principal(None)
