@@ -204,14 +204,7 @@ def _close_chunk(
                                outcome=status, error=error_text, indexed_since=since, graph_id=graph_id or plan.graph_id)  # fmt: skip
         outcomes[thread_id] = ResumeOutcome(status=status, new_interrupts=new, error=error_text, thread_id=thread_id)
 
-    def close_claims() -> None:
-        for thread_id, interrupt_ids, state in closes:
-            if state is None:
-                store.release_claims(thread_id, interrupt_ids)
-            else:
-                store.finish_claims(thread_id, interrupt_ids, state=state)
-
-    _record_decisions(inbox, rows, with_claims=close_claims)
+    _record_decisions(inbox, rows, with_claims=lambda: store.close_claims(closes))
     return outcomes
 
 

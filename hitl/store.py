@@ -1309,6 +1309,34 @@ class Store:
                         ]
                     )
 
+    def _insert_claims(
+        self, conn: Any, claims: Sequence[tuple[str, str, Any]], *, reviewer: str, lease_seconds: float
+    ) -> set[str]:
+        """Insert fresh claim rows [(thread, interrupt, answer)] where none exists, 200 per
+        statement; returns the threads whose row was inserted (the others conflicted)."""
+        now = time.time()
+        inserted: set[str] = set()
+        for start in range(0, len(claims), 200):
+            chunk = claims[start : start + 200]
+            values = ", ".join("(?, ?, ?, ?, 'claimed', ?, ?)" for _ in chunk)
+            params = [
+                value
+                for thread_id, interrupt_id, answer in chunk
+                for value in (thread_id, interrupt_id, reviewer, _dumps(answer), now, now + lease_seconds)
+            ]
+            inserted.update(
+                row[0]
+                for row in conn.execute(
+                    self.dialect.sql(
+                        "INSERT INTO hitl_claims (thread_id, interrupt_id, reviewer, answer, state, claimed_at, "
+                        f"lease_until) VALUES {values} ON CONFLICT (thread_id, interrupt_id) DO NOTHING "
+                        "RETURNING thread_id"
+                    ),
+                    params,
+                ).fetchall()
+            )
+        return inserted
+
     def claim_each(
         self,
         requests: Mapping[str, dict[str, Any]],
@@ -1325,7 +1353,16 @@ class Store:
         """
         refused: dict[str, AlreadyDecided] = {}
         with self.connection(write=True) as conn:
+            # Threads asking one interrupt (a batch's usual case) are first inserted with one
+            # multi-row `INSERT ... ON CONFLICT DO NOTHING`; those it claimed are done, and
+            # the rest (held by someone, or several interrupts) go through `claim` one by one.
+            claimed = self._insert_claims(
+                conn, [(t, next(iter(a)), a[next(iter(a))]) for t, a in requests.items() if len(a) == 1],
+                reviewer=reviewer, lease_seconds=lease_seconds,
+            )  # fmt: skip
             for thread_id, answers in requests.items():
+                if thread_id in claimed:
+                    continue
                 several = len(answers) > 1
                 if several:
                     conn.execute("SAVEPOINT hitl_claim")
@@ -1368,22 +1405,28 @@ class Store:
 
     def finish_claims(self, thread_id: str, interrupt_ids: Sequence[str], *, state: str) -> None:
         """Close claims as `done` (decided) or `failed` (answerable again)."""
-        with self.connection(write=True) as conn:
-            for interrupt_id in interrupt_ids:
-                conn.execute(
-                    self.dialect.sql(
-                        "UPDATE hitl_claims SET state = ?, finished_at = ? WHERE thread_id = ? AND interrupt_id = ?"
-                    ),
-                    (state, time.time(), thread_id, interrupt_id),
-                )
+        self.close_claims([(thread_id, interrupt_ids, state)])
 
     def release_claims(self, thread_id: str, interrupt_ids: Sequence[str]) -> None:
         """Forget claims whose answer was refused before anything ran."""
+        self.close_claims([(thread_id, interrupt_ids, None)])
+
+    def close_claims(self, closes: Sequence[tuple[str, Sequence[str], str | None]]) -> None:
+        """Close many threads' claims in one transaction: [(thread, interrupt ids, state)],
+        state `done`/`failed` as `finish_claims`, or None to release as `release_claims`."""
+        now = time.time()
+        finished = [(state, now, thread_id, iid) for thread_id, ids, state in closes if state is not None for iid in ids]
+        released = [(thread_id, iid) for thread_id, ids, state in closes if state is None for iid in ids]
+        sql = self.dialect.sql
         with self.connection(write=True) as conn:
-            for interrupt_id in interrupt_ids:
-                conn.execute(
-                    self.dialect.sql("DELETE FROM hitl_claims WHERE thread_id = ? AND interrupt_id = ? AND state = 'claimed'"),
-                    (thread_id, interrupt_id),
+            if finished:
+                conn.executemany(
+                    sql("UPDATE hitl_claims SET state = ?, finished_at = ? WHERE thread_id = ? AND interrupt_id = ?"),
+                    finished,
+                )
+            if released:
+                conn.executemany(
+                    sql("DELETE FROM hitl_claims WHERE thread_id = ? AND interrupt_id = ? AND state = 'claimed'"), released
                 )
 
     def claim_of(self, thread_id: str, interrupt_id: str) -> dict[str, Any] | None:
@@ -1454,16 +1497,19 @@ class Store:
                 seq, prev = int(last[0]), last[1]
             else:
                 seq, prev = 0, GENESIS_HASH
+            records = []
             for row in rows:
                 seq += 1
                 record = _audit_record(row, seq=seq, prev_hash=prev, keep_nul=self.dialect.name == "sqlite")
                 record["row_hash"] = row_hash(record, key=key)
-                conn.execute(
-                    sql(f"INSERT INTO hitl_audit ({', '.join(_AUDIT_COLUMNS)}) VALUES ({', '.join('?' for _ in _AUDIT_COLUMNS)})"),
-                    tuple(record[c] for c in _AUDIT_COLUMNS),
-                )
+                records.append(tuple(record[c] for c in _AUDIT_COLUMNS))
                 prev = record["row_hash"]
                 seqs.append(seq)
+            if records:
+                conn.executemany(
+                    sql(f"INSERT INTO hitl_audit ({', '.join(_AUDIT_COLUMNS)}) VALUES ({', '.join('?' for _ in _AUDIT_COLUMNS)})"),
+                    records,
+                )
             if seqs:
                 conn.execute(
                     sql(
