@@ -5,6 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 SEED_THREADS ?= 42
+# Demo threads go into the embedded default database only. A database you point the desk at
+# (HITL_DATABASE_URL set) never gets demo threads from `make run` or `make api`: run
+# `make seed` yourself if you want them there.
+ifeq ($(origin HITL_DATABASE_URL),undefined)
+DEMO_DATA := seed
+endif
 export HITL_DATABASE_URL ?= sqlite:///data/hitl.db
 
 .PHONY: run test api seed install clean
@@ -20,10 +26,10 @@ install: $(STAMP)
 seed: $(STAMP)
 	$(PY) -m hitl.demo seed --if-empty --threads $(SEED_THREADS)
 
-run: seed
+run: $(STAMP) $(DEMO_DATA)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-api: seed
+api: $(STAMP) $(DEMO_DATA)
 	$(PY) -m uvicorn hitl.api:app --port 8000
 
 test: $(STAMP)

@@ -452,7 +452,7 @@ class Inbox:
             if seen and not any(allowed for allowed, _ in seen):
                 hidden[row.thread_id] = next(reason for allowed, reason in seen if not allowed)
         return [
-            replace(row, summary=f"(hidden from you: {hidden[row.thread_id]})") if row.thread_id in hidden else row
+            replace(row, summary=f"(hidden: {_why_hidden(hidden[row.thread_id])})") if row.thread_id in hidden else row
             for row in rows
         ]
 
@@ -856,6 +856,15 @@ _HISTORY_COLUMNS = (
     "seq", "thread_id", "interrupt_id", "graph_id", "kind", "action", "reviewer", "comment",
     "answer", "payload", "decided_at", "waited_seconds", "outcome", "error", "prev_hash", "row_hash",
 )  # fmt: skip
+
+
+def _why_hidden(reason: str) -> str:
+    """The core of an access refusal, short enough for a table cell:
+    "bob (roles: none) may not decide X: tool X needs one of the roles finance. Ask ..." ->
+    "tool X needs one of the roles finance"."""
+    decided = reason.split(" may not decide ", 1)[-1]
+    why = decided.split(": ", 1)[1] if ": " in decided else decided
+    return why.split(". Ask ", 1)[0].rstrip(".")
 
 
 def _chunks(thread_ids: Sequence[str], size: int) -> list[list[str]]:

@@ -86,9 +86,10 @@ def resume_many(
     Same checks, claims, runs and records as `resume`, thread by thread, with the database
     work shared: `raw`/`metadata` are the chunk's pending interrupts and latest checkpoint
     metadata (read by the caller in one query each), every claim is taken in ONE write
-    transaction (`Store.claim_each`), the graphs run one after the other while one heartbeat
-    renews all the chunk's leases, then ONE write transaction closes the claims and appends
-    the audit rows, and the index is refreshed once. One thread's refusal, failure or
+    transaction (`Store.claim_each`), the graphs run one after the other in one worker thread
+    (`_invoke_many`, each run still bounded by the timeout) while one heartbeat renews all the
+    chunk's leases, then ONE write transaction closes the claims and appends the audit rows,
+    and the chunk's threads are re-indexed once. One thread's refusal, failure or
     refused answer never affects the others: each thread gets its outcome, or the
     `HitlError` `resume` would have raised for it.
     """

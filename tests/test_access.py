@@ -459,7 +459,7 @@ def test_the_threads_list_hides_the_summary_of_what_the_principal_may_not_see(de
     bob = summaries(who(desk, "bob@example.com"))
     assert bob["mail"] == everything["mail"]
     assert "Acme" not in bob["pay"] and "1,250" not in bob["pay"]
-    assert bob["pay"].startswith("(hidden from you:") and "make_payment needs one of the roles finance" in bob["pay"]
+    assert bob["pay"] == "(hidden: tool make_payment needs one of the roles finance)"
     assert summaries(who(desk, "fay@finance.example.com")) == everything
     assert summaries(desk.principal("aud@example.com", roles=["auditor"])) == everything
     # A signed-in desk (the UI installs the provider) hides it without passing the principal.

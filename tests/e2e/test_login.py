@@ -157,6 +157,13 @@ def test_roles_four_eyes_and_quorum_in_the_browser(login_desk, new_page, tmp_pat
     bob.get_by_text("(roles: none) may not decide make_payment on thread 'pay-big'").wait_for()
     assert bob.get_by_text("Initech").count() == 0  # the payload is not shown
     screenshot(bob, "refused_deep_link.png", shots)
+    # The Threads page lists the payments (its counts add up) but not what they ask.
+    go_to(bob, "Threads")
+    rows = [" ".join(row) for row in grid_rows(bob)]
+    assert any("pay-big" in row and "(hidden: tool make_payment needs one of the roles finance)" in row for row in rows), rows
+    assert not any("Initech" in row or "15,000" in row for row in rows), rows
+    assert any("mail-1" in row and "hidden" not in row for row in rows), rows
+    screenshot(bob, "threads_hidden.png", shots)
 
     # carol started pay-own: she may not approve her own request.
     carol = new_page()
