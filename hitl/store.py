@@ -993,10 +993,10 @@ class Store:
                                 SELECT 1 FROM jsonb_object_keys(c.checkpoint -> 'channel_values') k
                                 WHERE k LIKE 'branch:to:%' OR k = '__start__'
                             ) OR EXISTS (
-                                SELECT 1 FROM jsonb_each_text(c.checkpoint -> 'channel_versions') v
+                                SELECT 1 FROM jsonb_each_text(c.checkpoint -> 'channel_versions') cv
                                 JOIN checkpoint_blobs b ON b.thread_id = c.thread_id AND b.checkpoint_ns = ''
-                                 AND b.channel = v.key AND b.version = v.value
-                                WHERE (v.key LIKE 'branch:to:%' OR v.key = '__start__') AND b.type <> 'empty'
+                                 AND b.channel = cv.key AND b.version = cv.value
+                                WHERE (cv.key LIKE 'branch:to:%' OR cv.key = '__start__') AND b.type <> 'empty'
                             )
                         )
                         """,
