@@ -371,36 +371,18 @@ def _invoke(
     on_timeout: Callable[[str], None],
     on_late: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any] | None:
-    """`graph.invoke(command)` in a worker thread, waited for up to `resume_timeout_seconds`.
+    """`graph.invoke(command)` in a worker thread, waited for up to `resume_timeout_seconds`
+    (`_invoke_many` with one run).
 
     Returns `{}` or `{"error": exc}`; None when the graph outlived the timeout: then
     `on_timeout(message)` ran, and `on_late(result)` runs in the worker when the graph ends
     (never before `on_timeout` returned).
     """
-    result: dict[str, Any] = {}
-    done = threading.Event()
-    timed_out = threading.Event()
-    # Decides, once, whether the caller (in time) or the worker (late) closes the resume.
-    handover = threading.Lock()
-
-    def run() -> None:
-        try:
-            result.update(_call(graph, thread_id, command, graph_id))
-        finally:
-            with handover:
-                done.set()
-                late = timed_out.is_set()
-            if late:
-                on_late(result)
-
-    threading.Thread(target=run, name=f"hitl-resume-{thread_id}", daemon=True).start()
-    if not done.wait(inbox.settings.resume_timeout_seconds):
-        with handover:
-            if not done.is_set():
-                timed_out.set()
-                on_timeout(_timeout_message(inbox))
-                return None
-    return result
+    finished = _invoke_many(
+        inbox, [(thread_id, graph, command, graph_id)], started={},
+        on_timeout=lambda _, message: on_timeout(message), on_late=lambda _, result: on_late(result),
+    )  # fmt: skip
+    return finished.get(thread_id)
 
 
 def _call(graph: Any, thread_id: str, command: Any, graph_id: str | None) -> dict[str, Any]:
@@ -426,8 +408,9 @@ def _invoke_many(
     on_timeout: Callable[[str, str], None],
     on_late: Callable[[str, dict[str, Any]], None],
 ) -> dict[str, dict[str, Any]]:
-    """`_invoke` for a batch chunk's runs [(thread, graph, command, graph_id)], one after
-    another in ONE worker thread (a thread per run cost more than the desk's own work).
+    """Resumes [(thread, graph, command, graph_id)], one after another in ONE worker thread
+    (for a batch chunk, a thread per run cost more than the desk's own work; `_invoke` is
+    this with one run).
 
     Each run is still bounded by `resume_timeout_seconds` from its own start: a run that
     outlives it gets `on_timeout(thread, message)` and, when it ends, `on_late(thread,
@@ -469,7 +452,8 @@ class _ChunkWorker:
         self._given_up = False  # the caller gave up on the current run: start nothing more
         self.late_ok = threading.Event()
         """Set by the caller once the timeout is recorded: the late end may be recorded then."""
-        threading.Thread(target=self._work, name=f"hitl-resume-{runs[0][0]}+{len(runs) - 1}", daemon=True).start()
+        name = f"hitl-resume-{runs[0][0]}" + (f"+{len(runs) - 1}" if len(runs) > 1 else "")
+        threading.Thread(target=self._work, name=name, daemon=True).start()
 
     def _work(self) -> None:
         for index, (thread_id, graph, command, graph_id) in enumerate(self._runs):
