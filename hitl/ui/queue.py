@@ -23,7 +23,7 @@ from hitl.ui.deadlines import page_deadlines, time_left_label
 from hitl.ui.tables import batch_blockers, batch_frame, queue_frame
 from hitl.ui.text import escape_markdown, visible_controls
 
-__all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "PAGE_SIZES"]
+__all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "PAGE_SIZES", "graph_filter"]
 
 PAGE_SIZES = (25, 50, 100)
 WAITING_LONGER_THAN: dict[str, float | None] = {"any time": None, "5 min": 300.0, "1 h": 3600.0, "24 h": 86400.0}
@@ -106,14 +106,20 @@ def _render_filters(inbox: Inbox) -> None:
     search, graph, kind, waiting, sort = st.columns([3, 1.8, 1.6, 1.4, 1.4], vertical_alignment="bottom")
     bound(search.text_input, "Search", "inbox_search", on_change=_first_page,
           placeholder="thread id, recipient, tool name, any payload text…")  # fmt: skip
-    graph_options = [ALL_GRAPHS, *graph_ids]
-    if st.session_state["inbox_graph"] not in graph_options:
-        graph_options.append(st.session_state["inbox_graph"])
-    bound(graph.selectbox, "Graph", "inbox_graph", on_change=_first_page, options=graph_options)
+    graph_filter(graph, "inbox_graph", graph_ids, on_change=_first_page)
     bound(kind.selectbox, "Kind", "inbox_kind", on_change=_first_page, options=[ALL_KINDS, *KINDS])
     bound(waiting.selectbox, "Waiting longer than", "inbox_waiting", on_change=_first_page,
           options=list(WAITING_LONGER_THAN))  # fmt: skip
     bound(sort.selectbox, "Order", "inbox_sort", on_change=_first_page, options=list(SORTS))
+
+
+def graph_filter(column: Any, key: str, graph_ids: list[str], *, on_change: Any) -> None:
+    """The "Graph" selectbox in `column`, bound to `session_state[key]`: all graphs, each
+    registered one, and the current choice even if its graph is no longer registered."""
+    options = [ALL_GRAPHS, *graph_ids]
+    if st.session_state[key] not in options:
+        options.append(st.session_state[key])
+    bound(column.selectbox, "Graph", key, on_change=on_change, options=options)
 
 
 def _load_page(inbox: Inbox) -> Page:

@@ -15,7 +15,7 @@ import streamlit as st
 from hitl import HitlError, Inbox, ThreadView
 from hitl.ui.desk import humanize_age, reviewer_name
 from hitl.ui.guard import open_desk, show_problem
-from hitl.ui.queue import ALL_GRAPHS, open_review
+from hitl.ui.queue import ALL_GRAPHS, graph_filter, open_review
 from hitl.ui.sidebar import STATUSES
 from hitl.ui.state import bound, defaults
 from hitl.ui.tables import threads_frame, timeline_frame
@@ -82,10 +82,7 @@ def render_threads_page() -> None:
     search, graph = st.columns([3, 2], vertical_alignment="bottom")
     bound(search.text_input, "Search", "threads_search", on_change=_first_pages,
           placeholder="thread id or payload text…")  # fmt: skip
-    options = [ALL_GRAPHS, *graph_ids]
-    if st.session_state["threads_graph"] not in options:
-        options.append(st.session_state["threads_graph"])
-    bound(graph.selectbox, "Graph", "threads_graph", on_change=_first_pages, options=options)
+    graph_filter(graph, "threads_graph", graph_ids, on_change=_first_pages)
 
     selected = st.session_state["threads_selected"]
     view: ThreadView | None = None
