@@ -434,8 +434,6 @@ class Inbox:
 
     def _redacted(self, rows: list[ThreadRow], principal: Any) -> list[ThreadRow]:
         """`rows` with the summary of each thread the principal may not see replaced by why."""
-        from hitl.access import ReviewItem
-
         ids = [row.thread_id for row in rows if row.summary]
         if not ids:
             return rows
@@ -443,18 +441,27 @@ class Inbox:
         latest = self.store.latest_checkpoints(ids)
         hidden: dict[str, str] = {}
         for row in rows:
-            items = raw.get(row.thread_id) or []
             requested_by = latest.get(row.thread_id, ("", {}))[1].get("requested_by")
-            seen = [
-                self.access.can_see(principal, ReviewItem.of(row.thread_id, row.graph_id, self._interrupt(item), requested_by))
-                for item in items
-            ]
-            if seen and not any(allowed for allowed, _ in seen):
-                hidden[row.thread_id] = next(reason for allowed, reason in seen if not allowed)
+            reason = self._hidden_by(principal, row.thread_id, row.graph_id, raw.get(row.thread_id) or [], requested_by)
+            if reason is not None:
+                hidden[row.thread_id] = reason
         return [
             replace(row, summary=f"(hidden: {_why_hidden(hidden[row.thread_id])})") if row.thread_id in hidden else row
             for row in rows
         ]
+
+    def _hidden_by(
+        self, principal: Any, thread_id: str, graph_id: str | None, raw: list[RawInterrupt], requested_by: Any
+    ) -> str | None:
+        """Why the principal may not see the thread, judged by its interrupts `raw`: hidden
+        when it may see none of them (the first refusal's reason); None when it may see one,
+        or when there are none to judge by."""
+        from hitl.access import ReviewItem
+
+        seen = [self.access.can_see(principal, ReviewItem.of(thread_id, graph_id, self._interrupt(i), requested_by)) for i in raw]
+        if seen and not any(allowed for allowed, _ in seen):
+            return next(reason for allowed, reason in seen if not allowed)
+        return None
 
     def counts(self, *, refresh: bool = False) -> dict[str, int]:
         """Threads per status."""
@@ -518,14 +525,9 @@ class Inbox:
         match = self._match(thread_id, metadata, raw)
         principal = self._acting(principal)
         if principal is not None:
-            from hitl.access import ReviewItem
-
-            seen = [
-                self.access.can_see(principal, ReviewItem.of(thread_id, match.graph_id, self._interrupt(i), metadata.get("requested_by")))
-                for i in raw
-            ]
-            if seen and not any(allowed for allowed, _ in seen):
-                raise NotAuthorized(next(reason for allowed, reason in seen if not allowed))
+            reason = self._hidden_by(principal, thread_id, match.graph_id, raw, metadata.get("requested_by"))
+            if reason is not None:
+                raise NotAuthorized(reason)
             if not raw:  # nothing pending: what was decided on it says what it is
                 from hitl.access import hidden_rows
 
