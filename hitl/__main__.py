@@ -1,4 +1,4 @@
-"""Command line: `python -m hitl pending | show | resume | approve | resolve | audit verify | recover`.
+"""Command line: `python -m hitl pending | show | resume | approve | resolve | audit verify|anchor | recover`.
 
 For QA scripts and for checking the core without the UI. Honours HITL_DATABASE_URL and
 HITL_GRAPHS like the app. Errors print one clear line and exit with status 2.
@@ -27,6 +27,15 @@ def _age(since: datetime) -> str:
         if seconds >= size:
             return f"{seconds / size:.0f} {unit}"
     return f"{seconds:.0f} s"
+
+
+def _anchor_argument(text: str) -> Any:
+    from hitl.audit import parse_anchor
+
+    try:
+        return parse_anchor(text)
+    except HitlError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +77,22 @@ def main(argv: list[str] | None = None) -> int:
     resolve.add_argument("--reviewer", required=True)
     resolve.add_argument("--reason", required=True)
 
-    audit = sub.add_parser("audit", help="audit log tools")
-    audit.add_argument("action", choices=["verify"])
+    audit = sub.add_parser(
+        "audit",
+        help="audit log tools: verify the hash chain, or print an anchor to keep outside the database",
+        description="verify: check the audit log's hash chain (exit 0 intact, 1 broken). anchor: verify, "
+        "then print the chain head as SEQ:HASH; keep it outside the database (a ticket, a log, "
+        "another system) and later run `audit verify --anchor SEQ:HASH` to prove that no row up "
+        "to it was removed or rewritten.",
+    )
+    audit.add_argument("action", choices=["verify", "anchor"])
+    audit.add_argument(
+        "--anchor",
+        type=_anchor_argument,
+        metavar="SEQ:HASH",
+        help="an anchor printed earlier by `audit anchor` (or sent in a decision_made webhook): "
+        "that row and every row before it must still be there, unchanged",
+    )
 
     sub.add_parser("recover", help="settle claims left by a desk that died mid-resume")
 
@@ -165,9 +188,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"thread {args.thread} marked resolved")
         return 0
     if args.command == "audit":
-        report = inbox.verify_audit()
-        print(report)
-        return 0 if report.ok else 1
+        return _audit(inbox, args)
     if args.command == "recover":
         from hitl.resume import recover_stale_claims
 
@@ -188,6 +209,32 @@ def _run(args: argparse.Namespace) -> int:
         run_watcher(inbox, once=args.once, interval=args.interval)
         return 0
     return 2
+
+
+def _audit(inbox: Any, args: argparse.Namespace) -> int:
+    from hitl.audit import Anchor, audit_key, verify_chain
+
+    head = inbox.store.audit_head()
+    report = verify_chain(inbox.store.audit_rows(), head=head, key=audit_key(), anchor=args.anchor)
+    if args.action == "verify":
+        print(report)
+        return 0 if report.ok else 1
+    if not report.ok:
+        print(report)
+        print("error: the audit chain is broken; an anchor taken now would vouch for tampered rows.", file=sys.stderr)
+        return 1
+    if head is None or not report.rows:
+        print("error: the audit log is empty: there is no row to anchor yet.", file=sys.stderr)
+        return 1
+    anchor = Anchor(seq=int(head["seq"]), row_hash=str(head["row_hash"]))
+    print(anchor)
+    print(
+        f"{report}. Keep this anchor outside the database; later, "
+        f"`python -m hitl audit verify --anchor {anchor}` proves rows 1..{anchor.seq} were neither "
+        "removed nor rewritten.",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _print_outcome(outcome: Any) -> None:

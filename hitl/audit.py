@@ -10,7 +10,15 @@ caught too. `verify_chain` names the first row where the chain breaks.
 Limits: a plain SHA-256 chain catches edits by anyone who does not recompute it; someone with
 write access who knows the scheme can rewrite rows, hashes and head together. Set
 HITL_AUDIT_KEY (a secret the database's writers do not hold) and rows and head are sealed with
-HMAC-SHA256 under that key instead, which cannot be recomputed without it.
+HMAC-SHA256 under that key instead, which cannot be recomputed without it. With the key set,
+`verify_chain` requires it everywhere: a plain row, or a head without its HMAC, is tampering
+(someone without the key rewrote the chain as plain SHA-256).
+
+What the database alone cannot show: a copy of an *older* head put back after the rows behind
+it were deleted (the old head's HMAC is genuine). An *anchor* closes that gap: `seq:row_hash`
+of a row, kept outside the database (`python -m hitl audit anchor`, or the `audit_anchor` of
+each `decision_made` webhook). `verify_chain(..., anchor=...)` then proves that row and every
+row before it are still there, unchanged.
 """
 
 from __future__ import annotations
@@ -19,11 +27,24 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["row_hash", "head_mac", "audit_key", "verify_chain", "ChainReport", "GENESIS_HASH", "HMAC_PREFIX"]
+from hitl.errors import HitlError
+
+__all__ = [
+    "row_hash",
+    "head_mac",
+    "audit_key",
+    "verify_chain",
+    "ChainReport",
+    "Anchor",
+    "parse_anchor",
+    "GENESIS_HASH",
+    "HMAC_PREFIX",
+]
 
 GENESIS_HASH = "0" * 64
 HMAC_PREFIX = "hmac-sha256:"
@@ -69,6 +90,42 @@ def _canonical(value: Any) -> Any:
     return str(value)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Anchor:
+    """One row of the chain as recorded outside the database: its seq and `row_hash`.
+
+    Written `SEQ:HASH` (`str(anchor)`, `parse_anchor`), e.g. `6:3f2a...` or
+    `6:hmac-sha256:3f2a...` for a keyed row.
+    """
+
+    seq: int
+    row_hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.row_hash}"
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def parse_anchor(text: str) -> Anchor:
+    """`SEQ:HASH` (as `python -m hitl audit anchor` prints it) as an `Anchor`.
+
+    Raises:
+        HitlError: the text is not a positive seq, a colon and a 64-hex-digit hash
+            (optionally `hmac-sha256:`-prefixed); the message shows the expected form.
+    """
+    seq_text, _, hash_text = str(text).strip().partition(":")
+    digest = hash_text.removeprefix(HMAC_PREFIX).lower()
+    if not seq_text.isdigit() or int(seq_text) < 1 or not _HEX64.fullmatch(digest):
+        raise HitlError(
+            f"Audit anchor {text!r} is not SEQ:HASH. Expected what `python -m hitl audit anchor` printed, "
+            "e.g. 42:<64 hex digits> or 42:hmac-sha256:<64 hex digits>."
+        )
+    prefix = HMAC_PREFIX if hash_text.startswith(HMAC_PREFIX) else ""
+    return Anchor(seq=int(seq_text), row_hash=prefix + digest)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     """The outcome of `verify_chain`."""
@@ -78,7 +135,8 @@ class ChainReport:
     first_bad_seq: int | None = None
     problem: str | None = None
     note: str | None = None
-    """Set when part of the chain could not be checked (keyed rows verified without the key)."""
+    """Set when part of the chain could not be checked (keyed rows verified without the key),
+    or to say what an anchor proved."""
 
     def __str__(self) -> str:
         if self.ok:
@@ -92,6 +150,7 @@ def verify_chain(
     *,
     head: Mapping[str, Any] | None | object = _NO_HEAD,
     key: bytes | None = None,
+    anchor: Anchor | None = None,
 ) -> ChainReport:
     """Check rows (ordered by seq) for edits, insertions and deletions; name the first bad row.
 
@@ -100,8 +159,14 @@ def verify_chain(
         head: the sealed tip (`Store.audit_head()`): catches deleted last rows and rows
             appended behind the desk's back. Pass None when the head row is missing (a
             broken chain when rows exist); omit it to check the rows only.
-        key: HITL_AUDIT_KEY; keyed rows are checked against it. Without it keyed rows
-            are checked for their links only (the report says so).
+        key: HITL_AUDIT_KEY. With a key every row must be sealed with it and the head must
+            carry its HMAC: a plain row or a head without a MAC was written by someone
+            without the key. Rows up to an `anchor` may be plain (written before the key
+            was set; the anchor vouches for them). Without a key, keyed rows are checked
+            for their links only (the report says so).
+        anchor: a row recorded outside the database (`Anchor`, see `parse_anchor`): that row
+            must still be there with that hash, which proves it and every row before it
+            unchanged, even if the database's head was rolled back to an older copy.
 
     A row whose hash matches its content with seq one lower was renumbered to make room
     for a row inserted before it: the inserted row is named. A gap in seq names the
@@ -115,6 +180,7 @@ def verify_chain(
     unchecked = 0
     last_seq = 0
     last_hash = GENESIS_HASH
+    anchored_seq = anchor.seq if anchor is not None else 0
 
     def broken(seq: int, problem: str) -> ChainReport:
         return ChainReport(False, count, seq, problem)
@@ -131,6 +197,13 @@ def verify_chain(
             return broken(seq, f"seq {seq} is out of order (expected {expected_seq}): inserted")
         if keyed_seen and not keyed:
             return broken(seq, "it is not sealed with the audit key while earlier rows are: forged or edited without the key")
+        if key and not keyed and seq > anchored_seq:
+            return broken(
+                seq,
+                "it is not sealed with the audit key although HITL_AUDIT_KEY is set: the row was written "
+                "or rewritten without the key (if it predates the key, verify with --anchor SEQ:HASH "
+                "taken before the key was set)",
+            )
         if keyed and not key:
             unchecked += 1
         elif row_hash(row, key=key if keyed else None) != stored:
@@ -144,10 +217,22 @@ def verify_chain(
             if before_previous is not None and row["prev_hash"] == before_previous:
                 return broken(seq - 1, "this row was inserted: the row after it still links to the row before it")
             return broken(seq, "its prev_hash does not match the previous row: a row before it was replaced")
+        if anchor is not None and seq == anchor.seq and stored != anchor.row_hash:
+            return broken(
+                seq,
+                f"it does not match the anchor {anchor}: this row, or rows before it, were rewritten "
+                "since the anchor was taken",
+            )
         keyed_seen = keyed_seen or keyed
         before_previous, previous_hash = previous_hash, stored
         last_seq, last_hash = seq, stored
         expected_seq += 1
+    if anchor is not None and last_seq < anchor.seq:
+        return ChainReport(
+            False, count, last_seq + 1,
+            f"the anchor {anchor} names row {anchor.seq} but the log ends at row {last_seq}: rows "
+            f"{last_seq + 1}..{anchor.seq} were deleted (and the head rolled back to match)",
+        )  # fmt: skip
     if head is not _NO_HEAD:
         if head is None:
             if count:
@@ -165,9 +250,19 @@ def verify_chain(
                 return ChainReport(False, count, head_seq + 1, f"rows after seq {head_seq} are not sealed by the head: inserted")
             if head_hash != last_hash:
                 return ChainReport(False, count, last_seq, "the last row does not match the head's hash: replaced")
-            if key and keyed_seen and head.get("mac") != head_mac(head_seq, head_hash, key=key):
+            # With a key the head must carry its HMAC, unless the anchor already vouches for
+            # every row (a log written before the key was set, anchored, not appended to since).
+            must_be_sealed = bool(key) and (keyed_seen or last_seq > anchored_seq)
+            if must_be_sealed and not head.get("mac"):
+                return ChainReport(
+                    False, count, last_seq,
+                    "the head has no HMAC although HITL_AUDIT_KEY is set: the head was rewritten without the key",
+                )  # fmt: skip
+            if must_be_sealed and not hmac.compare_digest(str(head["mac"]), head_mac(head_seq, head_hash, key=key) or ""):
                 return ChainReport(False, count, last_seq, "the head's HMAC does not match: the head was rewritten")
-    note = None
+    notes = []
+    if anchor is not None:
+        notes.append(f"rows 1..{anchor.seq} match the anchor {anchor}")
     if unchecked:
-        note = f"{unchecked} keyed rows checked for links only; set HITL_AUDIT_KEY to check their content"
-    return ChainReport(True, count, note=note)
+        notes.append(f"{unchecked} keyed rows checked for links only; set HITL_AUDIT_KEY to check their content")
+    return ChainReport(True, count, note="; ".join(notes) or None)

@@ -561,6 +561,7 @@ def enqueue_decisions(inbox: Inbox, decisions: Sequence[Mapping[str, Any]], *, c
         return 0
     ensure_tables(inbox)
     now = time.time()
+    anchors = _audit_anchors(inbox, [decision.get("seq") for decision in decisions])
     rows = []
     for decision in decisions:
         thread_id = str(decision["thread_id"])
@@ -584,9 +585,24 @@ def enqueue_decisions(inbox: Inbox, decisions: Sequence[Mapping[str, Any]], *, c
             "decided_at": _iso(float(decided_at)),
             "timestamp": _iso(now),
             "review_url": _review_url(inbox.settings, thread_id),
+            # This decision's audit row as SEQ:HASH: a receiver that keeps it can later prove,
+            # with `python -m hitl audit verify --anchor SEQ:HASH`, that the row and every row
+            # before it are still in the database, unchanged.
+            "audit_anchor": anchors.get(decision.get("seq")),
         }
         rows.extend(_outbox_row(hook, "decision_made", key, thread_id, interrupt_id, body, now) for hook in hooks)
     return _insert_rows(inbox, rows)
+
+
+def _audit_anchors(inbox: Inbox, seqs: Sequence[Any]) -> dict[Any, str]:
+    """{seq: "SEQ:row_hash"} of these audit rows (those that exist)."""
+    wanted = sorted({int(seq) for seq in seqs if isinstance(seq, int) and not isinstance(seq, bool)})
+    if not wanted:
+        return {}
+    rows = inbox.store.query(
+        f"SELECT seq, row_hash FROM hitl_audit WHERE seq IN ({', '.join('?' for _ in wanted)})", wanted
+    )
+    return {int(seq): f"{int(seq)}:{row_hash}" for seq, row_hash in rows}
 
 
 _attached: weakref.WeakSet[Any] = weakref.WeakSet()
