@@ -32,6 +32,7 @@ Errors share one body, `{"error": code, "message": text, "details": {...}}`:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -497,8 +498,21 @@ def _field_path(loc: Sequence[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _must_propagate(exc: BaseException) -> bool:
+    """Ctrl-C and task cancellation (the server shutting down, a client gone) are not errors of
+    a request: they must reach the server. Everything else, `SystemExit` raised by some code
+    inside a request included, is answered with the JSON error body."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_must_propagate(inner) for inner in exc.exceptions)
+    return isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit))
+
+
 class _CatchAll:
-    """Turns an unexpected exception into a 500 ErrorBody; the traceback goes to the log only."""
+    """Turns an unexpected exception into a 500 ErrorBody; the traceback goes to the log only.
+
+    Any `BaseException` but those `_must_propagate` names: a `SystemExit` from a graph's code
+    must not reach the server as a bare text/plain 500 (uvicorn's) or stop its worker.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -517,7 +531,9 @@ class _CatchAll:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except BaseException as exc:
+            if _must_propagate(exc):
+                raise
             reference = uuid.uuid4().hex[:12]
             log.exception("Unhandled error in %s %s (reference %s)", scope.get("method"), scope.get("path"), reference)
             if started:

@@ -4,7 +4,10 @@
 `package.module:attr`). The attribute may be a compiled graph, an uncompiled `StateGraph`,
 or a function taking a checkpointer (or nothing) and returning either. Graphs load lazily
 and one at a time: a module that fails to import leaves the rest of the registry working,
-and that graph's threads are shown read-only with the import error.
+and that graph's threads are shown read-only with the import error. That includes a module
+that raises `SystemExit` while importing (a script's module-level `argparse.parse_args()` or
+`sys.exit()`), or any other `BaseException` but `KeyboardInterrupt`; the failure is kept, so
+the module is not imported again on every refresh (restart the desk once it is fixed).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import importlib.util
 import inspect
 import json
 import sys
+import sysconfig
 import threading
 import traceback
 from collections.abc import Iterable
@@ -151,10 +155,10 @@ class Registry:
                 graph = self._load(self.specs[graph_id])
                 self._graphs[graph_id] = graph
                 self._nodes[graph_id] = frozenset(getattr(graph, "nodes", {}) or {})
-            except Exception as exc:  # the rest of the registry must keep working
-                last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-                where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
-                self._errors[graph_id] = f"{type(exc).__name__}: {exc}{where}"
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a user's module must not take the desk down
+                self._errors[graph_id] = _load_error(exc)
 
     def _load(self, spec: GraphSpec) -> Any:
         if ":" not in spec.target:
@@ -192,6 +196,32 @@ class Registry:
         raise HitlError(
             f"expected a compiled graph, a StateGraph or a function returning one; got {type(obj).__name__}"
         )
+
+
+_LIBRARY_DIRS = tuple(
+    str(Path(p).resolve()) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]}
+)
+
+
+def _load_error(exc: BaseException) -> str:
+    """Why a graph could not be loaded, naming the line of the user's code that failed."""
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    # The deepest frame in the user's code (not argparse, importlib or this module).
+    own = [
+        f for f in frames
+        if not f.filename.startswith(("<", *_LIBRARY_DIRS)) and Path(f.filename).resolve() != Path(__file__).resolve()
+    ]  # fmt: skip
+    last = (own or frames)[-1:]
+    where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
+    if isinstance(exc, SystemExit):
+        return (
+            f"SystemExit({exc.code!r}): the module exited while being imported{where}. A module-level "
+            "argparse `parse_args()` or `sys.exit()` does this; move it under "
+            "`if __name__ == \"__main__\":`, then restart the desk"
+        )
+    if not isinstance(exc, Exception):
+        return f"{type(exc).__name__} raised while importing the module{where}: {exc}"
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _bound_to(graph: Any, checkpointer: BaseCheckpointSaver) -> bool:
