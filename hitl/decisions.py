@@ -38,6 +38,8 @@ __all__ = [
     "agent_inbox_answer",
     "schema_answer",
     "allowed_decisions",
+    "check_schema",
+    "show_value",
     "validate_answer",
     "quick_answer",
 ]
@@ -140,6 +142,16 @@ def _schema_errors(response_schema: Any, answer: Any) -> None:
             "Correct these fields and submit again.",
             field_errors=errors,
         )
+
+
+def show_value(value: Any) -> str:
+    """A short JSON rendering of a value for an error message."""
+    return _show(value)
+
+
+def check_schema(response_schema: Any, answer: Any) -> None:
+    """Raise `InvalidAnswer` when `answer` does not fit the JSON Schema (no-op without one)."""
+    _schema_errors(response_schema, answer)
 
 
 # --------------------------------------------------------------------------- hand-made kinds

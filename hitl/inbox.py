@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from hitl import contracts
 from hitl.config import Settings
 from hitl.errors import (
     AlreadyDecided,
@@ -224,6 +225,23 @@ class Inbox:
 
             policy = self.__dict__["_access"] = AccessPolicy.from_policy(self.settings.policy)
         return policy
+
+    @property
+    def contracts(self) -> contracts.ContractResolver:
+        """Answer contracts of this desk's graphs (`hitl.contracts`), cached per (graph, node)."""
+        resolver = self.__dict__.get("_contracts")
+        if resolver is None:
+            declarations = contracts.Declarations.from_policy(self.settings.policy)
+            resolver = self.__dict__["_contracts"] = contracts.ContractResolver(self.registry.graph, declarations)
+        return resolver
+
+    def contract(self, item: PendingInterrupt, graph_id: str | None) -> contracts.Contract:
+        """What the graph `graph_id` expects back from the pending interrupt `item`, and where that came from."""
+        if item.decode_error:
+            return contracts.UNKNOWN
+        return self.contracts.resolve(
+            graph_id=graph_id, node=item.node, kind=item.kind, value=item.value, response_schema=item.response_schema
+        )
 
     def require_principal(self, provider: Callable[[], Any] | None) -> None:
         """Login mode: calls that pass no `principal` act as `provider()` (the signed-in reviewer).
@@ -677,8 +695,6 @@ class Inbox:
         self, thread_id: str, raw: list[RawInterrupt], *, approve: bool, reviewer: str, comment: str, interrupt_id: str | None
     ) -> dict[str, Any]:
         """`decide`'s answer, {interrupt_id: answer}, for a thread's answerable pending interrupts `raw`."""
-        from hitl.decisions import quick_answer
-
         if not raw:
             if not self.store.thread_exists(thread_id):
                 raise ThreadNotFound(thread_id)
@@ -700,9 +716,15 @@ class Inbox:
         if target is None:
             raise InvalidAnswer(f"Interrupt {interrupt_id!r} is not pending on thread {thread_id!r}.")
         item = self._interrupt(target)
-        answer = quick_answer(
-            item.kind, item.value, approve=approve, comment=comment, reviewer=reviewer, response_schema=item.response_schema
-        )
+        latest = self.store.latest_checkpoint(thread_id)
+        match = self._match(thread_id, latest[1] if latest else {}, raw)
+        if match.graph_id is None or match.note:
+            raise UnknownGraph(f"Thread {thread_id!r} cannot be resumed from the desk: {match.note}.")
+        graph_id = match.graph_id
+        answer = contracts.quick(
+            self.contract(item, graph_id), item.kind, item.value, approve=approve, comment=comment, reviewer=reviewer,
+            response_schema=item.response_schema,
+        )  # fmt: skip
         return {item.id: answer}
 
     def batch(

@@ -756,16 +756,17 @@ def _decide_as_system(inbox: Inbox, info: DeadlineInfo, *, approve: bool, commen
     it applies was configured by whoever wrote HITL_CONFIG.
     """
     from hitl import resume as resume_module
-    from hitl.decisions import quick_answer
+    from hitl import contracts
 
     pending = [i for i in inbox.store.pending_interrupts([info.thread_id])[info.thread_id] if i.answerable]
     raw = next((i for i in pending if i.id == info.interrupt_id), None)
     if raw is None:
         return None
     item = inbox._interrupt(raw)
-    answer = quick_answer(
-        item.kind, item.value, approve=approve, comment=comment, reviewer=SYSTEM_REVIEWER, response_schema=item.response_schema
-    )
+    answer = contracts.quick(
+        inbox.contract(item, info.graph_id), item.kind, item.value, approve=approve, comment=comment,
+        reviewer=SYSTEM_REVIEWER, response_schema=item.response_schema,
+    )  # fmt: skip
     return resume_module.resume(
         inbox, info.thread_id, {item.id: answer}, reviewer=SYSTEM_REVIEWER, comment=comment, action="timeout"
     )

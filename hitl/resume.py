@@ -252,7 +252,7 @@ def _plan(
 ) -> _Plan:
     """Check answers against the thread's pending interrupts (`raw`, read fresh): ids, graph,
     kinds and schemas, then roles, four eyes and quorum. Raises what `resume` raises."""
-    from hitl.decisions import validate_answer
+    from hitl import contracts
 
     store = inbox.store
     by_id = {item.id: item for item in raw if item.answerable}
@@ -280,7 +280,11 @@ def _plan(
     match = inbox.registry.match(metadata.get("graph_id"), [item.node for item in raw])
     if match.graph_id is None or match.note:
         raise UnknownGraph(f"Thread {thread_id!r} cannot be resumed from the desk: {match.note}.")
-    graph = inbox.registry.graph(match.graph_id)
+    # The requester is the thread's (pinned by the desk), carried into every checkpoint the run writes.
+    from hitl.access import thread_requesters, with_requester
+
+    requester = thread_requesters(store, [thread_id], latest={thread_id: metadata}).get(thread_id)
+    graph = with_requester(inbox, inbox.registry.graph(match.graph_id), requester)
 
     items = {iid: inbox._interrupt(by_id[iid]) for iid in answers}
     for iid, item in items.items():
@@ -290,7 +294,9 @@ def _plan(
     field_errors: dict[str, str] = {}
     for iid, answer in answers.items():
         try:
-            validated[iid] = validate_answer(items[iid].kind, items[iid].value, answer, items[iid].response_schema)
+            item = items[iid]
+            contract = inbox.contract(item, match.graph_id)
+            validated[iid] = contracts.validate(contract, item.kind, item.value, answer, item.response_schema)
         except InvalidAnswer as exc:
             field_errors.update({f"{iid}.{k}" if k else iid: v for k, v in (exc.field_errors or {"": str(exc)}).items()})
             if len(answers) == 1:
@@ -308,7 +314,7 @@ def _plan(
             if items[iid].kind == "approval_level" and isinstance(answer, dict) and answer.get("approved"):
                 validated[iid] = {**answer, "approver_id": principal.identity}
         review = {
-            iid: ReviewItem.of(thread_id, match.graph_id, items[iid], metadata.get("requested_by")) for iid in validated
+            iid: ReviewItem.of(thread_id, match.graph_id, items[iid], requester) for iid in validated
         }
         plan = gate(inbox, principal, review, validated, comment=comment)
         note = " ".join(plan.recorded.values()) or None
@@ -705,7 +711,10 @@ def retry(inbox: Inbox, thread_id: str, *, reviewer: str, comment: str = "") -> 
     match = inbox.registry.match(latest[1].get("graph_id"), [item.node for item in raw])
     if match.graph_id is None or match.note:
         raise UnknownGraph(f"Thread {thread_id!r} cannot be retried from the desk: {match.note}.")
-    graph = inbox.registry.graph(match.graph_id)
+    from hitl.access import thread_requesters, with_requester
+
+    requester = thread_requesters(store, [thread_id], latest={thread_id: latest[1]}).get(thread_id)
+    graph = with_requester(inbox, inbox.registry.graph(match.graph_id), requester)
     keys = list(failed) or [f"retry:{latest[0]}"]
     stored = {iid: (store.claim_of(thread_id, iid) or {}).get("answer") for iid in failed}
     store.claim(
@@ -723,6 +732,8 @@ def retry(inbox: Inbox, thread_id: str, *, reviewer: str, comment: str = "") -> 
 def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None:
     """Close a thread without resuming it, recorded in the audit log."""
     from langgraph.graph import END
+
+    from hitl.access import requester_metadata, thread_requesters
 
     if not reason or not reason.strip():
         raise InvalidAnswer("Marking a thread resolved needs a reason; it goes into the audit log.")
@@ -744,7 +755,8 @@ def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None
     try:
         graph.update_state(
             {"configurable": {"thread_id": thread_id},
-             "metadata": {"hitl_resolved": reason, "hitl_reviewer": reviewer, "graph_id": match.graph_id}},
+             "metadata": {"hitl_resolved": reason, "hitl_reviewer": reviewer, "graph_id": match.graph_id,
+                          **requester_metadata(thread_requesters(inbox.store, [thread_id]).get(thread_id))}},
             None,
             as_node=END,
         )
@@ -787,6 +799,8 @@ def recover_stale_claims(inbox: Inbox, *, resubmit: bool = False) -> list[tuple[
     original reviewer (action "recovery"), through a fresh claim: exactly once, and
     `AlreadyDecided` if someone answered it meanwhile.
     """
+    from hitl.access import audit_context
+
     store = inbox.store
     settled = []
     for thread_id, interrupt_id in store.stale_claims():
@@ -811,6 +825,7 @@ def recover_stale_claims(inbox: Inbox, *, resubmit: bool = False) -> list[tuple[
                 {
                     "thread_id": thread_id,
                     "interrupt_id": interrupt_id,
+                    **audit_context(store, thread_id, interrupt_id),  # graph, kind, payload: for [access]
                     "action": "recovery",
                     "answer": claim["answer"],
                     "reviewer": claim["reviewer"],

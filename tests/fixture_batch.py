@@ -3,8 +3,8 @@
 `ledger` pauses at a payment question, then counts its side effect in the side-effects file
 of `tests.fixture_race` (HITL_TEST_SIDE_EFFECTS). The thread's topic picks a misbehaviour:
 "boom…" raises in the resumed node, "refuse…" raises the error `interrupt()` raises when the
-graph refuses a resume value (`is_invalid_resume`), "odd…" asks with a payload that has no
-one-click answer, "slow…" takes half a second after the answer.
+graph refuses a resume value (`is_invalid_resume`), "odd…" asks with a payload whose answer the
+code passes on unread (no answer contract, so no one-click answer), "slow…" takes half a second after the answer.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ class RefusedResume(ValueError):
 
 def _pay(state: State, config: RunnableConfig) -> dict:
     topic = str(state.get("topic", ""))
-    payload: Any = {"blob": topic} if topic.startswith("odd") else {
-        "action": "make_payment", "details": f"pay invoice {topic}", "question": "Pay it?",
-    }  # fmt: skip
-    answer = interrupt(payload)
+    if topic.startswith("odd"):
+        note = interrupt({"blob": topic})  # passed on unread: the desk cannot tell what approving is
+        return {"log": [note]}
+    answer = interrupt({"action": "make_payment", "details": f"pay invoice {topic}", "question": "Pay it?"})
     if topic.startswith("slow"):
         time.sleep(0.5)
     if topic.startswith("boom"):

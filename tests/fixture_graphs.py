@@ -29,7 +29,7 @@ def _review(name: str):
 
 def _inner(state: State) -> dict:
     answer = interrupt("Proceed inside the subgraph?")
-    return {"log": [f"inner:{answer}"]}
+    return {"log": [f"inner:{bool(answer)}"]}
 
 
 _sub = StateGraph(State)
@@ -52,7 +52,7 @@ for _node in ("left_review", "right_review", "nested"):
 def _two_questions(state: State) -> dict:
     first = interrupt("First: ship it?")
     second = interrupt({"type": "edit", "draft": "Release notes v1", "instructions": "Edit the notes"})
-    return {"log": [f"first:{first}", f"second:{second.get('action')}:{second.get('edited', '')}"]}
+    return {"log": [f"first:{bool(first)}", f"second:{second.get('action')}:{second.get('edited', '')}"]}
 
 
 two_in_one = StateGraph(State)

@@ -1,0 +1,487 @@
+"""Read, from a graph's own source code, what answer each `interrupt()` call expects.
+
+The desk has the registered graph, so it can find the function that called `interrupt()` (a
+node, a helper it calls, a node of a nested subgraph, or a `@tool` run by a `ToolNode`) and
+read with `ast` how the result is used:
+
+| the code does                                   | the answer it expects              |
+|-------------------------------------------------|------------------------------------|
+| `x.get("approved")`, `x["action"]`, `"k" in x`  | a JSON object with those keys      |
+| `x["type"] == "accept"`, `action == "approve"`  | ...and those literal values        |
+| `if x:`, `not x`, `... if x else ...`, `bool(x)` | yes/no (truthiness)                |
+| `x.strip()`, `int(x)`, `x + "…"`, `f"{x}"`       | text                               |
+| `isinstance(x, int)`                            | a number                           |
+
+Nothing here runs the graph's code; a function whose source cannot be read, or whose uses
+disagree, gives no answer (`None`), and the desk falls back to asking the reviewer to type
+the answer. Results are pure data (`CallSite`), cached by the caller per (graph, node).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["CallSite", "Usage", "call_sites", "node_callables", "is_async_graph"]
+
+AnswerType = Literal["boolean", "text", "number", "object"]
+
+_TEXT_METHODS = frozenset(
+    "strip lstrip rstrip lower upper title casefold split rsplit splitlines startswith endswith "
+    "replace format encode isdigit isnumeric isalpha isalnum isdecimal partition rpartition zfill "
+    "removeprefix removesuffix center ljust rjust count find index".split()
+)
+_OBJECT_METHODS = frozenset({"keys", "items", "values", "copy", "setdefault", "pop", "update"})
+_TYPE_NAMES: dict[str, AnswerType] = {
+    "str": "text",
+    "int": "number",
+    "float": "number",
+    "bool": "boolean",
+    "dict": "object",
+    "Mapping": "object",
+}
+_MAX_DEPTH = 2
+"""Helper functions followed from the node (a node passing the answer to a helper)."""
+
+
+@dataclass
+class Usage:
+    """How the code uses one interrupt's answer, accumulated over its uses."""
+
+    keys: set[str] = field(default_factory=set)
+    """Keys read with .get / [] / in."""
+
+    required: set[str] = field(default_factory=set)
+    """Keys read with [] (a KeyError when absent)."""
+
+    values: dict[str, set[Any]] = field(default_factory=dict)
+    """Literal values a key is compared with (`x["type"] == "accept"`)."""
+
+    truthy: bool = False
+    text: bool = False
+    weak_text: bool = False
+    number: bool = False
+    boolean: bool = False
+    sequence: bool = False
+    pydantic: bool = False
+    lines: set[int] = field(default_factory=set)
+
+    def merge(self, other: Usage) -> None:
+        self.keys |= other.keys
+        self.required |= other.required
+        for key, literals in other.values.items():
+            self.values.setdefault(key, set()).update(literals)
+        for name in ("truthy", "text", "weak_text", "number", "boolean", "sequence", "pydantic"):
+            setattr(self, name, getattr(self, name) or getattr(other, name))
+        self.lines |= other.lines
+
+    def answer_type(self) -> tuple[AnswerType | None, str]:
+        """The answer type these uses imply, and why; (None, why) when they disagree or say nothing."""
+        objectish = bool(self.keys) or self.sequence
+        kinds = [
+            name
+            for name, present in (
+                ("object", objectish),
+                ("text", self.text),
+                ("number", self.number),
+            )
+            if present
+        ]
+        if self.pydantic:
+            return None, "the answer is a model built from the interrupt's response_schema"
+        if len(kinds) > 1:
+            return None, f"the code uses the answer both as {' and as '.join(kinds)}"
+        if kinds == ["object"]:
+            if self.sequence and not self.keys:
+                return None, "the code indexes the answer by position (a list)"
+            return "object", "the code reads " + ", ".join(sorted(self.keys))
+        if kinds == ["text"]:
+            return "text", "the code uses the answer as text"
+        if kinds == ["number"]:
+            return "number", "the code checks the answer is a number"
+        if self.boolean or self.truthy:
+            return "boolean", "the code tests the answer's truth (if answer: ...)"
+        if self.weak_text:
+            return None, "the code only formats the answer into a string (any value reads)"
+        return None, "the code passes the answer on without looking at it"
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One `interrupt()` call in a graph's code, and what its answer must be."""
+
+    where: str
+    """`file.py:line in function`."""
+
+    function: str
+    answer_type: AnswerType | None
+    why: str
+    keys: frozenset[str] = frozenset()
+    required: frozenset[str] = frozenset()
+    values: Mapping[str, frozenset[Any]] = field(default_factory=dict)
+    truthy: bool = False
+    """The code also tests the answer's truth (a rejecting object would be truthy)."""
+
+    prompt: str | None = None
+    """The payload when it is a literal string."""
+
+    prompt_prefix: str | None = None
+    """The literal start of an f-string payload."""
+
+    payload_keys: frozenset[str] | None = None
+    """The literal keys of a dict payload (None when not a literal dict)."""
+
+    tool: str | None = None
+    """The `@tool` whose function holds this call (interrupts raised inside ToolNode)."""
+
+    def matches(self, value: Any) -> bool | None:
+        """Whether this call site produced `value`: True, False, or None (can't tell)."""
+        if self.prompt is not None:
+            return value == self.prompt
+        if self.prompt_prefix is not None:
+            return isinstance(value, str) and value.startswith(self.prompt_prefix)
+        if self.payload_keys is not None:
+            return isinstance(value, Mapping) and set(value) == set(self.payload_keys)
+        return None
+
+
+# --------------------------------------------------------------------------- finding the code
+
+
+def _callable_of(runnable: Any) -> Callable[..., Any] | None:
+    func = getattr(runnable, "func", None)
+    afunc = getattr(runnable, "afunc", None)
+    if inspect.isfunction(func) or inspect.ismethod(func):
+        return func
+    if inspect.isfunction(afunc) or inspect.iscoroutinefunction(afunc):
+        return afunc
+    return None
+
+
+def node_callables(graph: Any, node: str) -> list[tuple[Callable[..., Any], str | None]]:
+    """The functions that may run `interrupt()` for `node` of `graph`: [(function, tool name)].
+
+    A plain node gives its function; a ToolNode its tools' functions; a node that is a
+    compiled subgraph every function of the subgraph, recursively.
+    """
+    nodes = getattr(graph, "nodes", None) or {}
+    pregel_node = nodes.get(node)
+    if pregel_node is None:
+        return []
+    return list(_runnable_callables(getattr(pregel_node, "bound", None), depth=0))
+
+
+def _runnable_callables(runnable: Any, *, depth: int) -> Iterable[tuple[Callable[..., Any], str | None]]:
+    if runnable is None or depth > 8:
+        return
+    tools = getattr(runnable, "tools_by_name", None)
+    if isinstance(tools, Mapping):
+        for name, tool in tools.items():
+            func = getattr(tool, "func", None) or getattr(tool, "coroutine", None)
+            if callable(func):
+                yield func, str(name)
+        return
+    sub_nodes = getattr(runnable, "nodes", None)
+    if isinstance(sub_nodes, Mapping) and hasattr(runnable, "builder"):
+        for name, sub in sub_nodes.items():
+            if not str(name).startswith("__"):
+                yield from _runnable_callables(getattr(sub, "bound", None), depth=depth + 1)
+        return
+    func = _callable_of(runnable)
+    if func is not None:
+        yield func, None
+    for step in getattr(runnable, "steps", None) or ():
+        yield from _runnable_callables(step, depth=depth + 1)
+
+
+def is_async_graph(graph: Any) -> bool:
+    """Whether some node (or tool, or subgraph node) of `graph` only has an async implementation."""
+    return any(_async_only(getattr(n, "bound", None), 0) for n in (getattr(graph, "nodes", None) or {}).values())
+
+
+def _async_only(runnable: Any, depth: int) -> bool:
+    if runnable is None or depth > 8:
+        return False
+    tools = getattr(runnable, "tools_by_name", None)
+    if isinstance(tools, Mapping):
+        return any(getattr(t, "func", None) is None and getattr(t, "coroutine", None) is not None for t in tools.values())
+    sub_nodes = getattr(runnable, "nodes", None)
+    if isinstance(sub_nodes, Mapping) and hasattr(runnable, "builder"):
+        return any(_async_only(getattr(s, "bound", None), depth + 1) for s in sub_nodes.values())
+    if hasattr(runnable, "afunc") and getattr(runnable, "func", "missing") is None:
+        return True
+    return any(_async_only(step, depth + 1) for step in getattr(runnable, "steps", None) or ())
+
+
+# --------------------------------------------------------------------------- reading it
+
+
+def _function_ast(func: Callable[..., Any]) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, int] | None:
+    func = inspect.unwrap(func)
+    try:
+        lines, start = inspect.getsourcelines(func)
+        filename = inspect.getsourcefile(func) or "?"
+    except (OSError, TypeError):
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node, filename, max(start, 1) - 1
+    return None
+
+
+def _interrupt_names(func: Callable[..., Any]) -> tuple[set[str], set[str]]:
+    """Names (and module aliases) that refer to `langgraph.types.interrupt` in `func`'s globals."""
+    try:
+        from langgraph import types as lg_types
+    except ImportError:  # pragma: no cover - langgraph is a dependency
+        return {"interrupt"}, set()
+    names, modules = {"interrupt"}, set()
+    for name, obj in (getattr(inspect.unwrap(func), "__globals__", None) or {}).items():
+        if obj is lg_types.interrupt:
+            names.add(name)
+        elif obj is lg_types:
+            modules.add(name)
+    return names, modules
+
+
+def _is_interrupt(call: ast.AST, names: set[str], modules: set[str]) -> bool:
+    if not isinstance(call, ast.Call):
+        return False
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in names
+    if isinstance(func, ast.Attribute) and func.attr == "interrupt":
+        owner = func.value
+        return (isinstance(owner, ast.Name) and owner.id in modules) or ast.unparse(owner).endswith("langgraph.types")
+    return False
+
+
+def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    parents: dict[ast.AST, ast.AST] = {}
+    for parent in ast.walk(tree):
+        for child in ast.iter_child_nodes(parent):
+            parents[child] = parent
+    return parents
+
+
+def _const_str(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _literals(node: ast.AST) -> set[Any]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, bool)):
+        return {node.value}
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, (str, int, bool))}
+    return set()
+
+
+class _Reader:
+    """Reads the uses of names bound to interrupt answers in one function."""
+
+    def __init__(self, func: Callable[..., Any], fdef: ast.AST, depth: int) -> None:
+        self.func = func
+        self.fdef = fdef
+        self.depth = depth
+        self.parents = _parents(fdef)
+        self.globals = getattr(inspect.unwrap(func), "__globals__", None) or {}
+
+    def uses_of_name(self, name: str) -> Usage:
+        usage = Usage()
+        for node in ast.walk(self.fdef):
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                usage.merge(self.use(node))
+        return usage
+
+    def use(self, node: ast.AST) -> Usage:
+        """What the expression `node` (an answer) is used for, from its parent."""
+        usage = Usage()
+        parent = self.parents.get(node)
+        usage.lines.add(getattr(node, "lineno", 0))
+        if parent is None:
+            return usage
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            call = self.parents.get(parent)
+            if parent.attr == "get" and isinstance(call, ast.Call) and call.func is parent:
+                key = _const_str(call.args[0]) if call.args else None
+                if key is not None:
+                    usage.keys.add(key)
+                    self._key_value(call, key, usage)
+            elif parent.attr in _TEXT_METHODS:
+                usage.text = True
+            elif parent.attr in _OBJECT_METHODS:
+                usage.keys.add("*")
+            elif parent.attr in ("model_dump", "model_dump_json", "dict"):
+                usage.pydantic = True
+            return usage
+        if isinstance(parent, ast.Subscript) and parent.value is node:
+            key = parent.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                usage.keys.add(key.value)
+                usage.required.add(key.value)
+                self._key_value(parent, key.value, usage)
+            elif isinstance(key, ast.Constant) and isinstance(key.value, int):
+                usage.sequence = True
+            return usage
+        if isinstance(parent, ast.Compare):
+            self._compare(parent, node, usage)
+            return usage
+        if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)) and parent.test is node:
+            usage.truthy = True
+            return usage
+        if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
+            usage.truthy = True
+            return usage
+        if isinstance(parent, ast.BoolOp):
+            grand = self.parents.get(parent)
+            if isinstance(grand, (ast.If, ast.While, ast.IfExp, ast.Assert, ast.UnaryOp)):
+                usage.truthy = True
+            return usage
+        if isinstance(parent, ast.FormattedValue):
+            usage.weak_text = True
+            return usage
+        if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add):
+            other = parent.right if parent.left is node else parent.left
+            if _const_str(other) is not None or isinstance(other, ast.JoinedStr):
+                usage.text = True
+            return usage
+        if isinstance(parent, ast.Call) and node in parent.args:
+            self._argument(parent, parent.args.index(node), usage)
+            return usage
+        if isinstance(parent, ast.Assign) and parent.value is node:
+            for target in parent.targets:
+                if isinstance(target, ast.Name):
+                    usage.merge(self.uses_of_name(target.id))
+            return usage
+        return usage
+
+    def _argument(self, call: ast.Call, index: int, usage: Usage) -> None:
+        func = call.func
+        if isinstance(func, ast.Name):
+            if func.id == "bool":
+                usage.boolean = True
+            elif func.id in ("int", "float") and index == 0:
+                usage.text = True  # int(answer): a string the code parses (a number works too)
+            elif func.id == "isinstance" and index == 0 and len(call.args) == 2:
+                types = call.args[1].elts if isinstance(call.args[1], ast.Tuple) else [call.args[1]]
+                for typ in types:
+                    name = typ.id if isinstance(typ, ast.Name) else getattr(typ, "attr", "")
+                    found = _TYPE_NAMES.get(name)
+                    if found == "text":
+                        usage.text = True
+                    elif found == "number":
+                        usage.number = True
+                    elif found == "boolean":
+                        usage.boolean = True
+                    elif found == "object":
+                        usage.keys.add("*")
+            elif self.depth < _MAX_DEPTH:
+                helper = self.globals.get(func.id)
+                if inspect.isfunction(helper):
+                    usage.merge(_parameter_usage(helper, index, self.depth + 1))
+
+    def _compare(self, compare: ast.Compare, node: ast.AST, usage: Usage) -> None:
+        operands = [compare.left, *compare.comparators]
+        for op, right in zip(compare.ops, compare.comparators, strict=True):
+            left = operands[operands.index(right) - 1]
+            if isinstance(op, (ast.In, ast.NotIn)) and right is node:
+                key = _const_str(left)
+                if key is not None:
+                    usage.keys.add(key)
+            elif isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)):
+                other = right if left is node else left
+                if isinstance(other, ast.Constant) and isinstance(other.value, bool):
+                    usage.boolean = True
+                elif _const_str(other) is not None:
+                    usage.text = True
+                elif isinstance(other, ast.Constant) and other.value is None:
+                    pass
+
+    def _key_value(self, access: ast.AST, key: str, usage: Usage) -> None:
+        """Literal values the key's value is compared with, directly or through a variable."""
+        parent = self.parents.get(access)
+        if isinstance(parent, ast.Compare):
+            for comparator in [parent.left, *parent.comparators]:
+                if comparator is not access:
+                    usage.values.setdefault(key, set()).update(_literals(comparator))
+        elif isinstance(parent, ast.Assign) and parent.value is access:
+            for target in parent.targets:
+                if isinstance(target, ast.Name):
+                    for other in ast.walk(self.fdef):
+                        if isinstance(other, ast.Compare):
+                            parts = [other.left, *other.comparators]
+                            if any(isinstance(p, ast.Name) and p.id == target.id for p in parts):
+                                for p in parts:
+                                    usage.values.setdefault(key, set()).update(_literals(p))
+        elif isinstance(parent, (ast.If, ast.IfExp, ast.While)) and parent.test is access:
+            usage.values.setdefault(key, set()).add(True)
+
+
+def _parameter_usage(func: Callable[..., Any], index: int, depth: int) -> Usage:
+    found = _function_ast(func)
+    if found is None:
+        return Usage()
+    fdef, _, _ = found
+    params = [a.arg for a in [*fdef.args.posonlyargs, *fdef.args.args]]
+    if index >= len(params):
+        return Usage()
+    return _Reader(func, fdef, depth).uses_of_name(params[index])
+
+
+def _payload_facts(call: ast.Call) -> tuple[str | None, str | None, frozenset[str] | None]:
+    if not call.args:
+        return None, None, None
+    arg = call.args[0]
+    prompt = _const_str(arg)
+    if prompt is not None:
+        return prompt, None, None
+    if isinstance(arg, ast.JoinedStr):
+        head = _const_str(arg.values[0]) if arg.values else None
+        return None, head or None, None
+    if isinstance(arg, ast.Dict) and all(_const_str(k) is not None for k in arg.keys):
+        return None, None, frozenset(_const_str(k) for k in arg.keys)  # type: ignore[misc]
+    return None, None, None
+
+
+def call_sites(func: Callable[..., Any], *, tool: str | None = None) -> list[CallSite]:
+    """Every `interrupt()` call in `func` (and helpers it passes answers to), read from its source."""
+    found = _function_ast(func)
+    if found is None:
+        return []
+    fdef, filename, offset = found
+    names, modules = _interrupt_names(func)
+    reader = _Reader(func, fdef, 0)
+    sites: list[CallSite] = []
+    short = filename.rsplit("/", 1)[-1]
+    for node in ast.walk(fdef):
+        if not _is_interrupt(node, names, modules):
+            continue
+        assert isinstance(node, ast.Call)
+        usage = reader.use(node)
+        answer_type, why = usage.answer_type()
+        prompt, prefix, payload_keys = _payload_facts(node)
+        sites.append(
+            CallSite(
+                where=f"{short}:{node.lineno + offset} in {fdef.name}",
+                function=fdef.name,
+                answer_type=answer_type,
+                why=why,
+                keys=frozenset(k for k in usage.keys if k != "*"),
+                required=frozenset(usage.required),
+                values={k: frozenset(v) for k, v in usage.values.items()},
+                truthy=usage.truthy,
+                prompt=prompt,
+                prompt_prefix=prefix,
+                payload_keys=payload_keys,
+                tool=tool,
+            )
+        )
+    return sites
