@@ -118,6 +118,8 @@ def _run(args: argparse.Namespace) -> int:
     from hitl import Inbox
 
     inbox = Inbox.open(database_url=args.database_url, graphs_path=args.graphs)
+    if inbox.store.read_only:
+        print(f"note: {inbox.store.read_only_reason or 'the database is read-only.'}", file=sys.stderr)
     if args.command == "pending":
         page = inbox.pending(limit=args.limit, cursor=args.cursor, graph_id=args.graph, kind=args.kind, search=args.search)
         if args.json:

@@ -360,7 +360,10 @@ class HistoryPage(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     backend: str
-    read_only: bool
+    read_only: bool = Field(description="The desk can list and show threads but not record decisions.")
+    read_only_reason: str | None = Field(
+        default=None, description="Why the database is read-only (file permissions, a WAL database opened as a snapshot)."
+    )
 
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -742,7 +745,12 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
         """Liveness and database reachability; needs no token."""
         inbox = desk.inbox()
         inbox.store.query("SELECT 1")
-        return Health(status="ok", backend=inbox.store.backend, read_only=bool(inbox.store.read_only))
+        return Health(
+            status="ok",
+            backend=inbox.store.backend,
+            read_only=bool(inbox.store.read_only),
+            read_only_reason=inbox.store.read_only_reason,
+        )
 
     @app.get("/pending", response_model=PendingPage, tags=["review"], responses=_AUTH_ERRORS)
     def pending(

@@ -395,6 +395,10 @@ class Store:
         self._lock = lock
         self.lock_retry_seconds = lock_retry_seconds
         self.read_only = read_only
+        self.read_only_reason: str | None = (
+            f"The database {self.display_url} is read-only." if read_only else None
+        )
+        """Why the store is read-only, for the sidebar, `/healthz` and refused writes."""
         # The backend opens transactions (`transaction(store, mode=...)`), names its driver's
         # `errors` and closes; SQLite's is built here, PostgreSQL's by hitl.store_postgres.
         self._backend = backend if backend is not None else _SqliteBackend(connection, lock)
@@ -460,11 +464,10 @@ class Store:
                     "run `python -m hitl.demo seed` to create one with demo threads."
                 )
         read_only = path != ":memory:" and Path(path).exists() and not _writable(Path(path))
+        read_only_reason = None
         try:
             if read_only:
-                conn = sqlite3.connect(
-                    f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=busy_timeout_ms / 1000
-                )
+                conn, read_only_reason = _connect_read_only(Path(path), timeout=busy_timeout_ms / 1000)
             else:
                 conn = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout_ms / 1000)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -473,6 +476,14 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
+            if read_only:
+                raise StoreError(
+                    f"The database file {path!r} is read-only for this user (the file or its directory "
+                    f"is not writable) and SQLite could not open it read-only either ({exc}). Make the "
+                    "file and its directory readable by the desk, or give it write access to record "
+                    "decisions.",
+                    cause=exc,
+                ) from None
             raise StoreError(
                 f"{path!r} is not a usable SQLite database ({exc}). Check HITL_DATABASE_URL points "
                 "at your agents' checkpoint file, not another file; restore it from a backup if "
@@ -496,6 +507,7 @@ class Store:
             lock_retry_seconds=lock_retry_seconds,
             read_only=read_only,
         )
+        store.read_only_reason = read_only_reason
         if not read_only:
             store._setup_sqlite()
         return store
@@ -590,7 +602,8 @@ class Store:
         if write and self.read_only:
             raise StoreError(
                 f"The database {self.display_url} is read-only: decisions cannot be recorded. "
-                "Nothing was changed. Fix the file's permissions (or the mount) and try again."
+                f"Nothing was changed. {self.read_only_reason or ''} To decide, give the desk write "
+                "access to the database (the file and its directory, or the mount), restart it and try again."
             )
         outer = getattr(self._local, "conn", None)
         if outer is not None:
@@ -1688,6 +1701,55 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         return float(since), str(thread_id)
     except (ValueError, TypeError) as exc:
         raise InvalidAnswer(f"Cursor {cursor!r} is not one this desk issued ({exc}); start from the first page.") from None
+
+
+def _connect_read_only(path: Path, *, timeout: float) -> tuple[sqlite3.Connection, str]:
+    """A read-only connection to an existing SQLite file the desk may not write, and why.
+
+    `mode=ro` first: it sees the agents' latest commits, WAL included. A database in WAL mode
+    whose directory this user cannot write (so SQLite cannot create its `-shm` index, a
+    read-only mount, say) cannot be opened that way; it is opened `immutable=1` instead: a
+    snapshot read without locks, which does not see later writes, nor commits still in a
+    leftover `-wal` file (the reason says when there is one).
+    """
+    uri = path.resolve().as_uri()  # percent-escapes `?`, `#` and `%` in the path
+    where = str(path)
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, timeout=timeout)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn, (
+            f"The database file {where!r} is not writable by this user (the file or its directory): "
+            "it is open read-only; threads are listed and shown."
+        )
+    except sqlite3.OperationalError:
+        conn.close()
+        if not _in_wal_mode(path):
+            raise
+    conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False, timeout=timeout)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    wal = Path(f"{path}-wal")
+    unseen = (
+        f" Its {wal.name} file holds {wal.stat().st_size:,} bytes of commits that are not checkpointed "
+        "into the file, and are not shown."
+        if wal.exists() and wal.stat().st_size > 0
+        else ""
+    )
+    return conn, (
+        f"The database file {where!r} is not writable by this user, and it is in WAL mode in a "
+        "directory this user cannot write, so SQLite cannot create its -shm file: it is open as an "
+        "immutable snapshot (threads are listed and shown as they were when the desk opened it; "
+        f"restart the desk to see later changes).{unseen}"
+    )
+
+
+def _in_wal_mode(path: Path) -> bool:
+    """Whether the SQLite file's header says WAL (file format versions 2 at bytes 18 and 19)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
 
 
 def _writable(path: Path) -> bool:

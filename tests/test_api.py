@@ -51,7 +51,7 @@ def only_interrupt(client: TestClient, thread_id: str) -> dict:
 def test_healthz_needs_no_token(inbox: Inbox, client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "backend": inbox.store.backend, "read_only": False}
+    assert response.json() == {"status": "ok", "backend": inbox.store.backend, "read_only": False, "read_only_reason": None}
 
 
 @pytest.mark.parametrize(
