@@ -58,7 +58,11 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import math
+import numbers
+import re
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -81,6 +85,11 @@ __all__ = [
     "QuorumPlan",
     "approves",
     "approved_calls",
+    "audit_context",
+    "normalized_name",
+    "name_note",
+    "read_amount",
+    "thread_requesters",
     "votes",
     "hidden_rows",
     "my_queue",
@@ -143,6 +152,8 @@ class ReviewItem:
     kind: str
     value: Any
     requested_by: str | None = None
+    """The thread's requester, as the desk pinned it when it first saw the thread
+    (`thread_requesters`), not whatever the latest checkpoint's metadata says."""
 
     @classmethod
     def of(
@@ -167,21 +178,93 @@ class ReviewItem:
 
     @property
     def tools(self) -> tuple[str, ...]:
-        """Names of the tool calls, in order, without repeats."""
+        """Names of the tool calls, in order, without repeats, as the payload spells them."""
         return tuple(dict.fromkeys(call["name"] for call in self.calls))
 
     @property
     def level(self) -> str | None:
-        """The approval level an approval_level payload asks for, lower-cased."""
+        """The approval level an approval_level payload asks for, normalised and lower-cased."""
         if self.kind != "approval_level" or not isinstance(self.value, Mapping):
             return None
         level = self.value.get("level")
-        return str(level).strip().lower() if level not in (None, "") else None
+        if level in (None, ""):
+            return None
+        return normalized_name(str(level)).lower() or None
+
+    @property
+    def name_notes(self) -> tuple[str, ...]:
+        """One note per tool name (and graph id) that is not what it looks like: it holds
+        invisible, bidi or compatibility characters, so the rules read it normalised."""
+        notes = [name_note(name, what="tool name") for name in self.tools]
+        if self.graph_id:
+            notes.append(name_note(self.graph_id, what="graph id"))
+        return tuple(note for note in notes if note)
 
     def describe(self) -> str:
-        """`"make_payment on thread t1"`: what the item is, for messages."""
-        what = ", ".join(self.tools) or (f"{self.level}-level approval" if self.level else f"{self.kind} item")
-        return f"{what} on thread {self.thread_id!r}"
+        """`"make_payment on thread t1"`: what the item is, for messages (invisible characters
+        shown as `<U+200B>`, and flagged)."""
+        what = ", ".join(shown_name(tool) for tool in self.tools) or (
+            f"{self.level}-level approval" if self.level else f"{self.kind} item"
+        )
+        notes = self.name_notes
+        return f"{what} on thread {self.thread_id!r}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+# --------------------------------------------------------------------------- names
+
+_INVISIBLE_EXTRA = frozenset(
+    "\u034f"  # combining grapheme joiner
+    "\u115f\u1160\u3164\uffa0"  # Hangul fillers
+    "\u17b4\u17b5"  # Khmer inherent vowels
+    "\u180b\u180c\u180d\u180e\u180f"  # Mongolian variation selectors and vowel separator
+    "\u2800"  # Braille blank
+)
+
+
+def _invisible(char: str) -> bool:
+    """Characters a reviewer cannot see: format (zero-width, bidi, tags), control, private-use
+    and unassigned code points, line/paragraph separators, variation selectors, fillers."""
+    if unicodedata.category(char) in ("Cf", "Cc", "Co", "Cn", "Cs", "Zl", "Zp"):
+        return True
+    code = ord(char)
+    return char in _INVISIBLE_EXTRA or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+
+
+def normalized_name(name: str) -> str:
+    """A tool, graph or level name as access rules read it: NFKC, invisible characters
+    (zero-width, bidi controls, tags, fillers...) removed, outer whitespace stripped.
+
+    `make_pay\u200bment` and the fullwidth `ｍａｋｅ_ｐａｙｍｅｎｔ` both read as `make_payment`.
+    """
+    text = unicodedata.normalize("NFKC", str(name))
+    return "".join(char for char in text if not _invisible(char)).strip()
+
+
+def _match_key(name: str) -> str:
+    """What rule selectors compare: the normalised name, case-folded."""
+    return normalized_name(name).casefold()
+
+
+def shown_name(name: str) -> str:
+    """The name with each invisible character written out as `<U+200B>`."""
+    return "".join(f"<U+{ord(char):04X}>" if _invisible(char) else char for char in str(name))
+
+
+def name_note(name: str, *, what: str = "tool name") -> str | None:
+    """Why `name` is not what it looks like, or None when it is (it equals its normalised form)."""
+    name = str(name)
+    normal = normalized_name(name)
+    if normal == name:
+        return None
+    hidden = [char for char in dict.fromkeys(name) if _invisible(char)]
+    if hidden:
+        listed = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed character')}" for c in hidden)
+        why = f"contains invisible characters ({listed})"
+    elif name.strip() != name:
+        why = "has leading or trailing spaces"
+    else:
+        why = "is written with look-alike (compatibility) characters"
+    return f"the {what} {shown_name(name)!r} {why}; access rules read it as {normal!r}"
 
 
 def _clean(value: Any) -> str | None:
@@ -210,12 +293,14 @@ class _Selector:
     kinds: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
 
-    def matches(self, item: ReviewItem) -> bool:
-        if self.graphs and item.graph_id not in self.graphs:
+    def matches(self, item: ReviewItem, answer: Any = None) -> bool:
+        """Whether the item is selected: its graph, kind, and the tools its payload proposes
+        or its `answer` approves (names compared normalised, see `normalized_name`)."""
+        if self.graphs and _match_key(item.graph_id or "") not in {_match_key(g) for g in self.graphs}:
             return False
         if self.kinds and item.kind not in self.kinds:
             return False
-        if self.tools and not set(self.tools) & set(item.tools):
+        if self.tools and not {_match_key(t) for t in self.tools} & _tool_keys(item, answer):
             return False
         return True
 
@@ -238,6 +323,23 @@ class _Selector:
         }
 
 
+def _tool_keys(item: ReviewItem, answer: Any = None) -> set[str]:
+    """Match keys of the tools the payload proposes plus those the answer approves."""
+    keys = {_match_key(name) for name in item.tools}
+    if answer is not None:
+        keys |= {_match_key(str(call.get("name"))) for call in _answer_calls(item, answer)}
+    return keys
+
+
+def _answer_calls(item: ReviewItem, answer: Any) -> list[dict[str, Any]]:
+    """The calls `answer` lets run; [] when it approves none or cannot be read (an audit
+    row's answer is not validated)."""
+    try:
+        return approved_calls(item.kind, item.value, answer) or []
+    except Exception:  # a hostile or malformed stored answer
+        return []
+
+
 @dataclass(frozen=True, kw_only=True)
 class Rule(_Selector):
     """Items matching the selectors may be decided only by holders of one of `roles`."""
@@ -253,37 +355,197 @@ class QuorumRule(_Selector):
     approvals: int
     min_amount: float | None = None
     amount_field: str = "amount"
+    """The call argument holding the amount; a dotted path (`payment.amount`) for nested ones."""
     reject_ends: bool = True
 
     def applies(self, item: ReviewItem, answer: Any = None) -> bool:
         """Whether this quorum governs the item (the payload's calls, or the answer's edits)."""
-        if not self.matches(item):
-            return False
+        return self.why(item, answer) is not None
+
+    def why(self, item: ReviewItem, answer: Any = None) -> str | None:
+        """Why this quorum governs the item, or None when it does not.
+
+        Amounts are read from the payload's calls and from what the answer approves (edited
+        arguments included), by magnitude, in any numeric type or as text with a currency
+        ("$50,000.00", "50 000 EUR"). A call whose amount is present but cannot be read
+        makes the rule apply: it fails closed, and the reason says so.
+        """
+        if not self.matches(item, answer):
+            return None
         if self.min_amount is None:
-            return True
-        calls = item.calls
-        if answer is not None:
-            calls = calls + (approved_calls(item.kind, item.value, answer) or [])
-        for call in calls:
-            if self.tools and call["name"] not in self.tools:
+            return f"{self.describe()} needs {self.approvals} approvals"
+        wanted = {_match_key(t) for t in self.tools}
+        unreadable = None
+        for call in [*item.calls, *(_answer_calls(item, answer) if answer is not None else [])]:
+            name = str(call.get("name"))
+            if wanted and _match_key(name) not in wanted:
                 continue
-            amount = _number((call.get("args") or {}).get(self.amount_field))
-            if amount is not None and amount >= self.min_amount:
-                return True
-        return False
+            raw = _field(call.get("args"), self.amount_field)
+            try:
+                amount = read_amount(raw)
+            except ValueError as exc:
+                unreadable = unreadable or (
+                    f"the {shown_name(name)} argument {self.amount_field!r} = {_short(raw)} cannot be read as an "
+                    f"amount ({exc}), so the rule for amounts of {self.min_amount:g} or more applies (it fails closed)"
+                )
+                continue
+            if amount is not None and abs(amount) >= self.min_amount:
+                return f"{shown_name(name)} {self.amount_field} {_short(raw)} is at least {self.min_amount:g}"
+        return unreadable
+
+
+def _field(args: Any, path: str) -> Any:
+    """`args[path]`, following a dotted path through mappings; None when absent."""
+    value = args
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --------------------------------------------------------------------------- amounts
+
+_CURRENCY_CODES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
+    BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS
+    GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW
+    KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD
+    NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD
+    SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS
+    VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL BTC ETH USDC USDT""".split()
+)
+"""ISO 4217 codes (and a few crypto tickers) accepted around an amount written as text."""
+_CURRENCY_PREFIXES = frozenset({"US", "CA", "AU", "NZ", "HK", "NT", "MX", "A", "C", "R", "S"})
+"""Letters written before a currency symbol: US$, C$, R$..."""
+
+_MULTIPLIERS = {"k": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "b": 1e9, "bn": 1e9}
+_AMOUNT_TEXT = re.compile(
+    r"^(?P<sign>[-+])?(?P<pre>[A-Za-z]{1,4})?(?P<sign2>[-+])?(?P<num>\d[\d'_.,]*)"
+    r"(?P<mult>[kKmMbB][mMnN]?)?(?P<post>[A-Za-z]{3,4})?(?P<sign3>-)?$"
+)
+_SCIENTIFIC = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$|^[-+]?inf(inity)?$", re.IGNORECASE)
+
+
+def read_amount(value: Any) -> float | None:
+    """An amount as a float, from any numeric type or text; None when there is none.
+
+    Reads int, float, `Decimal`, `Fraction`, numpy scalars (anything `float()` takes), a
+    mapping's `amount`/`value`, and text with a currency symbol or ISO code, thousands
+    separators, a sign or parentheses and a k/m/bn multiplier: "$50,000.00", "50 000 EUR",
+    "€50.000,00", "CHF 1'000", "(1,200)", "1.2m". Where a separator could be either
+    ("50.000", "1,500") the larger reading is taken: rules compare `>= min_amount`, so the
+    larger is the safe one.
+
+    Raises:
+        ValueError: the amount is present but is not one (a word, NaN, a list, a bool...),
+            with why; rules treat that as applying.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):  # numpy's too
+        raise ValueError(f"{value!r} is a yes/no value, not an amount")
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("bytes that are not text") from None
+    if isinstance(value, str):
+        return _amount_text(value)
+    if isinstance(value, Mapping):
+        for key in ("amount", "value", "total"):
+            if key in value:
+                return read_amount(value[key])
+        raise ValueError("a mapping without an amount or value")
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        if complex(value).imag:
+            raise ValueError("a complex number")
+        value = complex(value).real
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float is certainly large enough
+        number = math.inf if value > 0 else -math.inf
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"a {type(value).__name__}, not a number") from exc
+    if math.isnan(number):
+        raise ValueError("not a number (NaN)")
+    return number
+
+
+def _amount_text(text: str) -> float:
+    cleaned = "".join(
+        " " if unicodedata.category(char) == "Sc" else char
+        for char in unicodedata.normalize("NFKC", text)
+        if not _invisible(char)
+    )
+    compact = re.sub(r"[\s\u00a0\u2009\u202f]+", "", cleaned).replace("\u2212", "-").replace("\u2019", "'")
+    negative = compact.startswith("(") and compact.endswith(")")
+    if negative:
+        compact = compact[1:-1]
+    if not compact:
+        raise ValueError("text without a number")
+    if _SCIENTIFIC.match(compact):
+        number = float(compact)
+        return -number if negative else number
+    match = _AMOUNT_TEXT.match(compact)
+    if match is None:
+        raise ValueError("text that is not a number with an optional currency")
+    for code, known in ((match["pre"], _CURRENCY_CODES | _CURRENCY_PREFIXES), (match["post"], _CURRENCY_CODES)):
+        if code and code.upper() not in known:
+            raise ValueError(f"{code!r} is not a currency code")
+    multiplier = 1.0
+    if match["mult"]:
+        multiplier = _MULTIPLIERS.get(match["mult"].lower(), 0.0)
+        if not multiplier:
+            raise ValueError(f"{match['mult']!r} is not a multiplier (k, m, bn)")
+    readings = _separator_readings(match["num"].replace("'", "").replace("_", ""))
+    if not readings:
+        raise ValueError("digits with misplaced separators")
+    number = max(readings) * multiplier
+    if negative or "-" in (match["sign"] or "", match["sign2"] or "", match["sign3"] or ""):
+        number = -number
+    return number
+
+
+def _separator_readings(digits: str) -> list[float]:
+    """Every sensible reading of digits with `,` and `.` (thousands or decimal separators)."""
+    commas, dots = digits.count(","), digits.count(".")
+    candidates: list[str] = []
+    if commas and dots:
+        decimal = "," if digits.rfind(",") > digits.rfind(".") else "."
+        group = "." if decimal == "," else ","
+        whole, _, fraction = digits.rpartition(decimal)
+        if decimal not in whole:
+            candidates.append(whole.replace(group, "") + "." + fraction)
+    elif commas or dots:
+        mark = "," if commas else "."
+        after = len(digits) - digits.rfind(mark) - 1
+        if digits.count(mark) > 1 or after == 3:
+            candidates.append(digits.replace(mark, ""))  # grouping: "50,000", "1.000.000", "5,00,000"
+        if digits.count(mark) == 1:
+            candidates.append(digits.replace(mark, "."))  # a decimal mark: "12,50", "1.5", or "1.500"
+    else:
+        candidates.append(digits)
+    readings = []
+    for candidate in candidates:
+        try:
+            readings.append(float(candidate))
+        except ValueError:
+            continue
+    return readings
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    """`read_amount`, with None for what cannot be read (for configuration values)."""
+    try:
+        return read_amount(value)
+    except ValueError:
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.replace(",", "").strip())
-        except ValueError:
-            return None
-    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -404,8 +666,8 @@ class AccessPolicy:
 
     # ------------------------------------------------------------------ checks
 
-    def _role_problem(self, principal: Principal, item: ReviewItem) -> str | None:
-        """Why the principal's roles do not cover the item, or None."""
+    def _role_problem(self, principal: Principal, item: ReviewItem, answer: Any = None) -> str | None:
+        """Why the principal's roles do not cover the item (or what `answer` approves), or None."""
         if not self.enabled:
             return None
         who = f"{principal.identity} (roles: {principal.describe_roles()})"
@@ -414,7 +676,7 @@ class AccessPolicy:
                 f"{who} may not decide {item.describe()}: it needs the role {item.level!r}. "
                 f"Ask an administrator to map this identity to {item.level!r} in [[access.identities]]."
             )
-        matched = [rule for rule in self.rules if rule.matches(item)]
+        matched = [rule for rule in self.rules if rule.matches(item, answer)]
         for rule in matched:
             if not rule.roles & principal.roles:
                 needed = ", ".join(sorted(rule.roles))
@@ -429,19 +691,20 @@ class AccessPolicy:
             )
         return None
 
-    def can_see(self, principal: Principal | None, item: ReviewItem) -> tuple[bool, str]:
-        """Whether the principal may open the item (its payload is shown)."""
+    def can_see(self, principal: Principal | None, item: ReviewItem, *, answer: Any = None) -> tuple[bool, str]:
+        """Whether the principal may open the item (its payload is shown), and a recorded
+        `answer` to it (what that approves counts too)."""
         if principal is None:
             return True, "local mode: no login, everyone may see everything"
         if self.viewers & principal.roles:
             return True, "viewer role"
         if item.requested_by and item.requested_by.lower() == principal.key:
             return True, "the requester may see their own request"
-        problem = self._role_problem(principal, item)
+        problem = self._role_problem(principal, item, answer)
         return (False, problem) if problem else (True, "allowed")
 
     def can_decide(
-        self, principal: Principal | None, item: ReviewItem, *, approve: bool | None = None
+        self, principal: Principal | None, item: ReviewItem, *, approve: bool | None = None, answer: Any = None
     ) -> tuple[bool, str]:
         """Whether the principal may answer the item, and why (or why not).
 
@@ -450,10 +713,12 @@ class AccessPolicy:
             item: the pending interrupt.
             approve: True to ask about approving, False about rejecting, None about deciding
                 at all (True when at least one of the two is allowed).
+            answer: the answer about to be sent; the rules then also cover the tool calls it
+                approves (an injected or renamed call needs the roles its name needs).
         """
         if principal is None:
             return True, "local mode: no login, everyone may decide everything"
-        problem = self._role_problem(principal, item)
+        problem = self._role_problem(principal, item, answer)
         own = bool(self.four_eyes and item.requested_by and item.requested_by.lower() == principal.key)
         if problem and not own:
             return False, problem
@@ -486,10 +751,11 @@ class AccessPolicy:
             if see_only:
                 allowed, reason = self.can_see(principal, item)
             else:
-                approve = None
+                approve, answer = None, None
                 if answers is not None and item.interrupt_id in answers:
-                    approve = approves(item.kind, item.value, answers[item.interrupt_id])
-                allowed, reason = self.can_decide(principal, item, approve=approve)
+                    answer = answers[item.interrupt_id]
+                    approve = approves(item.kind, item.value, answer)
+                allowed, reason = self.can_decide(principal, item, approve=approve, answer=answer)
             if not allowed:
                 raise NotAuthorized(reason)
 
@@ -501,26 +767,139 @@ class AccessPolicy:
         return max(rules, key=lambda rule: rule.approvals) if rules else None
 
 
-def hidden_rows(policy: AccessPolicy, principal: Principal, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
+def hidden_rows(
+    policy: AccessPolicy, principal: Principal, rows: Iterable[Mapping[str, Any]], *, store: Store | None = None
+) -> list[tuple[Mapping[str, Any], str]]:
     """Audit rows about items the principal may not see (its own decisions are never hidden),
-    each with the reason."""
+    each with the reason.
+
+    A row is judged on its graph, kind and payload, on what its answer approves, and on its
+    thread's requester. A row that does not say what it was about (recovery and takeover
+    rows written before they carried it) borrows that from another row of its interrupt, or,
+    given the `store`, from `audit_context`; a row that still cannot be judged but records
+    an answer is hidden from all but viewers: it fails closed.
+    """
+    rows = list(rows)
+    if not policy.enabled:
+        return []
+    known: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
+    for row in rows:
+        if row.get("kind") and row.get("payload") is not None:
+            known.setdefault(_row_key(row), (row.get("graph_id"), row.get("kind"), _loads(row.get("payload"))))
+    requesters: dict[str, str] = {}
+    if store is not None:
+        try:
+            requesters = thread_requesters(store, [str(row.get("thread_id")) for row in rows])
+        except HitlError:
+            requesters = {}
+    viewer = bool(policy.viewers & principal.roles)
+    looked_up: dict[tuple[str, str], dict[str, Any]] = {}
     hidden = []
     for row in rows:
         if str(row.get("reviewer") or "").strip().lower() == principal.key:
             continue
-        payload = row.get("payload")
-        try:
-            value = json.loads(payload) if isinstance(payload, str) else payload
-        except ValueError:
-            value = None
+        key = _row_key(row)
+        graph_id, kind, value = row.get("graph_id"), row.get("kind"), _loads(row.get("payload"))
+        if not kind or row.get("payload") is None:
+            context = known.get(key)
+            if context is None and store is not None:
+                if key not in looked_up:
+                    looked_up[key] = audit_context(store, *key)
+                found = looked_up[key]
+                context = (found.get("graph_id"), found.get("kind"), found.get("payload")) if found.get("kind") else None
+                graph_id = graph_id or found.get("graph_id")
+            if context is not None:
+                graph_id, kind = graph_id or context[0], kind or context[1]
+                value = value if row.get("payload") is not None else context[2]
+        answer = _loads(row.get("answer"))
+        if not kind and answer is not None and not viewer:
+            hidden.append((row, (
+                f"{principal.identity} may not see this audit row: it records an answer but not what it "
+                "answered (graph, kind, payload), so [access] cannot tell who may see it. Ask for a viewer role."
+            )))  # fmt: skip
+            continue
         item = ReviewItem(
-            thread_id=str(row.get("thread_id")), interrupt_id=str(row.get("interrupt_id") or ""),
-            graph_id=row.get("graph_id"), kind=str(row.get("kind") or "json"), value=value,
+            thread_id=key[0], interrupt_id=key[1], graph_id=graph_id, kind=str(kind or "json"), value=value,
+            requested_by=requesters.get(key[0]),
         )  # fmt: skip
-        allowed, reason = policy.can_see(principal, item)
+        allowed, reason = policy.can_see(principal, item, answer=answer)
         if not allowed:
             hidden.append((row, reason))
     return hidden
+
+
+def _row_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    return str(row.get("thread_id")), str(row.get("interrupt_id") or "")
+
+
+def _loads(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def audit_context(store: Store, thread_id: str, interrupt_id: str, *, history: int = 100) -> dict[str, Any]:
+    """What an audit row about this interrupt should carry so `[access]` can judge it:
+    `graph_id`, `kind` and `payload` (the interrupt value), each where it can be found.
+
+    Looked up, in order: the audit log's other rows of the interrupt, the thread's pending
+    interrupts, its last `history` checkpoints (an interrupt already resumed), and, for the
+    graph, the desk's index. For rows that do not know them (recovery, takeover); never raises.
+    """
+    from hitl.payloads import classify
+
+    found: dict[str, Any] = {}
+    try:
+        rows = store.query(
+            "SELECT graph_id, kind, payload FROM hitl_audit WHERE thread_id = ? AND interrupt_id = ? "
+            "AND kind IS NOT NULL AND payload IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            (thread_id, interrupt_id),
+        )
+        if rows:
+            found = {"graph_id": rows[0][0], "kind": rows[0][1], "payload": _loads(rows[0][2])}
+    except Exception:  # no audit table yet, a database error: look elsewhere
+        pass
+    if "kind" not in found:
+        try:
+            for raw in store.pending_interrupts([thread_id]).get(thread_id, []):
+                if raw.id == interrupt_id and not raw.decode_error:
+                    found.update(kind=classify(raw.value, raw.response_schema), payload=raw.value)
+        except Exception:
+            pass
+    if "kind" not in found:
+        try:
+            found.update(_interrupt_in_history(store, thread_id, interrupt_id, history, classify))
+        except Exception:
+            pass
+    if not found.get("graph_id"):
+        try:
+            rows = store.query("SELECT graph_id FROM hitl_threads WHERE thread_id = ?", (thread_id,))
+            graph_id = rows[0][0] if rows else None
+            if not graph_id:
+                latest = store.latest_checkpoint(thread_id)
+                graph_id = latest[1].get("graph_id") if latest else None
+            if graph_id:
+                found["graph_id"] = graph_id
+        except Exception:
+            pass
+    return found
+
+
+def _interrupt_in_history(store: Store, thread_id: str, interrupt_id: str, limit: int, classify: Any) -> dict[str, Any]:
+    # Materialised at once: SqliteSaver.list holds its lock while the generator is open.
+    for saved in list(store.saver.list({"configurable": {"thread_id": thread_id}}, limit=limit)):
+        for _task, channel, value in saved.pending_writes or []:
+            if channel != "__interrupt__":
+                continue
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if getattr(item, "id", None) == interrupt_id:
+                    schema = getattr(item, "response_schema", None)
+                    payload = getattr(item, "value", None)
+                    return {"kind": classify(payload, schema if isinstance(schema, dict) else None), "payload": payload}
+    return {}
 
 
 # --------------------------------------------------------------------------- answers
@@ -528,7 +907,13 @@ def hidden_rows(policy: AccessPolicy, principal: Principal, rows: Iterable[Mappi
 
 def approved_calls(kind: str, value: Any, answer: Any) -> list[dict[str, Any]] | None:
     """The tool calls an answer lets run (name and final args), or None for kinds without
-    tool calls."""
+    tool calls.
+
+    This is what the rules are evaluated on besides the payload: a tool_review answer's
+    `approved_tools` as sent (a call the agent never proposed included), the edited
+    arguments (and, should an edit rename the call, the new name) of hitl_request,
+    tool_approval and agent_inbox edits.
+    """
     from hitl.payloads import tool_calls
 
     proposed = [dict(call) for call in tool_calls(value, kind)]  # type: ignore[arg-type]
@@ -538,26 +923,33 @@ def approved_calls(kind: str, value: Any, answer: Any) -> list[dict[str, Any]] |
         chosen = answer.get("approved_tools")
         if chosen is None:
             return proposed
-        return [{"name": c.get("name"), "args": dict(c.get("args") or {})} for c in chosen if isinstance(c, Mapping)]
+        return [
+            {"name": c.get("name"), "args": dict(c.get("args") or {}) if isinstance(c.get("args"), Mapping) else {}}
+            for c in chosen
+            if isinstance(c, Mapping)
+        ]
     if kind == "sensitive_tools":
         return proposed if isinstance(answer, Mapping) and answer.get("approved") else []
     if kind in ("hitl_request", "tool_approval"):
         decisions = answer.get("decisions") if kind == "hitl_request" and isinstance(answer, Mapping) else [answer]
-        return _decided_calls(proposed, decisions or [], lambda d: d.get("edited_action"))
+        return _decided_calls(proposed, decisions, "edited_action", "name")
     if kind == "agent_inbox":
         responses = answer if isinstance(answer, list) else [answer]
-        return _decided_calls(proposed, responses, lambda d: d.get("args"))
+        return _decided_calls(proposed, responses, "args", "action")
     return None
 
 
-def _decided_calls(proposed: list[dict[str, Any]], decisions: Sequence[Any], edited: Any) -> list[dict[str, Any]]:
+def _decided_calls(proposed: list[dict[str, Any]], decisions: Any, edited_key: str, name_key: str) -> list[dict[str, Any]]:
+    if not isinstance(decisions, Sequence) or isinstance(decisions, (str, bytes)):
+        return []
     out = []
     for call, decision in zip(proposed, decisions):
         if not isinstance(decision, Mapping) or decision.get("type") not in APPROVING_DECISIONS:
             continue
-        if decision.get("type") == "edit" and isinstance(edited(decision), Mapping):
-            change = edited(decision)
-            out.append({"name": call["name"], "args": dict(change.get("args") or {})})
+        change = decision.get(edited_key)
+        if decision.get("type") == "edit" and isinstance(change, Mapping):
+            args = change.get("args")
+            out.append({"name": change.get(name_key) or call["name"], "args": dict(args) if isinstance(args, Mapping) else {}})
         else:
             out.append(call)
     return out
@@ -613,11 +1005,17 @@ _TABLES = (
         PRIMARY KEY (thread_id, interrupt_id)
     )""",
     "CREATE INDEX IF NOT EXISTS hitl_access_facts_source ON hitl_access_facts (thread_id, source_key)",
+    """CREATE TABLE IF NOT EXISTS hitl_requesters (
+        thread_id TEXT PRIMARY KEY,
+        requested_by TEXT NOT NULL,
+        checkpoint_id TEXT NOT NULL,
+        pinned_at DOUBLE PRECISION NOT NULL
+    )""",
 )
 
 
 def ensure_tables(store: Store) -> None:
-    """Create `hitl_votes` and `hitl_access_facts` once per store (portable SQL)."""
+    """Create `hitl_votes`, `hitl_access_facts` and `hitl_requesters` once per store (portable SQL)."""
     if getattr(store, "_hitl_access_tables", False):
         return
     with store.connection(write=True) as conn:
@@ -758,9 +1156,11 @@ def gate(
         else:
             needed = max(rule.approvals - approvals, 0)
             verb = "Rejection" if rejected else "Approval"
+            why = rule.why(item, answer) or ""
             recorded[iid] = (
                 f"{verb} by {principal.identity} recorded as a vote: {approvals} of {rule.approvals} approvals; "
                 f"{needed} more distinct approver{'s' if needed != 1 else ''} needed before the graph resumes."
+                + (f" The quorum applies because {why}." if "fails closed" in why else "")
             )
     if recorded:
         _audit_votes(inbox, principal, items, validated, recorded, comment, now)
@@ -804,13 +1204,17 @@ def _audit_votes(
 
 
 def _facts_key_sql() -> str:
-    return "t.checkpoint_id || '|' || t.interrupt_ids"
+    # The leading version makes facts written by an older desk stale once, so they are
+    # rebuilt with what this one keeps (normalised tool names, pinned requesters).
+    return "'f2|' || t.checkpoint_id || '|' || t.interrupt_ids"
 
 
 def sync_facts(inbox: Inbox, *, batch: int = 500) -> int:
     """Rebuild `hitl_access_facts` for waiting threads whose pending interrupts changed.
 
-    Returns how many threads were (re)decoded.
+    Tool names are kept as `normalized_name` reads them, case-folded, as the rules match
+    them; the requester is the thread's pinned one (`thread_requesters`). Returns how many
+    threads were (re)decoded.
     """
     store = inbox.store
     ensure_tables(store)
@@ -824,7 +1228,7 @@ def sync_facts(inbox: Inbox, *, batch: int = 500) -> int:
         chunk = stale[start : start + batch]
         ids = [row[0] for row in chunk]
         decoded = store.pending_interrupts(ids)
-        requesters = _requesters(store, ids)
+        requesters = thread_requesters(store, ids)
         rows = []
         for thread_id, source_key, graph_id in chunk:
             for raw in decoded.get(thread_id, []):
@@ -832,9 +1236,10 @@ def sync_facts(inbox: Inbox, *, batch: int = 500) -> int:
                     continue
                 pending = inbox._interrupt(raw)
                 item = ReviewItem.of(thread_id, graph_id, pending, requesters.get(thread_id))
+                tools = dict.fromkeys(_match_key(tool) for tool in item.tools)
                 rows.append(
                     (
-                        thread_id, raw.id, source_key, item.kind, "," + ",".join(item.tools) + ",",
+                        thread_id, raw.id, source_key, item.kind, "," + ",".join(tools) + ",",
                         item.level, item.requested_by.lower() if item.requested_by else None,
                     )  # fmt: skip
                 )
@@ -860,25 +1265,126 @@ def sync_facts(inbox: Inbox, *, batch: int = 500) -> int:
     return done
 
 
-def _requesters(store: Store, thread_ids: Sequence[str]) -> dict[str, str]:
-    """`requested_by` from each thread's latest root checkpoint metadata."""
-    marks = ",".join("?" for _ in thread_ids)
-    rows = store.query(
-        f"""
-        SELECT c.thread_id, c.metadata FROM checkpoints c
-        JOIN (
-            SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
-            WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
-        ) l ON c.thread_id = l.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = l.checkpoint_id
-        """,
-        thread_ids,
-    )
-    out = {}
-    for thread_id, blob in rows:
-        requester = _clean(_metadata(blob).get("requested_by"))
-        if requester:
-            out[thread_id] = requester
+# --------------------------------------------------------------------------- requesters
+
+
+def thread_requesters(
+    store: Store, thread_ids: Sequence[str], *, latest: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, str]:
+    """Each thread's requester (`requested_by`), a property of the thread, not of a checkpoint.
+
+    The first time the desk looks a thread up, its requester is read from the thread's first
+    root checkpoint (the metadata the run was started with), else from its latest one, and
+    pinned in `hitl_requesters`; from then on that row is the answer, whatever later
+    checkpoints say (a resume by another process may drop or change `requested_by`). A thread
+    that has no requester yet gets no row, so one seen later is still pinned. Threads without
+    a requester are left out. On a read-only database nothing is pinned.
+
+    Args:
+        store: the desk's store.
+        thread_ids: the threads.
+        latest: {thread: latest root checkpoint metadata} the caller already read, to skip
+            reading it again.
+    """
+    ids = list(dict.fromkeys(str(t) for t in thread_ids))
+    if not ids:
+        return {}
+    pinned_table = True
+    if not store.read_only:
+        ensure_tables(store)
+    out: dict[str, str] = {}
+    to_pin: list[tuple[str, str, str, float]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        try:
+            rows = _requester_rows(store, chunk, pinned=pinned_table, with_latest=latest is None)
+        except StoreError:
+            if not store.read_only or not pinned_table:
+                raise
+            pinned_table = False  # a read-only database from before pinning: no table to read
+            rows = _requester_rows(store, chunk, pinned=False, with_latest=latest is None)
+        for thread_id, pinned, first_id, first_meta, last_id, last_meta in rows:
+            if pinned:
+                out[thread_id] = pinned
+                continue
+            requester = _clean(_metadata(first_meta).get("requested_by"))
+            source = first_id
+            if requester is None:
+                last = latest.get(thread_id) if latest is not None else _metadata(last_meta)
+                requester = _clean((last or {}).get("requested_by"))
+                source = last_id or first_id
+            if requester is not None:
+                out[thread_id] = requester
+                to_pin.append((thread_id, requester, str(source or ""), time.time()))
+    if to_pin and not store.read_only:
+        out.update(_pin(store, to_pin))
     return out
+
+
+def _requester_rows(store: Store, thread_ids: Sequence[str], *, pinned: bool, with_latest: bool) -> list[tuple]:
+    """(thread, pinned requester, first checkpoint id and metadata, latest id and metadata) in
+    one query; checkpoint metadata is read only for threads without a pinned requester."""
+    marks = ",".join("?" for _ in thread_ids)
+    skip = "r.thread_id IS NULL AND " if pinned else ""
+    latest_cols = "b.last_id, l.metadata" if with_latest else "b.last_id, NULL"
+    latest_join = (
+        f"LEFT JOIN checkpoints l ON {skip}l.thread_id = b.thread_id AND l.checkpoint_ns = '' "
+        "AND l.checkpoint_id = b.last_id AND b.last_id <> b.first_id"
+        if with_latest
+        else ""
+    )
+    sql = f"""
+        SELECT b.thread_id, {"r.requested_by" if pinned else "NULL"}, b.first_id, f.metadata, {latest_cols}
+        FROM (
+            SELECT thread_id, MIN(checkpoint_id) AS first_id, MAX(checkpoint_id) AS last_id FROM checkpoints
+            WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
+        ) b
+        {"LEFT JOIN hitl_requesters r ON r.thread_id = b.thread_id" if pinned else ""}
+        LEFT JOIN checkpoints f ON {skip}f.thread_id = b.thread_id AND f.checkpoint_ns = '' AND f.checkpoint_id = b.first_id
+        {latest_join}
+    """
+    return store.query(sql, list(thread_ids))
+
+
+def _pin(store: Store, rows: list[tuple[str, str, str, float]]) -> dict[str, str]:
+    """Pin requesters (first writer wins); returns what is pinned for those threads now."""
+    try:
+        with store.connection(write=True) as conn:
+            conn.executemany(
+                store.dialect.sql(
+                    "INSERT INTO hitl_requesters (thread_id, requested_by, checkpoint_id, pinned_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING"
+                ),
+                rows,
+            )
+        ids = [row[0] for row in rows]
+        marks = ",".join("?" for _ in ids)
+        found = store.query(f"SELECT thread_id, requested_by FROM hitl_requesters WHERE thread_id IN ({marks})", ids)
+    except StoreError:  # e.g. locked: read again from the checkpoints next time, same answer
+        return {row[0]: row[1] for row in rows}
+    return {thread_id: requester for thread_id, requester in found}
+
+
+def requester_metadata(requester: str | None) -> dict[str, str]:
+    """The metadata that carries a thread's requester into the checkpoints a resume writes."""
+    return {"requested_by": requester} if requester else {}
+
+
+def with_requester(inbox: Inbox, graph: Any, requester: str | None) -> Any:
+    """`graph` bound (`with_config`) to write the thread's requester into the metadata of
+    every checkpoint its runs write, as the first run put it there; cached per requester."""
+    if not requester or not hasattr(graph, "with_config"):
+        return graph
+    cache: dict[tuple[int, str], tuple[Any, Any]] = inbox.__dict__.setdefault("_requester_graphs", {})
+    key = (id(graph), requester)
+    hit = cache.get(key)
+    if hit is not None and hit[0] is graph:
+        return hit[1]
+    if len(cache) >= 1024:
+        cache.clear()
+    bound = graph.with_config(metadata=requester_metadata(requester))
+    cache[key] = (graph, bound)
+    return bound
 
 
 def _metadata(blob: Any) -> dict[str, Any]:
@@ -908,7 +1414,7 @@ def _match_sql(selector: _Selector, params: list[Any]) -> str:
         likes = []
         for tool in selector.tools:
             likes.append("f.tools LIKE ? ESCAPE '\\'")
-            params.append(f"%,{_like_escape(tool)},%")
+            params.append(f"%,{_like_escape(_match_key(tool))},%")
         parts.append("(" + " OR ".join(likes) + ")")
     return "(" + " AND ".join(parts) + ")" if parts else "(1 = 1)"
 

@@ -271,14 +271,15 @@ class Inbox:
 
     def review_items(self, thread_id: str, *, principal: Any = None) -> list[Any]:
         """The thread's pending interrupts as `hitl.access.ReviewItem`s (what the rules see)."""
-        from hitl.access import ReviewItem
+        from hitl.access import ReviewItem, thread_requesters
 
         latest = self.store.latest_checkpoint(thread_id)
         if latest is None:
             raise ThreadNotFound(thread_id)
         raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
         graph_id = self._match(thread_id, latest[1], raw).graph_id
-        return [ReviewItem.of(thread_id, graph_id, self._interrupt(i), latest[1].get("requested_by")) for i in raw]
+        requester = thread_requesters(self.store, [thread_id], latest={thread_id: latest[1]}).get(thread_id)
+        return [ReviewItem.of(thread_id, graph_id, self._interrupt(i), requester) for i in raw]
 
     def start_run(
         self,
@@ -456,10 +457,12 @@ class Inbox:
         if not ids:
             return rows
         raw = self.store.pending_interrupts(ids)
-        latest = self.store.latest_checkpoints(ids)
+        from hitl.access import thread_requesters
+
+        requesters = thread_requesters(self.store, ids)
         hidden: dict[str, str] = {}
         for row in rows:
-            requested_by = latest.get(row.thread_id, ("", {}))[1].get("requested_by")
+            requested_by = requesters.get(row.thread_id)
             reason = self._hidden_by(principal, row.thread_id, row.graph_id, raw.get(row.thread_id) or [], requested_by)
             if reason is not None:
                 hidden[row.thread_id] = reason
@@ -543,13 +546,16 @@ class Inbox:
         match = self._match(thread_id, metadata, raw)
         principal = self._acting(principal)
         if principal is not None:
-            reason = self._hidden_by(principal, thread_id, match.graph_id, raw, metadata.get("requested_by"))
+            from hitl.access import thread_requesters
+
+            requester = thread_requesters(self.store, [thread_id], latest={thread_id: metadata}).get(thread_id)
+            reason = self._hidden_by(principal, thread_id, match.graph_id, raw, requester)
             if reason is not None:
                 raise NotAuthorized(reason)
             if not raw:  # nothing pending: what was decided on it says what it is
                 from hitl.access import hidden_rows
 
-                hidden = hidden_rows(self.access, principal, self.store.audit_rows(thread_id=thread_id))
+                hidden = hidden_rows(self.access, principal, self.store.audit_rows(thread_id=thread_id), store=self.store)
                 if hidden:
                     raise NotAuthorized(hidden[0][1])
         config = {"configurable": {"thread_id": thread_id}}
@@ -859,7 +865,7 @@ class Inbox:
         if principal is not None and self.access.enabled:
             from hitl.access import hidden_rows
 
-            hidden = {id(row) for row, _ in hidden_rows(self.access, principal, rows)}
+            hidden = {id(row) for row, _ in hidden_rows(self.access, principal, rows, store=self.store)}
             rows = [row for row in rows if id(row) not in hidden]
         frame = pd.DataFrame(rows, columns=list(_HISTORY_COLUMNS))
         frame["decided_at"] = pd.to_datetime(frame["decided_at"].astype("float64"), unit="s", utc=True)
