@@ -2,9 +2,21 @@
 
 Login mode is on when `.streamlit/secrets.toml` has an `[auth]` section (see
 `.streamlit/secrets.toml.example`): every page requires `st.login` (OIDC, through Authlib), and
-the reviewer is the signed-in identity (email, else subject), never a typed name. The shared
-desk then acts as that identity on every call (`Inbox.require_principal`), so roles, four eyes
-and quorum from HITL_CONFIG `[access]` apply on every page, including widget callbacks.
+the reviewer is the signed-in identity, never a typed name. The shared desk then acts as that
+identity on every call (`Inbox.require_principal`), so roles, four eyes and quorum from
+HITL_CONFIG `[access]` apply on every page, including widget callbacks.
+
+The identity is the `email` claim only when the provider says it verified it
+(`email_verified` is true); otherwise it is the subject (`sub`), and the email is dropped from
+the claims `[access]` sees, so an address someone typed into their account at a provider that
+does not verify emails can neither match `*@fin.example` globs or `claim = "email"` mappings,
+nor pose as another reviewer for four eyes or quorum. A provider whose emails are trustworthy
+without the claim (a company directory) can be trusted explicitly in secrets.toml:
+
+    [auth]
+    trust_unverified_email = false     # the default, for every provider
+    [auth.corp]
+    trust_unverified_email = true      # this provider's email claim is used as sent
 
 Local mode (no `[auth]`): no login; the reviewer types a name in the sidebar, and the sidebar
 says that anyone who can reach the URL can decide.
@@ -12,6 +24,8 @@ says that anyone who can reach the URL can decide.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
@@ -29,6 +43,8 @@ __all__ = [
     "gate",
     "route_through_app",
     "identity_of",
+    "trusts_unverified_email",
+    "trusted_claims",
     "current_principal",
     "install",
     "render_identity",
@@ -44,13 +60,74 @@ def login_configured() -> bool:
         return False
 
 
-def identity_of(claims: Any) -> str | None:
-    """The identity recorded on decisions: the email claim, else the subject."""
-    for key in ("email", "sub"):
-        value = claims.get(key) if hasattr(claims, "get") else None
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+def _email_verified(claims: Mapping[str, Any]) -> bool:
+    # Some providers (AWS Cognito, older Okta) send the boolean as the string "true".
+    value = claims.get("email_verified")
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def trusts_unverified_email(auth_section: Mapping[str, Any] | None, provider: str | None) -> bool:
+    """Whether secrets.toml trusts `provider`'s email claim without `email_verified`.
+
+    `[auth.<provider>] trust_unverified_email` wins over `[auth] trust_unverified_email`; both
+    default to false. A value that is not a boolean counts as false (fail closed), with a warning.
+    """
+    section = auth_section or {}
+    candidates = []
+    provider_section = section.get(provider) if provider and provider != "default" else None
+    if isinstance(provider_section, Mapping):
+        candidates.append((f"[auth.{provider}]", provider_section))
+    candidates.append(("[auth]", section))
+    for where, table in candidates:
+        if "trust_unverified_email" not in table:
+            continue
+        value = table["trust_unverified_email"]
+        if isinstance(value, bool):
+            return value
+        logging.getLogger(__name__).warning(
+            "%s trust_unverified_email = %r in .streamlit/secrets.toml is not true or false; "
+            "unverified emails are not trusted.", where, value
+        )
+        return False
+    return False
+
+
+def _email_usable(claims: Mapping[str, Any], trust_unverified_email: bool) -> bool:
+    email = claims.get("email")
+    return isinstance(email, str) and bool(email.strip()) and (trust_unverified_email or _email_verified(claims))
+
+
+def identity_of(claims: Any, *, trust_unverified_email: bool = False) -> str | None:
+    """The identity recorded on decisions: the email claim when the provider verified it (or
+    is trusted without `email_verified`), else the subject."""
+    if not hasattr(claims, "get"):
+        return None
+    if _email_usable(claims, trust_unverified_email):
+        return str(claims["email"]).strip()
+    subject = claims.get("sub")
+    if isinstance(subject, str) and subject.strip():
+        return subject.strip()
     return None
+
+
+def trusted_claims(claims: Mapping[str, Any], *, trust_unverified_email: bool = False) -> dict[str, Any]:
+    """The claims `[access]` may map to roles: without an email the provider did not verify."""
+    if _email_usable(claims, trust_unverified_email) or "email" not in claims:
+        return dict(claims)
+    return {key: value for key, value in claims.items() if key != "email"}
+
+
+def _auth_section() -> Mapping[str, Any] | None:
+    try:
+        section = st.secrets.get("auth")
+    except Exception:  # no secrets file at all
+        return None
+    return section if isinstance(section, Mapping) else None
+
+
+def _trust(claims: Mapping[str, Any]) -> bool:
+    provider = claims.get("provider")
+    return trusts_unverified_email(_auth_section(), provider if isinstance(provider, str) else None)
 
 
 def _signed_in_claims() -> dict[str, Any] | None:
@@ -68,18 +145,20 @@ def current_principal() -> Principal | None:
     or when nobody is signed in."""
     if not login_configured():
         return None
-    claims = _signed_in_claims()
-    identity = identity_of(claims or {})
+    claims = _signed_in_claims() or {}
+    trust = _trust(claims)
+    identity = identity_of(claims, trust_unverified_email=trust)
     if not identity:
         return None
-    return get_inbox().principal(identity, claims=claims, source="oidc")
+    return get_inbox().principal(identity, claims=trusted_claims(claims, trust_unverified_email=trust), source="oidc")
 
 
 def signed_in_identity() -> str | None:
-    """The signed-in identity (email, else subject); None in local mode or when signed out."""
+    """The signed-in identity (verified email, else subject); None in local mode or when signed out."""
     if not login_configured():
         return None
-    return identity_of(_signed_in_claims() or {})
+    claims = _signed_in_claims() or {}
+    return identity_of(claims, trust_unverified_email=_trust(claims))
 
 
 def login_required() -> bool:
@@ -161,6 +240,15 @@ def render_identity(principal: Principal | None) -> bool:
     if principal is None:
         return False
     st.markdown(f"Signed in as **{md_escape(principal.identity)}**")
+    claims = _signed_in_claims() or {}
+    email = claims.get("email")
+    if isinstance(email, str) and email.strip() and email.strip() != principal.identity:
+        st.caption(
+            md_escape(
+                f"Your provider did not verify the email {email.strip()}, so decisions are recorded under "
+                "your account's subject id instead."
+            )
+        )
     st.caption(md_escape(f"Roles: {principal.describe_roles()}"))
     try:
         page = get_inbox().pending(limit=1, principal=principal, refresh=False)
