@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from hitl import contracts
+from hitl import contracts, runner
 from hitl.config import Settings
 from hitl.errors import (
     AlreadyDecided,
@@ -307,7 +307,7 @@ class Inbox:
 
         def run() -> None:
             try:
-                graph.invoke(graph_input, config)
+                runner.invoke(graph, graph_input, config, database_url=self.store.url)
             except Exception:  # the failure is in the checkpoint's error writes
                 pass
 
@@ -315,7 +315,7 @@ class Inbox:
             threading.Thread(target=run, name=f"hitl-run-{thread_id}", daemon=True).start()
         else:
             try:
-                graph.invoke(graph_input, config)
+                runner.invoke(graph, graph_input, config, database_url=self.store.url)
             except HitlError:
                 raise
             except Exception as exc:

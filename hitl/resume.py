@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from langgraph.errors import is_invalid_resume
 from langgraph.types import Command
 
+from hitl import runner
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized, StoreError, ThreadNotFound, UnknownGraph
 from hitl.store import RawInterrupt, checkpoint_time
 
@@ -391,8 +392,9 @@ def _invoke(
     return finished.get(thread_id)
 
 
-def _call(graph: Any, thread_id: str, command: Any, graph_id: str | None) -> dict[str, Any]:
-    """`graph.invoke(command)` on the thread: `{}`, or `{"error": exc}` if it raised."""
+def _call(graph: Any, thread_id: str, command: Any, graph_id: str | None, database_url: str) -> dict[str, Any]:
+    """`graph.invoke(command)` on the thread (`ainvoke` on an async saver for an async graph):
+    `{}`, or `{"error": exc}` if it raised."""
     # Keep graph_id in the new checkpoints' metadata, as the first run put it there: without
     # it a finished thread (or one paused at a node several graphs share) can no longer be
     # matched to its graph and turns read-only.
@@ -400,7 +402,7 @@ def _call(graph: Any, thread_id: str, command: Any, graph_id: str | None) -> dic
     if graph_id:
         config["metadata"] = {"graph_id": graph_id}
     try:
-        graph.invoke(command, config)
+        runner.invoke(graph, command, config, database_url=database_url)
     except BaseException as exc:  # recorded by the caller; never silently lost
         return {"error": exc}
     return {}
@@ -451,6 +453,7 @@ class _ChunkWorker:
         self._started = started
         self._on_late = on_late
         self._timeout = inbox.settings.resume_timeout_seconds
+        self._database_url = inbox.store.url
         self._cond = threading.Condition()
         self._done: dict[str, dict[str, Any]] = {}
         self._current: tuple[str, float] | None = None  # (thread, monotonic start) of the running run
@@ -469,7 +472,7 @@ class _ChunkWorker:
                 self._started[thread_id] = time.time()
                 self._current = (thread_id, time.monotonic())
                 self._next = index + 1
-            result = _call(graph, thread_id, command, graph_id)
+            result = _call(graph, thread_id, command, graph_id, self._database_url)
             with self._cond:
                 late = self._given_up
                 if not late:
