@@ -784,7 +784,7 @@ def hidden_rows(
         return []
     known: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
     for row in rows:
-        if row.get("kind") and row.get("payload") is not None:
+        if row.get("kind") and _loads(row.get("payload")) is not None:
             known.setdefault(_row_key(row), (row.get("graph_id"), row.get("kind"), _loads(row.get("payload"))))
     requesters: dict[str, str] = {}
     if store is not None:
@@ -800,7 +800,7 @@ def hidden_rows(
             continue
         key = _row_key(row)
         graph_id, kind, value = row.get("graph_id"), row.get("kind"), _loads(row.get("payload"))
-        if not kind or row.get("payload") is None:
+        if not kind or value is None:  # the store writes a missing payload as JSON null
             context = known.get(key)
             if context is None and store is not None:
                 if key not in looked_up:
@@ -810,7 +810,7 @@ def hidden_rows(
                 graph_id = graph_id or found.get("graph_id")
             if context is not None:
                 graph_id, kind = graph_id or context[0], kind or context[1]
-                value = value if row.get("payload") is not None else context[2]
+                value = context[2] if value is None else value
         answer = _loads(row.get("answer"))
         if not kind and answer is not None and not viewer:
             hidden.append((row, (
@@ -855,7 +855,7 @@ def audit_context(store: Store, thread_id: str, interrupt_id: str, *, history: i
     try:
         rows = store.query(
             "SELECT graph_id, kind, payload FROM hitl_audit WHERE thread_id = ? AND interrupt_id = ? "
-            "AND kind IS NOT NULL AND payload IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            "AND kind IS NOT NULL AND payload IS NOT NULL AND payload <> 'null' ORDER BY seq DESC LIMIT 1",
             (thread_id, interrupt_id),
         )
         if rows:

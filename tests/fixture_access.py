@@ -1,6 +1,7 @@
 """A graph that asks a reviewer about whatever payload its input carries, for the access tests.
 
-`ask` calls `interrupt(state["payload"])` and keeps the answer; `act` then records each tool
+`ask_reviewer` calls `interrupt(state["payload"])` and keeps the answer (`approved`, and a
+tool_review's `approved_tools`); `act` then records each tool
 call the answer lets run (`ran`), the way the demo agents execute approved calls. The tests
 choose the payload: tool names with invisible characters, `Decimal` amounts, and so on.
 """
@@ -21,14 +22,19 @@ class State(TypedDict, total=False):
 
 
 def _ask(state: State) -> dict:
-    return {"answer": interrupt(state["payload"])}
+    answer = interrupt(state["payload"])
+    if not answer.get("approved"):
+        return {"answer": {"approved": False, "reason": answer.get("reason")}}
+    return {"answer": {"approved": True, "approved_tools": answer.get("approved_tools")}}
 
 
 def _act(state: State) -> dict:
     from hitl.access import approved_calls
     from hitl.payloads import classify
 
-    payload, answer = state["payload"], state.get("answer")
+    payload, answer = state["payload"], dict(state.get("answer") or {})
+    if answer.get("approved_tools") is None:
+        answer.pop("approved_tools", None)
     calls = approved_calls(classify(payload, None), payload, answer) or []
     return {"ran": [{"name": call["name"], "args": call["args"]} for call in calls]}
 

@@ -468,3 +468,301 @@ def test_the_threads_list_hides_the_summary_of_what_the_principal_may_not_see(de
         assert summaries(None) == bob
     finally:
         desk.require_principal(None)
+
+
+# --------------------------------------------------------------------------- issue 13: what the rules look at
+#
+# `asks` (tests/fixture_access.py) interrupts with whatever payload its input carries and
+# then runs every call the answer approves, as a graph that trusts its reviewer would.
+
+FIXTURE_ACCESS = Path(__file__).resolve().parent / "fixture_access.py"
+
+
+@pytest.fixture
+def asks_desk(db_url: str, graphs_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The [access] desk above, with the `asks` graph registered too."""
+    import json
+
+    graphs = json.loads(graphs_file.read_text())
+    graphs["graphs"]["asks"] = f"{FIXTURE_ACCESS}:asks"
+    path = tmp_path / "langgraph-asks.json"
+    path.write_text(json.dumps(graphs))
+    monkeypatch.delenv("HITL_CONFIG", raising=False)
+    inbox = Inbox.open(database_url=db_url, graphs_path=str(path), create=True, policy=POLICY)
+    yield inbox
+    inbox.close()
+
+
+def ask(desk: Inbox, payload, thread_id: str = "asks-t", **kw) -> str:
+    return desk.start_run("asks", {"payload": payload}, thread_id=thread_id, **kw)
+
+
+def ran(desk: Inbox, thread_id: str) -> list[dict]:
+    return desk.graph("asks").get_state({"configurable": {"thread_id": thread_id}}).values.get("ran", [])
+
+
+def sensitive(name: str, amount, recipient: str = "Initech LLC") -> dict:
+    return {"sensitive_tools": [{"name": name, "args": {"recipient": recipient, "amount": amount}}], "message": "Run it?"}
+
+
+INJECTED = {"approved": True, "approved_tools": [{"name": "make_payment", "args": {"recipient": "mallory", "amount": 50000}}]}
+SEARCH_ONLY = {"type": "tool_review", "tools": [{"name": "search_records", "args": {"query": "open invoices"}}], "message": "OK?"}
+
+
+# item 2: rules are evaluated on what the answer approves
+
+
+def test_rules_and_quorum_cover_calls_the_answer_approves_not_only_the_payload() -> None:
+    policy = AccessPolicy.from_policy(POLICY)
+    item = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind="tool_review", value=SEARCH_ONLY)
+    alice = policy.principal("alice@example.com")
+    assert policy.can_decide(alice, item, approve=True) == (True, "allowed")  # the payload alone: a search
+    allowed, reason = policy.can_decide(alice, item, approve=True, answer=INJECTED)
+    assert not allowed and "tool make_payment needs one of the roles finance" in reason
+    assert policy.quorum_for(item, INJECTED) is not None and policy.quorum_for(item) is None
+    with pytest.raises(NotAuthorized, match="make_payment needs one of the roles finance"):
+        policy.authorize(alice, [item], answers={"i": INJECTED})
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "answer"),
+    [
+        ("tool_review", {"type": "tool_review", "tools": [{"name": "make_payment", "args": {"amount": 5000}}]},
+         {"approved": True, "approved_tools": [{"name": "make_payment", "args": {"amount": 50000}}]}),
+        ("hitl_request", {"action_requests": [{"name": "make_payment", "args": {"amount": 5000}}], "review_configs": []},
+         {"decisions": [{"type": "edit", "edited_action": {"name": "make_payment", "args": {"amount": 50000}}}]}),
+        ("tool_approval", {"type": "tool_approval", "name": "make_payment", "args": {"amount": 5000}},
+         {"type": "edit", "edited_action": {"name": "make_payment", "args": {"amount": 50000}}}),
+        ("agent_inbox", [{"action_request": {"action": "make_payment", "args": {"amount": 5000}},
+                          "config": {"allow_edit": True}, "description": "pay"}],
+         [{"type": "edit", "args": {"action": "make_payment", "args": {"amount": 50000}}}]),
+    ],
+)  # fmt: skip
+def test_an_edit_to_a_big_amount_needs_the_quorum(kind: str, value, answer) -> None:
+    policy = AccessPolicy.from_policy(POLICY)
+    item = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind=kind, value=value)
+    assert policy.quorum_for(item) is None  # 5,000 as proposed: no quorum
+    assert policy.quorum_for(item, answer) is not None  # 50,000 as approved: two approvers
+
+
+def test_an_edit_that_renames_the_call_is_judged_by_the_new_name() -> None:
+    policy = AccessPolicy.from_policy(POLICY)
+    value = {"action_requests": [{"name": "search_records", "args": {}}], "review_configs": []}
+    renamed = {"decisions": [{"type": "edit", "edited_action": {"name": "make_payment", "args": {"amount": 50000}}}]}
+    item = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind="hitl_request", value=value)
+    allowed, reason = policy.can_decide(policy.principal("alice@example.com"), item, approve=True, answer=renamed)
+    assert not allowed and "make_payment needs one of the roles finance" in reason
+
+
+def test_a_tool_review_answer_cannot_approve_a_payment_nobody_proposed(asks_desk: Inbox) -> None:
+    thread_id = ask(asks_desk, SEARCH_ONLY)
+    [item] = asks_desk.thread(thread_id).interrupts
+    with pytest.raises((NotAuthorized, InvalidAnswer), match="make_payment"):
+        asks_desk.resume(thread_id, {item.id: INJECTED}, principal=who(asks_desk, "alice@example.com"))
+    assert ran(asks_desk, thread_id) == [] and asks_desk.pending().total == 1
+    # Someone with the role still does not pay 50,000 alone: the quorum counts the injected call.
+    fay = who(asks_desk, "fay@finance.example.com")
+    try:
+        outcome = asks_desk.resume(thread_id, {item.id: INJECTED}, principal=fay)
+    except InvalidAnswer:  # decisions.py refuses calls that were not proposed
+        pass
+    else:
+        assert outcome.status == "waiting" and "1 of 2 approvals" in outcome.note
+    assert ran(asks_desk, thread_id) == []
+
+
+def test_rest_resume_refuses_an_injected_payment_without_the_role(asks_desk: Inbox) -> None:
+    api = pytest.importorskip("hitl.api")
+    from fastapi.testclient import TestClient
+
+    thread_id = ask(asks_desk, SEARCH_ONLY)
+    [item] = asks_desk.thread(thread_id).interrupts
+    tokens = [api.ApiToken.from_secret("t-alice", "alice@example.com")]
+    with TestClient(api.create_app(asks_desk, tokens=tokens)) as client:
+        refused = client.post(
+            f"/threads/{thread_id}/resume", headers={"Authorization": "Bearer t-alice"}, json={"answers": {item.id: INJECTED}}
+        )
+    assert refused.status_code in (403, 422), refused.text
+    assert ran(asks_desk, thread_id) == []
+
+
+# item 6: amounts of every numeric type, failing closed
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("$50,000.00", 50000), ("50 000 EUR", 50000), ("€50.000,00", 50000), ("CHF 1'000.50", 1000.5),
+        ("US$ 5,000", 5000), ("12,50", 12.5), ("5e4", 50000), ("50k", 50000), ("1.2m", 1_200_000),
+        ("(1,200)", -1200), ("50\u200b000", 50000), ("\uff15\uff10\uff10\uff10\uff10", 50000), ("50.000", 50000),
+    ],
+)  # fmt: skip
+def test_amount_text_is_read_with_currency_and_separators(text: str, amount: float) -> None:
+    from hitl.access import read_amount
+
+    assert read_amount(text) == amount
+
+
+def test_every_numeric_type_is_an_amount_and_what_is_not_fails_closed() -> None:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from hitl.access import read_amount
+
+    values = [Decimal("50000"), Fraction(100000, 2), 50000, 50000.0, 10**400]
+    numpy = pytest.importorskip("numpy")
+    values += [numpy.float32(50000), numpy.int64(50000), numpy.array(50000.0)]
+    assert all(read_amount(v) >= 50000 for v in values)
+    for unreadable in ["fifty thousand", "50 mil", "nan", Decimal("NaN"), True, [50000], {"currency": "EUR"}, object()]:
+        with pytest.raises(ValueError):
+            read_amount(unreadable)
+    policy = AccessPolicy.from_policy(POLICY)
+    for amount in [Decimal("50000"), Fraction(50000), "$50,000.00", "50 000 EUR", "fifty thousand", [1]]:
+        item = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind="sensitive_tools",
+                          value=sensitive("make_payment", amount))  # fmt: skip
+        assert policy.quorum_for(item) is not None, amount
+    item = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind="sensitive_tools",
+                      value=sensitive("make_payment", "fifty thousand"))  # fmt: skip
+    assert "cannot be read as an amount" in policy.quorum[0].why(item) and "fails closed" in policy.quorum[0].why(item)
+    small = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind="sensitive_tools",
+                       value=sensitive("make_payment", Decimal("1250.00")))  # fmt: skip
+    assert policy.quorum_for(small) is None
+
+
+@pytest.mark.parametrize("amount", ["decimal", "$50,000.00", "50 000 EUR", "fifty thousand"])
+def test_one_approver_cannot_pay_50000_written_as_a_decimal_or_text(asks_desk: Inbox, amount: str) -> None:
+    from decimal import Decimal
+
+    value = Decimal("50000.00") if amount == "decimal" else amount
+    thread_id = ask(asks_desk, sensitive("make_payment", value))
+    first = asks_desk.decide(thread_id, approve=True, principal=who(asks_desk, "fay@finance.example.com"))
+    assert first.status == "waiting" and "1 of 2 approvals" in first.note, first
+    if amount == "fifty thousand":
+        assert "cannot be read as an amount" in first.note and "fails closed" in first.note
+    assert ran(asks_desk, thread_id) == []
+    second = asks_desk.decide(thread_id, approve=True, principal=who(asks_desk, "gus@finance.example.com"))
+    assert second.status == "completed"
+    assert len(ran(asks_desk, thread_id)) == 1
+
+
+# item 8: recovery and takeover rows say what they were about, so [access] can hide them
+
+
+def _stale_claim(desk: Inbox, thread_id: str, reviewer: str) -> str:
+    import time
+
+    item = only_interrupt(desk, thread_id)
+    answer = quick_answer(item.kind, item.value, approve=True, response_schema=item.response_schema)
+    desk.store.claim(thread_id, [item.id], reviewer=reviewer, answers={item.id: answer}, lease_seconds=0.01,
+                     still_pending=lambda _: True)  # fmt: skip
+    time.sleep(0.05)
+    return item.id
+
+
+def _leaks(frame, *needles: str) -> bool:
+    text = frame.to_json()
+    return any(needle in text for needle in needles)
+
+
+def test_a_recovery_row_is_hidden_from_reviewers_who_may_not_see_the_item(desk: Inbox) -> None:
+    from hitl.resume import recover_stale_claims
+
+    thread_id = desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
+    interrupt_id = _stale_claim(desk, thread_id, "fay@finance.example.com")
+    assert recover_stale_claims(desk) == [(thread_id, interrupt_id, "abandoned")]
+    [row] = desk.store.audit_rows(thread_id=thread_id)
+    assert (row["graph_id"], row["kind"]) == ("selective_review", "sensitive_tools") and "make_payment" in row["payload"]
+    alice = who(desk, "alice@example.com")
+    with pytest.raises(NotAuthorized, match="finance"):
+        desk.thread(thread_id, principal=alice)
+    assert desk.history(principal=alice).empty
+    assert not desk.history(principal=who(desk, "gus@finance.example.com")).empty
+    assert not desk.history(principal=desk.principal("aud@example.com", roles=["auditor"])).empty
+
+
+def test_a_takeover_row_is_hidden_too(desk: Inbox) -> None:
+    thread_id = desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
+    _stale_claim(desk, thread_id, "fay@finance.example.com")
+    assert desk.decide(thread_id, approve=True, principal=who(desk, "gus@finance.example.com")).status == "completed"
+    assert [r["outcome"] for r in desk.store.audit_rows(thread_id=thread_id)] == ["abandoned", "completed"]
+    alice = who(desk, "alice@example.com")
+    assert desk.history(principal=alice).empty
+    assert desk.history(principal=alice, outcome="abandoned").empty  # judged without its sibling row too
+
+
+def test_a_row_that_says_nothing_about_its_item_is_hidden_unless_it_can_be_told(desk: Inbox) -> None:
+    # Rows appended by older desks carried neither graph, kind nor payload.
+    from hitl.resume import recover_stale_claims
+
+    thread_id = desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
+    interrupt_id = _stale_claim(desk, thread_id, "fay@finance.example.com")
+    graph = desk.graph("selective_review")
+    item = only_interrupt(desk, thread_id)
+    from langgraph.types import Command
+
+    graph.invoke(Command(resume={interrupt_id: {"approved": True}}), {"configurable": {"thread_id": thread_id}})
+    assert recover_stale_claims(desk) == [(thread_id, interrupt_id, "recovered")]
+    [row] = desk.store.audit_rows(thread_id=thread_id)
+    assert row["kind"] == item.kind  # found in the thread's checkpoints: the interrupt was resumed
+    desk.store.append_audit([{"thread_id": "elsewhere", "interrupt_id": "gone", "action": "recovery",
+                              "answer": {"approved": True, "amount": 50000}, "reviewer": "fay@finance.example.com",
+                              "outcome": "abandoned"}])  # fmt: skip
+    alice = who(desk, "alice@example.com")
+    assert desk.history(principal=alice).empty
+    assert len(desk.history(principal=desk.principal("aud@example.com", roles=["auditor"]))) == 2
+
+
+def test_rest_history_hides_the_recovery_row(desk: Inbox) -> None:
+    api = pytest.importorskip("hitl.api")
+    from fastapi.testclient import TestClient
+
+    from hitl.resume import recover_stale_claims
+
+    thread_id = desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
+    _stale_claim(desk, thread_id, "fay@finance.example.com")
+    recover_stale_claims(desk)
+    tokens = [api.ApiToken.from_secret("t-alice", "alice@example.com"), api.ApiToken.from_secret("t-gus", "gus@finance.example.com")]
+    with TestClient(api.create_app(desk, tokens=tokens)) as client:
+        alice = client.get("/history", headers={"Authorization": "Bearer t-alice"})
+        gus = client.get("/history", headers={"Authorization": "Bearer t-gus"})
+    assert alice.status_code == 200 and alice.json()["count"] == 0, alice.text
+    assert "Acme" not in alice.text and thread_id not in alice.text
+    assert gus.status_code == 200 and [row["action"] for row in gus.json()["items"]] == ["recovery"], gus.text
+
+
+# item 10: names are matched normalised, and the difference is flagged
+
+
+@pytest.mark.parametrize("name", ["make_pay\u200bment", "make_payment\u202e", "\uff4d\uff41\uff4b\uff45_payment", "make_payment ", "make\u2060_payment"])
+def test_a_name_with_invisible_or_look_alike_characters_matches_the_rule(name: str) -> None:
+    from hitl.access import normalized_name
+
+    assert normalized_name(name) == "make_payment"
+    policy = AccessPolicy.from_policy(POLICY)
+    item = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind="sensitive_tools", value=sensitive(name, 50000))
+    allowed, reason = policy.can_decide(policy.principal("bob@example.com"), item, approve=True)
+    assert not allowed and "needs one of the roles finance" in reason
+    assert policy.quorum_for(item) is not None
+    [note] = item.name_notes
+    assert "access rules read it as 'make_payment'" in note and note in item.describe()
+
+
+def test_an_invisible_character_is_named_and_shown_not_hidden() -> None:
+    item = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind="sensitive_tools",
+                      value=sensitive("make_pay\u200bment", 5))  # fmt: skip
+    described = item.describe()
+    assert "\u200b" not in described
+    assert "make_pay<U+200B>ment" in described and "U+200B ZERO WIDTH SPACE" in described
+    plain = ReviewItem(thread_id="t", interrupt_id="i", graph_id="g", kind="sensitive_tools", value=sensitive("make_payment", 5))
+    assert plain.name_notes == () and plain.describe() == "make_payment on thread 't'"
+
+
+def test_a_zero_width_tool_name_does_not_escape_the_rule_on_a_desk(asks_desk: Inbox) -> None:
+    thread_id = ask(asks_desk, sensitive("make_pay\u200bment", 50000))
+    bob, fay = who(asks_desk, "bob@example.com"), who(asks_desk, "fay@finance.example.com")
+    with pytest.raises(NotAuthorized, match=r"make_pay<U\+200B>ment .*invisible characters.*needs one of the roles finance"):
+        asks_desk.decide(thread_id, approve=True, principal=bob)
+    assert asks_desk.pending(principal=bob).total == 0  # the queue's SQL matches the normalised name too
+    assert asks_desk.pending(principal=fay).total == 1
+    assert asks_desk.decide(thread_id, approve=True, principal=fay).status == "waiting"  # and the quorum applies
+    assert ran(asks_desk, thread_id) == []
