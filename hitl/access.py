@@ -1289,13 +1289,28 @@ def thread_requesters(
     ids = list(dict.fromkeys(str(t) for t in thread_ids))
     if not ids:
         return {}
-    pinned_table = True
     if not store.read_only:
         ensure_tables(store)
+    # Pinned requesters never change, and neither does a thread's first checkpoint, so both
+    # are cached for the store's life: a decision then costs no query for them.
+    cache = _requester_cache(store)
     out: dict[str, str] = {}
     to_pin: list[tuple[str, str, str, float]] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    misses = []
+    for thread_id in ids:
+        hit = cache.get(thread_id, _MISSING)
+        if isinstance(hit, str):
+            out[thread_id] = hit
+        elif hit is None and latest is not None and thread_id in latest:
+            requester = _clean((latest.get(thread_id) or {}).get("requested_by"))
+            if requester is not None:
+                out[thread_id] = requester
+                to_pin.append((thread_id, requester, "", time.time()))
+        else:
+            misses.append(thread_id)
+    pinned_table = True
+    for start in range(0, len(misses), 500):
+        chunk = misses[start : start + 500]
         try:
             rows = _requester_rows(store, chunk, pinned=pinned_table, with_latest=latest is None)
         except StoreError:
@@ -1305,11 +1320,12 @@ def thread_requesters(
             rows = _requester_rows(store, chunk, pinned=False, with_latest=latest is None)
         for thread_id, pinned, first_id, first_meta, last_id, last_meta in rows:
             if pinned:
-                out[thread_id] = pinned
+                out[thread_id] = cache[thread_id] = pinned
                 continue
             requester = _clean(_metadata(first_meta).get("requested_by"))
             source = first_id
             if requester is None:
+                cache[thread_id] = None  # the first checkpoint names nobody: only the latest can
                 last = latest.get(thread_id) if latest is not None else _metadata(last_meta)
                 requester = _clean((last or {}).get("requested_by"))
                 source = last_id or first_id
@@ -1317,8 +1333,22 @@ def thread_requesters(
                 out[thread_id] = requester
                 to_pin.append((thread_id, requester, str(source or ""), time.time()))
     if to_pin and not store.read_only:
-        out.update(_pin(store, to_pin))
+        pinned_now = _pin(store, to_pin)
+        if pinned_now is not None:  # else not pinned this time: derived again next time, same answer
+            out.update(pinned_now)
+            cache.update(pinned_now)
     return out
+
+
+_MISSING = object()
+
+
+def _requester_cache(store: Store) -> dict[str, str | None]:
+    """{thread: pinned requester, or None when its first checkpoint names none} for this store."""
+    cache = store.__dict__.setdefault("_hitl_requesters", {})
+    if len(cache) > 200_000:
+        cache.clear()
+    return cache
 
 
 def _requester_rows(store: Store, thread_ids: Sequence[str], *, pinned: bool, with_latest: bool) -> list[tuple]:
@@ -1346,8 +1376,9 @@ def _requester_rows(store: Store, thread_ids: Sequence[str], *, pinned: bool, wi
     return store.query(sql, list(thread_ids))
 
 
-def _pin(store: Store, rows: list[tuple[str, str, str, float]]) -> dict[str, str]:
-    """Pin requesters (first writer wins); returns what is pinned for those threads now."""
+def _pin(store: Store, rows: list[tuple[str, str, str, float]]) -> dict[str, str] | None:
+    """Pin requesters (first writer wins); returns what is pinned for those threads now, or
+    None when the database refused the write (e.g. locked)."""
     try:
         with store.connection(write=True) as conn:
             conn.executemany(
@@ -1360,8 +1391,8 @@ def _pin(store: Store, rows: list[tuple[str, str, str, float]]) -> dict[str, str
         ids = [row[0] for row in rows]
         marks = ",".join("?" for _ in ids)
         found = store.query(f"SELECT thread_id, requested_by FROM hitl_requesters WHERE thread_id IN ({marks})", ids)
-    except StoreError:  # e.g. locked: read again from the checkpoints next time, same answer
-        return {row[0]: row[1] for row in rows}
+    except StoreError:
+        return None
     return {thread_id: requester for thread_id, requester in found}
 
 

@@ -103,6 +103,12 @@ def resume_many(
     except HitlError as exc:
         return {thread_id: exc for thread_id in requests}
     plans: dict[str, _Plan] = {}
+    from hitl.access import thread_requesters
+
+    try:  # the chunk's requesters in one query; each _plan then reads them from the cache
+        thread_requesters(store, list(requests), latest=metadata)
+    except HitlError:
+        pass  # each _plan looks its thread up again, and fails there if it must
     for thread_id, answers in requests.items():
         try:
             _check_answers(answers)
