@@ -34,9 +34,31 @@ Without an `[access]` section the desk is in open mode: everyone may decide ever
 eyes still applies to a signed-in reviewer). `principal=None` everywhere means local mode: a
 typed reviewer name, no checks at all, the behaviour before this module existed.
 
-Four eyes: the identity in the thread's metadata `requested_by` may not approve its own
-request. It may reject it (withdraw it), unless `requester_may_reject = false`: a rejection
-lets nothing happen, so refusing it would only keep a request the requester no longer wants.
+Four eyes: the thread's requester may not approve its own request, at any stage. It may
+reject it (withdraw it), unless `requester_may_reject = false`: a rejection lets nothing
+happen, so refusing it would only keep a request the requester no longer wants. The requester
+is a property of the thread, not of its latest checkpoint: the first time the desk sees a
+thread it reads `requested_by` from the thread's first checkpoint (the metadata the run was
+started with) and pins it in `hitl_requesters`, never to change; every resume, retry and
+resolve the desk runs writes it into the new checkpoints' metadata too (`with_requester`).
+
+What the rules look at: an item's graph, kind and proposed tool calls, and, when an answer is
+being sent, the calls that answer approves (`approved_calls`: a tool_review answer's
+`approved_tools`, edited arguments and names of HITL-middleware / Agent Inbox edits). A call
+the agent never proposed needs the roles its name needs, and an amount edited from 5,000 to
+50,000 meets a `min_amount = 10000` quorum. Names (tools, graphs, levels) are compared as
+`normalized_name` reads them, NFKC with invisible, zero-width and bidi characters removed,
+case-folded: `make_pay\u200bment` is `make_payment`; `ReviewItem.describe` flags the difference.
+
+Amounts (`min_amount`) are read by `read_amount` from any numeric type (`Decimal`, `Fraction`,
+numpy scalars) or text with a currency ("$50,000.00", "50 000 EUR"), by magnitude, and FAIL
+CLOSED: an amount that is present but cannot be read makes the rule apply, and the vote's note
+says why.
+
+History: every audit row is judged on its graph, kind, payload and answer; a row that lacks
+them (recovery and takeover rows of older desks) is judged by `audit_context` (the interrupt's
+other rows, the pending interrupt, the thread's checkpoints), and hidden from all but viewers
+when nothing tells what it was about.
 
 Quorum: an approval that does not complete the quorum is stored as a vote (`hitl_votes`,
 unique per thread, interrupt and voter) and appended to the audit log (action "vote"); the
