@@ -122,6 +122,11 @@ class Contract:
         return f"{text} ({self.why})" if self.why else text
 
     @property
+    def has_values(self) -> tuple[bool, bool]:
+        """Whether the contract names its own approve and reject values (beyond the kind's or true/false)."""
+        return self.approve_value is not _MISSING, self.reject_value is not _MISSING
+
+    @property
     def can_approve(self) -> bool:
         return self.kind_shape or self.answer == "boolean" or self.approve_value is not _MISSING
 

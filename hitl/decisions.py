@@ -11,8 +11,11 @@ the bad value and the fix, and whose `field_errors` maps field paths to messages
 
 from __future__ import annotations
 
+import ast
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from hitl import forms
@@ -29,6 +32,7 @@ __all__ = [
     "stage_answer",
     "approval_level_answer",
     "tool_review_answer",
+    "restore_types",
     "sensitive_tools_answer",
     "state_edit_answer",
     "feedback_answer",
@@ -120,6 +124,28 @@ def _args(value: Any, field: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _only_proposed(proposed: Any, approved: Sequence[Mapping[str, Any]]) -> None:
+    """Every approved call must be one the agent proposed: matched by id, else in order by name."""
+    calls = [c for c in proposed if isinstance(c, Mapping)] if isinstance(proposed, list) else []
+    by_id = {c.get("id"): c for c in calls if c.get("id") is not None}
+    position = 0
+    for index, tool in enumerate(approved):
+        if tool.get("id") is not None and tool.get("id") in by_id:
+            if by_id[tool["id"]].get("name") != tool.get("name"):
+                raise _fail(f"approved_tools[{index}].name",
+                            f"must stay {by_id[tool['id']].get('name')!r} for call {tool['id']!r}, got {_show(tool.get('name'))}",
+                            hint="An approval may edit a call's arguments, not change its tool")
+            continue
+        while position < len(calls) and calls[position].get("name") != tool.get("name"):
+            position += 1
+        if position >= len(calls):
+            names = ", ".join(str(c.get("name")) for c in calls) or "none"
+            raise _fail(f"approved_tools[{index}].name",
+                        f"{_show(tool.get('name'))} is not a call the agent proposed (proposed, in order: {names})",
+                        hint="Approve only (possibly edited) calls from the request, in their order")
+        position += 1
+
+
 def _dict(answer: Any, kind: str, example: str) -> Mapping[str, Any]:
     if not isinstance(answer, Mapping):
         raise _fail("", f"must be a JSON object for a {kind} request, got {_show(answer)}",
@@ -206,19 +232,72 @@ def approval_level_answer(*, approved: bool, approver_id: str) -> dict[str, Any]
     return {"approved": approved, "approver_id": approver_id}
 
 
+def restore_types(original: Any, edited: Any, *, field: str = "", display: Callable[[Any], Any] = lambda v: v) -> Any:
+    """`edited` (parsed from what the reviewer saw) with the original's values and types kept.
+
+    A value the reviewer left as displayed (`display(original) == edited`) is the original,
+    byte for byte: Decimal, datetime, bytes, sets and int keys included. A changed value takes
+    the original's type where it can (a Decimal from a number, a datetime from ISO text), or
+    is refused with a message naming the field.
+    """
+    try:
+        if display(original) == edited:
+            return original
+    except Exception:  # a display that fails is a change
+        pass
+    if isinstance(original, Mapping) and isinstance(edited, Mapping):
+        by_shown = {str(display(key)) if not isinstance(key, str) else key: key for key in original}
+        out: dict[Any, Any] = {}
+        for key, value in edited.items():
+            source = by_shown.get(key, key)
+            out[source] = (
+                restore_types(original[source], value, field=_sub(field, str(key)), display=display)
+                if source in original else value
+            )
+        return out
+    if isinstance(original, (set, frozenset)) and isinstance(edited, list):
+        return type(original)(edited)
+    if isinstance(original, tuple) and isinstance(edited, list):
+        return tuple(edited)
+    if isinstance(original, Decimal) and not isinstance(edited, bool) and isinstance(edited, (int, float, str)):
+        try:
+            return Decimal(str(edited).strip())
+        except InvalidOperation:
+            raise _fail(field, f"must be a decimal number like the original {original}, got {_show(edited)}") from None
+    if isinstance(original, (datetime, date)) and isinstance(edited, str):
+        parse = datetime.fromisoformat if isinstance(original, datetime) else date.fromisoformat
+        try:
+            return parse(edited.strip())
+        except ValueError:
+            raise _fail(field, f"must be an ISO date{'-time' if isinstance(original, datetime) else ''} like "
+                        f"{original.isoformat()}, got {_show(edited)}") from None
+    if isinstance(original, bytes) and isinstance(edited, str):
+        try:
+            value = ast.literal_eval(edited) if edited.startswith(("b'", 'b"')) else edited.encode("utf-8")
+        except (ValueError, SyntaxError):
+            raise _fail(field, f"must be bytes written like {original!r}, got {_show(edited)}") from None
+        if not isinstance(value, bytes):
+            raise _fail(field, f"must be bytes written like {original!r}, got {_show(edited)}")
+        return value
+    return edited
+
+
 def tool_review_answer(
     *,
     tools: Sequence[Mapping[str, Any]],
     selected: Sequence[bool],
-    edited_args: Sequence[str | Mapping[str, Any]] | None = None,
+    edited_args: Sequence[str | Mapping[str, Any] | None] | None = None,
+    display: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
     """Answer a tool review: the ticked tool calls, with possibly edited args.
 
     Args:
         tools: the payload's `tools` ({name, args} each).
         selected: one tick per tool.
-        edited_args: one args value per tool, a dict or its JSON text; None keeps the
-            payload's args.
+        edited_args: one args value per tool, a dict or its JSON text; None (for all, or
+            for one tool) keeps the payload's args exactly as the checkpoint has them.
+        display: how the args were displayed for editing; with it, edited JSON keeps the
+            original values and types of the fields left as shown (`restore_types`).
 
     Returns:
         `{"approved": bool, "approved_tools": [{name, args}, ...]}`; approved is False
@@ -235,8 +314,12 @@ def tool_review_answer(
         if not _bool(ticked, f"tools[{index}].selected"):
             continue
         name = _get(tool, "name")
-        raw = _get(tool, "args", {}) if edited_args is None else edited_args[index]
-        approved_tools.append({"name": name, "args": _args(raw, f"tools[{index}].args")})
+        original = _get(tool, "args", {})
+        raw = original if edited_args is None or edited_args[index] is None else edited_args[index]
+        args = _args(raw, f"tools[{index}].args")
+        if raw is not original and display is not None and isinstance(original, Mapping):
+            args = restore_types(original, args, field=f"tools[{index}].args", display=display)
+        approved_tools.append({"name": name, "args": args})
     return {"approved": bool(approved_tools), "approved_tools": approved_tools}
 
 
@@ -520,6 +603,7 @@ def _shape(kind: Kind, value: Any, answer: Any, response_schema: Any) -> Any:
                     raise _fail(f"approved_tools[{index}]",
                                 f"must be {{\"name\", \"args\"}}, got {_show(tool)}")
                 _args(tool.get("args", {}), f"approved_tools[{index}].args")
+            _only_proposed(_get(value, "tools"), tools)
         return normalized
     if kind == "state_edit":
         data = _dict(answer, kind, '{"modified": false}')

@@ -174,6 +174,7 @@ def _decisions(inbox, view) -> None:
             shortcuts=item.id == first,
             tool_schemas=_tool_schemas(inbox, view.graph_id) if item.kind in ("hitl_request", "agent_inbox") else {},
             position=f"{number} of {len(view.interrupts)}" if len(view.interrupts) > 1 else "",
+            contract=inbox.contract(item, view.graph_id),
         )
         submission = cards.render_card(item, options)
         if submission is not None:

@@ -297,3 +297,35 @@ def test_approve_and_reject_never_behave_the_same_and_reject_never_acts(desk: In
     assert _outcome(desk, yes) != _outcome(desk, no)
     assert _outcome(desk, no)[0] == ()  # the reject path performed nothing
     assert _outcome(desk, yes)[0] != ()
+
+
+def test_approved_tools_must_be_proposed_calls(desk: Inbox) -> None:
+    thread_id = run(desk, "typed_tool_review", "tt-inject", {})
+    item, _ = only_interrupt(desk, thread_id)
+    injected = {"approved": True, "approved_tools": [{"name": "send_email", "args": {"to": "mallory@example.com"}}]}
+    with pytest.raises(InvalidAnswer, match="not a call the agent proposed"):
+        desk.resume(thread_id, {item.id: injected}, reviewer="alice")
+    twice = {"approved": True, "approved_tools": [{"name": "make_payment", "args": {}}] * 2}
+    with pytest.raises(InvalidAnswer, match="not a call the agent proposed"):
+        desk.resume(thread_id, {item.id: twice}, reviewer="alice")
+    assert only_interrupt(desk, thread_id)[0].id == item.id
+
+
+def test_edited_typed_args_keep_the_types_of_the_fields_left_alone() -> None:
+    from hitl import decisions
+    from hitl.ui.text import jsonable
+
+    tools = [{"name": "make_payment", "args": dict(docs_graphs.TYPED_ARGS)}]
+    shown = json.loads(json.dumps(jsonable(tools[0]["args"])))
+    shown["amount"] = 60000.5
+    shown["due"] = "2027-01-02T10:00:00"
+    answer = decisions.tool_review_answer(tools=tools, selected=[True], edited_args=[json.dumps(shown)], display=jsonable)
+    args = answer["approved_tools"][0]["args"]
+    assert args["amount"] == docs_graphs.Decimal("60000.5") and type(args["amount"]) is docs_graphs.Decimal
+    assert args["due"] == docs_graphs.datetime(2027, 1, 2, 10, 0)
+    for unchanged in ("memo", "tags", "lines"):
+        assert args[unchanged] == docs_graphs.TYPED_ARGS[unchanged]
+        assert type(args[unchanged]) is type(docs_graphs.TYPED_ARGS[unchanged])
+    shown["due"] = "next tuesday"
+    with pytest.raises(InvalidAnswer, match=r"tools\[0\]\.args\.due: must be an ISO date-time"):
+        decisions.tool_review_answer(tools=tools, selected=[True], edited_args=[json.dumps(shown)], display=jsonable)

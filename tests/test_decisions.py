@@ -426,7 +426,9 @@ def test_agent_inbox_answer_response_needs_text():
     ],
 )
 def test_validate_answer_accepts_documented_shapes(kind, answer):
-    assert validate_answer(kind, None, answer) == answer
+    # A tool review approves (possibly edited) calls the payload proposed, so it needs the payload.
+    value = {"type": "tool_review", "tools": TOOLS, "message": "Review"} if kind == "tool_review" else None
+    assert validate_answer(kind, value, answer) == answer
 
 
 @pytest.mark.parametrize(

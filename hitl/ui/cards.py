@@ -26,9 +26,11 @@ from typing import Any
 
 import streamlit as st
 
-from hitl import decisions
+from hitl import contracts, decisions
+from hitl.contracts import Contract
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer
 from hitl.ui.context import md_escape, pretty_json, safe_markdown, show_alert, show_text
+from hitl.ui.text import jsonable
 from hitl.ui.schema_form import render_schema_form
 
 __all__ = [
@@ -312,6 +314,8 @@ class CardOptions:
     """Argument schemas of the graph's tools, by tool name."""
     position: str = ""
     """"1 of 3" when the thread has several pending interrupts."""
+    contract: Contract | None = None
+    """What the graph expects back (`Inbox.contract`); None draws the kind's own card."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -602,7 +606,7 @@ def _tool_review(card: _Card, value: Mapping[str, Any]) -> Submission | None:
     if _get(value, "message"):
         st.markdown(f"**{md_escape(_get(value, 'message'))}**")
     ticks: list[bool] = []
-    texts: list[str] = []
+    texts: list[str | None] = []
     broken = False
     for index, tool in enumerate(tools):
         name = str(_get(tool, "name", "?"))
@@ -621,7 +625,7 @@ def _tool_review(card: _Card, value: Mapping[str, Any]) -> Submission | None:
                 st.caption("Unticked: this call will not run.")
             card.field_errors(f"tools[{index}]", strip=f"tools[{index}]")
         ticks.append(ticked)
-        texts.append(text)
+        texts.append(None if text == start else text)  # unedited: the checkpoint's own args, types and all
     reason = card.reason(label="Reason (for Reject all)")
     count = sum(ticks)
     clicked = card.buttons([
@@ -633,7 +637,7 @@ def _tool_review(card: _Card, value: Mapping[str, Any]) -> Submission | None:
         if not count:
             show_alert("error", "No tool call is ticked. Tick the calls that may run, or use Reject all.")
             return None
-        answer = decisions.tool_review_answer(tools=tools, selected=ticks, edited_args=texts)
+        answer = decisions.tool_review_answer(tools=tools, selected=ticks, edited_args=texts, display=jsonable)
         return Submission(interrupt_id=card.id, answer=answer, verb=f"approved {count} of {len(tools)} tool calls")
     if clicked == "reject":
         answer: dict[str, Any] = {"approved": False}
@@ -689,8 +693,15 @@ def _state_edit(card: _Card, value: Mapping[str, Any]) -> Submission | None:
     clicked = card.buttons([("approve", "Approve with my edits" if changed else "Approve unchanged", "approve", bool(problem))])
     card.rest()
     if clicked:
-        out_value: Any = new_output if isinstance(output, str) else (json.loads(new_output) if not _json_errors(new_output) else new_output)
-        answer = decisions.state_edit_answer(current_state=state, new_output=out_value, new_metadata=new_metadata)
+        # Unedited fields are the checkpoint's own values, not a re-parse of what was displayed.
+        if new_output == output_text:
+            out_value: Any = output
+        elif isinstance(output, str):
+            out_value = new_output
+        else:
+            out_value = json.loads(new_output) if not _json_errors(new_output) else new_output
+        metadata_answer = None if new_metadata.strip() == metadata_text else new_metadata
+        answer = decisions.state_edit_answer(current_state=state, new_output=out_value, new_metadata=metadata_answer)
         return Submission(interrupt_id=card.id, answer=answer, verb="approved with edits" if answer.get("modified") else "approved unchanged")
     return None
 
@@ -733,6 +744,95 @@ def _json(card: _Card, value: Any) -> Submission | None:
     if clicked:
         return Submission(interrupt_id=card.id, answer=decisions.json_answer(text), verb="answered")
     return None
+
+
+_TYPED_EDITORS = ("Text", "Number", "Yes/No", "JSON")
+
+
+def _typed_answer(card: _Card, editor: str) -> tuple[Any, str | None]:
+    """One typed answer from the chosen editor: (value, problem)."""
+    if editor == "Text":
+        return st.text_area("Your answer (text)", key=card.key("typed", "text"), **card.on_change()), None
+    if editor == "Number":
+        raw = st.text_input("Your answer (a number)", key=card.key("typed", "number"), placeholder="e.g. 30 or 12.5",
+                            **card.on_change()).strip()
+        if not raw:
+            return None, "Type a number."
+        try:
+            return (int(raw) if raw.lstrip("+-").isdigit() else float(raw)), None
+        except ValueError:
+            show_alert("error", f"{raw!r} is not a number.")
+            return None, f"{raw!r} is not a number."
+    if editor == "Yes/No":
+        choice = st.radio("Your answer", ["Yes (true)", "No (false)"], key=card.key("typed", "bool"), horizontal=True,
+                          **card.on_change())
+        return choice.startswith("Yes"), None
+    text = st.text_area("Your answer (JSON)", key=card.key("json"), placeholder='e.g. {"approved": true}',
+                        **card.on_change())
+    if not text.strip():
+        return None, "Type a JSON value."
+    problem = _json_errors(text)
+    if problem:
+        show_alert("error", problem)
+        return None, problem
+    return json.loads(text), None
+
+
+def _contract_card(card: _Card, value: Any, contract: Contract) -> Submission | None:
+    """A payload whose answer is not the kind's own shape: the payload, then an editor for the contract."""
+    if isinstance(value, str):
+        with st.container(border=True):
+            show_text(value)
+    elif isinstance(value, Mapping):
+        _show_fields(value)
+    else:
+        _show_args(value)
+    if contract.answer == "boolean":
+        note = st.text_input("Note (optional, recorded with your decision)", key=card.key("note"))
+        clicked = card.buttons([("yes", "Yes (sends true)", "approve", False), ("no", "No (sends false)", "reject", False)])
+        card.rest()
+        if clicked:
+            return Submission(interrupt_id=card.id, answer=clicked == "yes", comment=note.strip(),
+                              verb="answered yes" if clicked == "yes" else "answered no")
+        return None
+    quick: list[tuple[str, str, str, bool]] = []
+    has_approve, has_reject = contract.has_values
+    if contract.can_approve and has_approve:
+        quick.append(("approve", f"Approve (sends {_short(contract.approve_value)})", "approve", False))
+    if contract.can_reject and has_reject:
+        quick.append(("reject", f"Reject (sends {_short(contract.reject_value)})", "reject", False))
+    if quick:
+        reason = card.reason(label="Reject reason") if any(q[0] == "reject" for q in quick) else ""
+        clicked = card.buttons(quick)
+        if clicked:
+            answer = contracts.quick(contract, card.item.kind, value, approve=clicked == "approve", comment=reason)
+            return Submission(interrupt_id=card.id, answer=answer, comment=reason if clicked == "reject" else "",
+                              verb="approved" if clicked == "approve" else "rejected")
+        st.caption("Or type the answer yourself:")
+    elif contract.answer == "object" and not contract.can_reject:
+        st.caption(md_escape(contract.no_reject_reason or "The graph's code has no reject branch: type the answer."))
+    fixed = {"text": "Text", "number": "Number", "object": "JSON"}.get(contract.answer)
+    if fixed is None:
+        st.caption("The desk cannot tell what this graph expects: pick the answer's type and check what will be sent.")
+        default = 0 if isinstance(value, str) else 3
+        editor = st.radio("Answer type", _TYPED_EDITORS, index=default, key=card.key("typed", "editor"),
+                          horizontal=True, **card.on_change())
+    else:
+        editor = fixed
+    answer, problem = _typed_answer(card, editor)
+    if problem is None:
+        st.caption(md_escape(f"Will send: {_short(answer, 300)}"))
+    card.field_errors("")
+    clicked = card.buttons([("submit", "Send answer", "", problem is not None)])
+    card.rest()
+    if clicked and problem is None:
+        return Submission(interrupt_id=card.id, answer=answer, verb="answered")
+    return None
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(jsonable(value), ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _schema(card: _Card, value: Any, response_schema: Mapping[str, Any]) -> Submission | None:
@@ -923,7 +1023,14 @@ def render_card(item: Any, options: CardOptions) -> Submission | None:
             st.caption("Nothing is lost: LangGraph keeps the answer. Use Retry (above) to run the step again with the same "
                        "answer, or Mark resolved to close the thread.")
             return None
+        contract = options.contract
+        if contract is not None:
+            st.caption(md_escape(contract.describe()))
         try:
+            if contract is not None and not contract.kind_shape:
+                if item.kind == "confirm" and contract.answer == "boolean":
+                    return _confirm(card, item.value)
+                return _contract_card(card, item.value, contract)
             if item.kind in ("hitl_request", "tool_approval", "agent_inbox"):
                 return _actions(card, item.value, item.response_schema)
             if item.kind == "schema":

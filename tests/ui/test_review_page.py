@@ -45,13 +45,13 @@ def inbox_gate(state):
 
 
 def edit_gate(state):
-    interrupt({{"type": "edit", "draft": HOSTILE, "instructions": HOSTILE}})
-    return {{}}
+    answer = interrupt({{"type": "edit", "draft": HOSTILE, "instructions": HOSTILE}})
+    return {{}} if answer.get("action") == "approve" else {{}}
 
 
 def question_gate(state):
-    interrupt({{"action": "<img src=x onerror=alert(2)>", "details": {{"note": HOSTILE, "blob": BIG}}, "question": HOSTILE}})
-    return {{}}
+    answer = interrupt({{"action": "<img src=x onerror=alert(2)>", "details": {{"note": HOSTILE, "blob": BIG}}, "question": HOSTILE}})
+    return {{}} if answer.get("approved") else {{}}
 
 
 hostile = StateGraph(MessagesState)
