@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
+from hitl.access import audit_context
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, StoreError, ThreadNotFound, UnknownGraph
 
 if TYPE_CHECKING:
@@ -624,6 +625,7 @@ def extend_deadline(
                     "interrupt_id": interrupt_id,
                     "graph_id": info.graph_id,
                     "kind": info.kind,
+                    "payload": audit_context(store, thread_id, interrupt_id).get("payload"),  # for [access]
                     "action": "extend",
                     "answer": {
                         "extra_seconds": extra_seconds,
@@ -810,6 +812,7 @@ def _escalate(inbox: Inbox, info: DeadlineInfo, target: str, *, moment: float, l
                     "interrupt_id": info.interrupt_id,
                     "graph_id": info.graph_id,
                     "kind": info.kind,
+                    "payload": audit_context(store, info.thread_id, info.interrupt_id).get("payload"),  # for [access]
                     "action": "escalate",
                     "answer": {"from_level": info.level, "to_level": target},
                     "reviewer": SYSTEM_REVIEWER,

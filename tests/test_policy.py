@@ -378,3 +378,20 @@ def test_background_sweeper_runs_once_per_process_and_applies_policies(desk) -> 
     assert not sweeper.alive
     with pytest.raises(HitlError, match="positive number of seconds"):
         start_background_sweeper(inbox, interval=0)
+
+
+def test_extension_and_escalation_rows_carry_the_payload_so_access_can_hide_them(desk) -> None:
+    # Issue 13, item 8: every audit row says what it is about (graph, kind, payload).
+    import json
+
+    inbox = desk(CHAIN)
+    chain = start(inbox, "approval_chain", approval_chain_input(0))
+    fragile = start(inbox, "fragile")
+    waiting = {t.thread_id: t for t in inbox.pending().items}
+    began = min(t.waiting_since.timestamp() for t in waiting.values())
+    extend_deadline(inbox, fragile, reviewer="alice", reason="vendor on holiday", extra="24h", now=began + HOUR)
+    _lines(inbox, began + 25 * HOUR)  # escalates the chain's manager level to director
+    for thread_id, action in ((fragile, "extend"), (chain, "escalate")):
+        row = inbox.history(thread_id=thread_id).iloc[0]
+        assert row["action"] == action and row["kind"] and row["graph_id"]
+        assert json.loads(row["payload"]) == waiting[thread_id].interrupts[0].value
