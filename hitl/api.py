@@ -33,6 +33,7 @@ Errors share one body, `{"error": code, "message": text, "details": {...}}`:
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -353,8 +354,11 @@ class HistoryRow(DecisionOut):
 
 
 class HistoryPage(BaseModel):
-    items: list[HistoryRow]
-    count: int
+    items: list[HistoryRow] = Field(description="Audit rows, oldest first (by seq).")
+    count: int = Field(description="Rows in this page.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class Health(BaseModel):
@@ -549,6 +553,70 @@ class _CatchAll:
                 {"reference": reference},
             )
             await response(scope, receive, send)
+
+
+def _decided_meanwhile(inbox: Inbox, thread_id: str, interrupt_id: str | None) -> AlreadyDecided | None:
+    """`AlreadyDecided` when another reviewer's resume of this thread is running or done.
+
+    `/approve` looks for the thread's pending interrupt first. Between the moment the winner's
+    node finished (the checkpoint no longer shows the interrupt) and the moment its audit row
+    is written, the loser finds neither a pending interrupt nor a decision in the audit log,
+    and `Inbox.decide` says "no pending interrupt" (422). The winner's claim row, written
+    before its resume started, tells the truth: someone decided it.
+    """
+    answerable = {item.id for item in inbox.store.pending_interrupts([thread_id])[thread_id] if item.answerable}
+    if interrupt_id is None and answerable:
+        return None
+    if interrupt_id is not None and interrupt_id in answerable:
+        return None
+    if interrupt_id is not None:
+        claim = inbox.store.claim_of(thread_id, interrupt_id)
+        claim = {**claim, "interrupt_id": interrupt_id} if claim else None
+    else:
+        claim = inbox.store.decided_claim(thread_id)
+    if claim is None or claim["state"] not in ("claimed", "done", "recovered"):
+        return None
+    return AlreadyDecided(claim["interrupt_id"], reviewer=claim["reviewer"], decided_at=claim["claimed_at"], thread_id=thread_id)
+
+
+_HISTORY_DEFAULT_LIMIT = 100
+_HISTORY_MAX_LIMIT = 1000
+_HISTORY_CURSOR_MAX_CHARS = 200
+
+
+def _history_cursor(after_seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after_seq": int(after_seq)}).encode()).decode()
+
+
+def _history_after(cursor: str | None) -> int:
+    """The seq a `/history` `next_cursor` continues after (0 without a cursor).
+
+    Raises:
+        InvalidAnswer: not a cursor `/history` issued; the message shows its start and the fix.
+    """
+    if cursor is None:
+        return 0
+
+    def refused(why: str) -> InvalidAnswer:
+        shown = repr(cursor[:40] + ("..." if len(cursor) > 40 else ""))
+        return InvalidAnswer(
+            f"History cursor {shown} is not one /history issued ({why}); pass the next_cursor of the "
+            "previous page as it was, or leave cursor out to start from the oldest row.",
+            field_errors={"cursor": why},
+        )
+
+    if len(cursor) > _HISTORY_CURSOR_MAX_CHARS:
+        raise refused(f"longer than {_HISTORY_CURSOR_MAX_CHARS} characters")
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except RecursionError:
+        raise refused("JSON nested too deeply") from None
+    except (ValueError, TypeError) as exc:
+        raise refused(f"not base64 JSON: {exc}") from None
+    after = decoded.get("after_seq") if isinstance(decoded, dict) and set(decoded) == {"after_seq"} else None
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise refused('expected {"after_seq": <row seq>}')
+    return after
 
 
 # --------------------------------------------------------------------------- the app
@@ -833,10 +901,16 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
     def approve(body: ApproveIn, who: Decider) -> ResumeOut:
         """Approve or reject a thread's pending interrupt in the simple `{thread_id, approved, feedback}` shape."""
         inbox = desk.inbox()
-        outcome = inbox.decide(
-            body.thread_id, approve=body.approved, reviewer=who.reviewer, comment=body.feedback,
-            interrupt_id=body.interrupt_id, principal=_acting(inbox, who),
-        )  # fmt: skip
+        try:
+            outcome = inbox.decide(
+                body.thread_id, approve=body.approved, reviewer=who.reviewer, comment=body.feedback,
+                interrupt_id=body.interrupt_id, principal=_acting(inbox, who),
+            )  # fmt: skip
+        except InvalidAnswer:
+            decided = _decided_meanwhile(inbox, body.thread_id, body.interrupt_id)
+            if decided is None:
+                raise
+            raise decided from None
         return _outcome_out(outcome, body.thread_id, who.reviewer)
 
     @app.post("/batch", response_model=BatchOut, tags=["decide"], responses=_AUTH_ERRORS)
@@ -861,8 +935,15 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
         responses={
             **_AUTH_ERRORS,
             200: {
-                "description": "The audit log, oldest first: JSON, or CSV with `format=csv`.",
+                "description": "The audit log, oldest first, one page: JSON, or CSV with `format=csv` (the next "
+                "page's cursor is then in the `X-Next-Cursor` header).",
                 "content": {"text/csv": {"schema": {"type": "string"}}},
+                "headers": {
+                    "X-Next-Cursor": {
+                        "description": "With `format=csv`: pass as `cursor` for the next page; absent on the last page.",
+                        "schema": {"type": "string"},
+                    }
+                },
             },
         },
     )
@@ -879,8 +960,20 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
         until: Annotated[datetime | None, Query(description="decided_at < until.")] = None,
         include_payload: bool = False,
         output_format: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+        limit: Annotated[
+            int,
+            Query(
+                ge=1, le=_HISTORY_MAX_LIMIT,
+                description=f"Rows per page (default {_HISTORY_DEFAULT_LIMIT}, at most {_HISTORY_MAX_LIMIT}).",
+            ),
+        ] = _HISTORY_DEFAULT_LIMIT,  # fmt: skip
+        cursor: Annotated[
+            str | None,
+            Query(description="`next_cursor` of the previous page (JSON) or its `X-Next-Cursor` header (CSV)."),
+        ] = None,
     ) -> Any:
-        """The audit log: one row per decision, with filters; JSON or CSV."""
+        """The audit log: one row per decision, with filters, in pages of `limit` rows; JSON or CSV."""
+        after_seq = _history_after(cursor)
         inbox = desk.inbox()
         frame = inbox.history(
             principal=_acting(inbox, who),  # [access]: rows about items the token may not see are left out
@@ -892,16 +985,24 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
             since=_utc(since, "since"),
             until=_utc(until, "until"),
         )
+        # Rows are oldest first by seq; a page is the `limit` rows after the cursor's seq, so
+        # decisions recorded while a client pages never shift the pages it has not read yet.
+        frame = frame[frame["seq"].astype("int64") > after_seq]
+        page = frame.head(limit)
+        next_cursor = _history_cursor(int(page["seq"].iloc[-1])) if len(frame) > limit else None
         if output_format == "csv":
             if not include_payload:
-                frame = frame.drop(columns=["payload"])
+                page = page.drop(columns=["payload"])
             return Response(
-                content=frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ"),
+                content=page.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ"),
                 media_type="text/csv",
-                headers={"Content-Disposition": 'attachment; filename="hitl-history.csv"'},
+                headers={
+                    "Content-Disposition": 'attachment; filename="hitl-history.csv"',
+                    **({"X-Next-Cursor": next_cursor} if next_cursor else {}),
+                },
             )
-        rows = [_decision_out(row, model=HistoryRow, payload=include_payload) for row in frame.to_dict("records")]
-        return HistoryPage(items=rows, count=len(rows))
+        rows = [_decision_out(row, model=HistoryRow, payload=include_payload) for row in page.to_dict("records")]
+        return HistoryPage(items=rows, count=len(rows), next_cursor=next_cursor)
 
     return app
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -1695,12 +1696,42 @@ def _encode_cursor(since: float, thread_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([since, thread_id]).encode()).decode()
 
 
+_CURSOR_MAX_CHARS = 4096
+"""Far above any cursor the desk issues (a timestamp and a thread id, base64)."""
+
+
 def _decode_cursor(cursor: str) -> tuple[float, str]:
+    """A `next_cursor` this desk issued, as (waiting_since, thread_id).
+
+    Raises:
+        InvalidAnswer: anything else (not base64 JSON, another shape, deeply nested JSON that
+            would exhaust the parser's recursion, a huge string); the message shows its start.
+    """
+    shown = repr(cursor[:40] + ("..." if len(cursor) > 40 else "")) if isinstance(cursor, str) else repr(type(cursor).__name__)
+
+    def refused(why: str) -> InvalidAnswer:
+        return InvalidAnswer(
+            f"Cursor {shown} is not one this desk issued ({why}); pass the next_cursor of the previous "
+            "page as it was, or leave cursor out to start from the first page.",
+            field_errors={"cursor": why},
+        )
+
+    if not isinstance(cursor, str) or len(cursor) > _CURSOR_MAX_CHARS:
+        raise refused(f"longer than {_CURSOR_MAX_CHARS} characters" if isinstance(cursor, str) else "not a string")
     try:
-        since, thread_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return float(since), str(thread_id)
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except RecursionError:
+        raise refused("JSON nested too deeply") from None
     except (ValueError, TypeError) as exc:
-        raise InvalidAnswer(f"Cursor {cursor!r} is not one this desk issued ({exc}); start from the first page.") from None
+        raise refused(f"not base64 JSON: {exc}") from None
+    if not (isinstance(decoded, list) and len(decoded) == 2):
+        raise refused("expected [waiting_since, thread_id]")
+    since, thread_id = decoded
+    if isinstance(since, bool) or not isinstance(since, (int, float)) or not math.isfinite(since):
+        raise refused("waiting_since is not a finite number")
+    if not isinstance(thread_id, str):
+        raise refused("thread_id is not a string")
+    return float(since), thread_id
 
 
 def _connect_read_only(path: Path, *, timeout: float) -> tuple[sqlite3.Connection, str]:

@@ -6,7 +6,9 @@
 * **Connections.** One `psycopg_pool.ConnectionPool` serves both the saver (which needs
   `autocommit=True, prepare_threshold=0, row_factory=dict_row`, as its
   `from_conn_string` sets them) and the desk, whose transactions run as explicit blocks on
-  pooled connections with tuple rows.
+  pooled connections with tuple rows. Each connection is checked on checkout (one empty
+  query), so after a server restart the pool replaces dead connections instead of handing
+  them out.
 * **Transactions.** A desk write takes a transaction-scoped advisory lock first, so desk
   writes are serialized across every desk process exactly as SQLite's `BEGIN IMMEDIATE`
   serializes them: claims are check-then-write under that lock (and a unique key besides),
@@ -348,6 +350,10 @@ def open_postgres(store_cls: type[Store], url: str, *, create: bool, lock_retry_
                 min_size=1,
                 max_size=POOL_MAX_SIZE,
                 kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+                # A pooled connection outlives a server restart or a failover only as a dead
+                # socket: an empty query on checkout finds it, and the pool hands out a fresh
+                # one instead of failing the first request afterwards with 503.
+                check=ConnectionPool.check_connection,
                 open=False,
                 name="hitl-desk",
             )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
+import json
 import io
 import logging
 import sqlite3
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,10 +17,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from hitl import Inbox, NotAuthorized
+from hitl import Inbox, InvalidAnswer, NotAuthorized
 from hitl.api import ApiToken, create_app, load_tokens
 from hitl.demo.inputs import DEMO_INPUTS
-from tests.conftest import start
+from tests.conftest import TEST_GRAPHS, start
+
+GATE_FILE = Path(__file__).resolve().parent / "fixture_gate.py"
 
 ALICE = {"Authorization": "Bearer alice-secret"}
 BOB = {"Authorization": "Bearer bob-secret"}
@@ -191,6 +196,33 @@ def test_pending_rejects_bad_paging_with_field_errors(inbox: Inbox, client: Test
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_answer"
     assert "is not one this desk issued" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b"[" * 2_000, "JSON nested too deeply"),  # RecursionError in json.loads: was a 500
+        (b'[1.5, "' + b"t" * 4_000 + b'"]', "longer than 4096 characters"),
+        (b"[1.5]", "expected [waiting_since, thread_id]"),
+        (b'{"a": 1, "b": 2}', "expected [waiting_since, thread_id]"),
+        (b'[NaN, "t"]', "waiting_since is not a finite number"),
+        (b'[true, "t"]', "waiting_since is not a finite number"),
+        (b"[1.5, 7]", "thread_id is not a string"),
+    ],
+    ids=["nested", "huge", "short", "object", "nan", "bool", "id-not-str"],
+)
+def test_a_cursor_the_desk_did_not_issue_is_a_422_naming_why_never_a_500(client: TestClient, raw: bytes, why: str) -> None:
+    response = client.get("/pending", headers=ALICE, params={"cursor": base64.urlsafe_b64encode(raw).decode()})
+    assert response.status_code == 422, response.text[:300]
+    body = response.json()
+    assert (body["error"], body["details"]["field_errors"]) == ("invalid_answer", {"cursor": why})
+    assert "is not one this desk issued" in body["message"] and len(body["message"]) < 500
+
+
+def test_a_deeply_nested_cursor_of_acceptable_length_is_refused_by_the_library_too(inbox: Inbox) -> None:
+    cursor = base64.urlsafe_b64encode(b"[" * 2_000).decode()
+    with pytest.raises(InvalidAnswer, match="JSON nested too deeply"):
+        inbox.pending(cursor=cursor)
 
 
 def test_thread_shows_interrupts_state_as_plain_json_and_decisions(inbox: Inbox, client: TestClient) -> None:
@@ -486,6 +518,104 @@ def test_history_filters_and_csv_rows(inbox: Inbox, client: TestClient) -> None:
 
     bad = client.get("/history", headers=ALICE, params={"format": "xml"})
     assert bad.status_code == 422 and "query.format" in bad.json()["details"]["field_errors"]
+
+
+def test_history_pages_with_limit_and_cursor_oldest_first_in_json_and_csv(inbox: Inbox, client: TestClient) -> None:
+    inbox.store.append_audit(
+        [{"thread_id": f"t-{n}", "interrupt_id": f"i-{n}", "kind": "question", "answer": {"approved": True},
+          "reviewer": "alice@example.com", "outcome": "completed"} for n in range(7)]
+    )  # fmt: skip
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = client.get("/history", headers=ALICE, params={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
+        pages += 1
+        assert page["count"] == len(page["items"]) <= 3
+        seen += [row["thread_id"] for row in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        # A decision recorded while the client pages lands after everything it has yet to read.
+        if pages == 1:
+            inbox.store.append_audit([{"thread_id": "t-late", "interrupt_id": "i", "reviewer": "bob", "outcome": "completed"}])
+    assert pages == 3 and seen == [f"t-{n}" for n in range(7)] + ["t-late"]
+    assert client.get("/history", headers=ALICE).json()["count"] == 8  # the default limit is 100
+
+    first = client.get("/history", headers=ALICE, params={"format": "csv", "limit": 5})
+    assert [row["thread_id"] for row in csv.DictReader(io.StringIO(first.text))] == [f"t-{n}" for n in range(5)]
+    rest = client.get("/history", headers=ALICE, params={"format": "csv", "limit": 5, "cursor": first.headers["X-Next-Cursor"]})
+    assert [row["thread_id"] for row in csv.DictReader(io.StringIO(rest.text))] == ["t-5", "t-6", "t-late"]
+    assert "X-Next-Cursor" not in rest.headers
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"limit": 0}, "query.limit", "greater than or equal to 1"),
+        ({"limit": 1001}, "query.limit", "less than or equal to 1000"),
+        ({"cursor": "not-ours"}, "cursor", "not base64 JSON"),
+        ({"cursor": base64.urlsafe_b64encode(b"[" * 2_000).decode()}, "cursor", "longer than 200 characters"),
+        ({"cursor": base64.urlsafe_b64encode(b"[" * 50 + b"]" * 50).decode()}, "cursor", 'expected {"after_seq": <row seq>}'),
+        ({"cursor": base64.urlsafe_b64encode(b'{"after_seq": -1}').decode()}, "cursor", 'expected {"after_seq": <row seq>}'),
+    ],
+)
+def test_history_refuses_bad_paging_with_422(client: TestClient, params: dict, field: str, message: str) -> None:
+    response = client.get("/history", headers=ALICE, params=params)
+    assert response.status_code == 422
+    assert message in response.json()["details"]["field_errors"][field]
+
+
+def test_openapi_documents_history_limit_and_cursor(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/history"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert params["limit"]["schema"]["maximum"] == 1000 and params["limit"]["schema"]["default"] == 100
+    assert "next_cursor" in params["cursor"]["description"]
+    assert "X-Next-Cursor" in operation["responses"]["200"]["headers"]
+
+
+@pytest.fixture
+def gated_client(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A desk with `tests/fixture_gate.py`'s `gated` graph, and that module as the registry
+    imported it (under its own name: its events are the ones the graph's node uses)."""
+    monkeypatch.delenv("HITL_CONFIG", raising=False)
+    graphs = tmp_path / "gated.json"
+    graphs.write_text(json.dumps({"graphs": {**TEST_GRAPHS, "gated": f"{GATE_FILE}:gated"}}))
+    inbox = Inbox.open(database_url=db_url, graphs_path=str(graphs), create=True)
+    inbox.graph("gated")
+    gate = next(m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == str(GATE_FILE))
+    gate.ENTERED.clear()
+    gate.GATE.clear()
+    yield inbox, TestClient(create_app(inbox, tokens=TOKENS)), gate
+    gate.GATE.set()
+    inbox.close()
+
+
+def test_approve_while_another_reviewers_resume_is_still_running_is_409_not_422(gated_client) -> None:
+    inbox, client, gate = gated_client
+    thread_id = start(inbox, "gated")
+    interrupt_id = inbox.pending().items[0].interrupts[0].id
+    winner: dict = {}
+    running = threading.Thread(
+        target=lambda: winner.update(response=client.post("/approve", headers=ALICE, json={"thread_id": thread_id, "approved": True}))
+    )
+    running.start()
+    try:
+        assert gate.ENTERED.wait(60), "the winner's resume never reached the node after the review"
+        # Now: the checkpoint no longer shows the interrupt, the winner's claim is open, and
+        # its audit row is not written yet.
+        assert inbox.store.pending_interrupts([thread_id])[thread_id] == []
+        assert inbox.history(thread_id=thread_id).empty
+        for body in ({"thread_id": thread_id, "approved": False}, {"thread_id": thread_id, "approved": False, "interrupt_id": interrupt_id}):
+            loser = client.post("/approve", headers=BOB, json=body)
+            assert loser.status_code == 409, loser.text
+            assert loser.json()["error"] == "already_decided"
+            assert (loser.json()["details"]["decided_by"], loser.json()["details"]["interrupt_id"]) == ("alice@example.com", interrupt_id)
+    finally:
+        gate.GATE.set()
+        running.join(60)
+    assert winner["response"].status_code == 200 and winner["response"].json()["status"] == "completed"
+    assert list(inbox.history(thread_id=thread_id)["reviewer"]) == ["alice@example.com"]
+    done = client.post("/approve", headers=BOB, json={"thread_id": thread_id, "approved": False})
+    assert done.status_code == 409 and done.json()["details"]["decided_by"] == "alice@example.com"  # from the audit log now
 
 
 # ---------------------------------------------------------------------------- the database
