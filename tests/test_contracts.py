@@ -329,3 +329,45 @@ def test_edited_typed_args_keep_the_types_of_the_fields_left_alone() -> None:
     shown["due"] = "next tuesday"
     with pytest.raises(InvalidAnswer, match=r"tools\[0\]\.args\.due: must be an ISO date-time"):
         decisions.tool_review_answer(tools=tools, selected=[True], edited_args=[json.dumps(shown)], display=jsonable)
+
+
+# ------------------------------------------------------------------ the demo graphs keep their cards
+
+
+def _fingerprint(state: dict[str, Any]) -> str:
+    """The state with message ids dropped (they differ between any two runs)."""
+    def clean(value: Any) -> Any:
+        if hasattr(value, "content") and hasattr(value, "type"):
+            return [value.type, value.content, [(c.get("name"), c.get("args")) for c in getattr(value, "tool_calls", [])]]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k not in ("requested_at",)}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(state), sort_keys=True, default=str)
+
+
+@pytest.mark.parametrize("graph_id", __import__("hitl.demo.graphs", fromlist=["DEMO_GRAPH_IDS"]).DEMO_GRAPH_IDS)
+def test_demo_graph_contracts_keep_their_cards_and_reject_differs_from_approve(desk: Inbox, graph_id: str) -> None:
+    from hitl.demo.inputs import DEMO_INPUTS
+
+    yes = desk.start_run(graph_id, DEMO_INPUTS[graph_id](0), thread_id=f"{graph_id}-yes")
+    no = desk.start_run(graph_id, DEMO_INPUTS[graph_id](0), thread_id=f"{graph_id}-no")
+    view = desk.thread(yes)
+    for item in view.interrupts:
+        contract = desk.contract(item, view.graph_id)
+        # Every demo kind keeps its own card: the contract is the kind's shape, or yes/no for a string.
+        assert contract.kind_shape or (item.kind == "confirm" and contract.answer == "boolean"), (item.kind, contract)
+    outcomes = {}
+    for thread_id, approve in ((yes, True), (no, False)):
+        try:
+            for item in desk.thread(thread_id).interrupts:
+                desk.decide(thread_id, approve=approve, reviewer="alice", comment="c", interrupt_id=item.id)
+        except InvalidAnswer as error:  # e.g. a state edit has no one-click reject: it must say so
+            assert "typed answer" in str(error) or "one click" in str(error)
+            outcomes[approve] = None
+            continue
+        outcomes[approve] = _fingerprint(values(desk, thread_id))
+    if outcomes[True] is not None and outcomes[False] is not None:
+        assert outcomes[True] != outcomes[False]
