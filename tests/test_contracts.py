@@ -371,3 +371,14 @@ def test_demo_graph_contracts_keep_their_cards_and_reject_differs_from_approve(d
         outcomes[approve] = _fingerprint(values(desk, thread_id))
     if outcomes[True] is not None and outcomes[False] is not None:
         assert outcomes[True] != outcomes[False]
+
+
+def test_the_example_config_declares_answers_that_parse() -> None:
+    import tomllib
+
+    from hitl.contracts import Declarations
+
+    policy = tomllib.loads((ROOT / "hitl.toml.example").read_text())
+    declared = Declarations.from_policy(policy).by_key
+    assert declared["approve_or_reject:human"].answer == "boolean"
+    assert declared["payments:wire"].reject_value == {"decision": "stop"}
