@@ -1011,6 +1011,10 @@ def render_card(item: Any, options: CardOptions) -> Submission | None:
     card = _Card(item, options)
     with st.container(border=True, key=f"review-card-{card.id}"):
         title = KIND_TITLES.get(item.kind, item.kind)
+        contract = options.contract
+        if contract is not None and not contract.kind_shape and contract.answer != "boolean":
+            # Not the kind's own answer: a title promising "approve" would mislead.
+            title = "Question" if isinstance(item.value, str) else "Answer a request"
         head = f"{title}" + (f" ({options.position})" if options.position else "")
         node = f"node {item.node}" if item.node else "node unknown"
         st.markdown(f"#### {md_escape(head)}")
@@ -1023,7 +1027,6 @@ def render_card(item: Any, options: CardOptions) -> Submission | None:
             st.caption("Nothing is lost: LangGraph keeps the answer. Use Retry (above) to run the step again with the same "
                        "answer, or Mark resolved to close the thread.")
             return None
-        contract = options.contract
         if contract is not None:
             st.caption(md_escape(contract.describe()))
         try:
