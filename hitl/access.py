@@ -267,6 +267,12 @@ def _match_key(name: str) -> str:
     return normalized_name(name).casefold()
 
 
+def _same_identity(requester: str | None, principal: Principal) -> bool:
+    """Whether the requester is the principal, compared normalised (a zero-width character in
+    `requested_by` does not make bob someone else for four eyes)."""
+    return bool(requester) and _match_key(requester) == _match_key(principal.identity)
+
+
 def shown_name(name: str) -> str:
     """The name with each invisible character written out as `<U+200B>`."""
     return "".join(f"<U+{ord(char):04X}>" if _invisible(char) else char for char in str(name))
@@ -720,7 +726,7 @@ class AccessPolicy:
             return True, "local mode: no login, everyone may see everything"
         if self.viewers & principal.roles:
             return True, "viewer role"
-        if item.requested_by and item.requested_by.lower() == principal.key:
+        if _same_identity(item.requested_by, principal):
             return True, "the requester may see their own request"
         problem = self._role_problem(principal, item, answer)
         return (False, problem) if problem else (True, "allowed")
@@ -741,7 +747,7 @@ class AccessPolicy:
         if principal is None:
             return True, "local mode: no login, everyone may decide everything"
         problem = self._role_problem(principal, item, answer)
-        own = bool(self.four_eyes and item.requested_by and item.requested_by.lower() == principal.key)
+        own = bool(self.four_eyes and _same_identity(item.requested_by, principal))
         if problem and not own:
             return False, problem
         if own:
@@ -822,7 +828,10 @@ def hidden_rows(
             continue
         key = _row_key(row)
         graph_id, kind, value = row.get("graph_id"), row.get("kind"), _loads(row.get("payload"))
-        if not kind or value is None:  # the store writes a missing payload as JSON null
+        answer = _loads(row.get("answer"))
+        # Only a row with an answer can tell what its payload did not (the store writes a
+        # missing payload as JSON null); a resolve row without either is judged as it is.
+        if (not kind or value is None) and answer is not None:
             context = known.get(key)
             if context is None and store is not None:
                 if key not in looked_up:
@@ -833,7 +842,6 @@ def hidden_rows(
             if context is not None:
                 graph_id, kind = graph_id or context[0], kind or context[1]
                 value = context[2] if value is None else value
-        answer = _loads(row.get("answer"))
         if not kind and answer is not None and not viewer:
             hidden.append((row, (
                 f"{principal.identity} may not see this audit row: it records an answer but not what it "
@@ -1228,7 +1236,7 @@ def _audit_votes(
 def _facts_key_sql() -> str:
     # The leading version makes facts written by an older desk stale once, so they are
     # rebuilt with what this one keeps (normalised tool names, pinned requesters).
-    return "'f2|' || t.checkpoint_id || '|' || t.interrupt_ids"
+    return "'f3|' || t.checkpoint_id || '|' || t.interrupt_ids"
 
 
 def sync_facts(inbox: Inbox, *, batch: int = 500) -> int:
@@ -1262,7 +1270,7 @@ def sync_facts(inbox: Inbox, *, batch: int = 500) -> int:
                 rows.append(
                     (
                         thread_id, raw.id, source_key, item.kind, "," + ",".join(tools) + ",",
-                        item.level, item.requested_by.lower() if item.requested_by else None,
+                        item.level, _match_key(item.requested_by) if item.requested_by else None,
                     )  # fmt: skip
                 )
         with store.connection(write=True) as conn:
@@ -1494,7 +1502,7 @@ def decidable_sql(policy: AccessPolicy, principal: Principal, params: list[Any])
         # Own requests are not in the queue: there is nothing to approve there (a requester
         # may still open and reject them by link).
         clauses.append("(f.requested_by IS NULL OR f.requested_by <> ?)")
-        params.append(principal.key)
+        params.append(_match_key(principal.identity))
     clauses.append(
         "NOT EXISTS (SELECT 1 FROM hitl_votes v WHERE v.thread_id = f.thread_id "
         "AND v.interrupt_id = f.interrupt_id AND v.voter = ?)"

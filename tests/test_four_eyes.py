@@ -138,3 +138,12 @@ def test_rest_approve_and_resume_keep_four_eyes_at_the_second_stage(desk: Inbox)
         assert refused.status_code == 403 and "Four eyes" in refused.json()["message"], refused.text
         done = call("t-alice", f"/threads/{thread_id}/resume", {"answers": {item.id: {"approved": True}}})
         assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+
+
+def test_an_invisible_character_in_the_requester_does_not_make_them_someone_else(desk: Inbox) -> None:
+    thread_id = desk.start_run("two_stage", two_stage_input(0), thread_id="sneaky", requested_by="Bob\u200b@example.com")
+    bob = desk.principal(BOB)
+    with pytest.raises(NotAuthorized, match="Four eyes"):
+        desk.decide(thread_id, approve=True, principal=bob)
+    assert desk.pending(principal=bob).total == 0
+    assert desk.pending(principal=desk.principal(ALICE)).total == 1
