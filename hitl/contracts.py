@@ -34,6 +34,7 @@ __all__ = [
     "ContractResolver",
     "KIND_ANSWERS",
     "UNKNOWN",
+    "approves",
     "quick",
     "validate",
 ]
@@ -365,6 +366,30 @@ def _choose(sites: list[inference.CallSite], value: Any) -> list[inference.CallS
     if strong:
         return strong
     return [s for s in sites if s.matches(value) is None]
+
+
+# --------------------------------------------------------------------------- what an answer means
+
+
+def approves(contract: Contract | None, answer: Any) -> bool | None:
+    """Whether `answer` lets the graph act, read under the contract; None when only the payload
+    kind can tell (a kind-shaped or standard-format contract: ask the kind).
+
+    Fails closed for access rules, four eyes and quorum: an answer is an approval unless the
+    contract says it is the rejection (false for yes/no, the declared or inferred reject value).
+    """
+    if contract is None or contract.kind_shape:
+        return None
+    if contract.answer == "boolean":
+        return answer is not False
+    _, has_reject = contract.has_values
+    if has_reject:
+        rejection = contract.reject_value
+        if isinstance(answer, Mapping) and isinstance(rejection, Mapping):
+            core = {k: v for k, v in answer.items() if k != contract.comment_key}
+            return core != dict(rejection)
+        return answer != rejection
+    return True
 
 
 # --------------------------------------------------------------------------- answering

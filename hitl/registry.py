@@ -27,6 +27,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from hitl import runner
 from hitl.errors import HitlError, UnknownGraph
 
 __all__ = ["Registry", "GraphSpec", "GraphMatch"]
@@ -192,6 +193,8 @@ class Registry:
                 made = obj(self.checkpointer)
             else:
                 made = obj()
+            if inspect.iscoroutine(made):  # an `async def make_graph(...)` factory
+                made = runner.run_coroutine(lambda: made)
             return self._bind(made) if not _bound_to(made, self.checkpointer) else made
         raise HitlError(
             f"expected a compiled graph, a StateGraph or a function returning one; got {type(obj).__name__}"

@@ -17,17 +17,18 @@ from typing import Any
 
 from hitl.inference import is_async_graph
 
-__all__ = ["invoke", "is_async_graph"]
+__all__ = ["invoke", "is_async_graph", "run_coroutine"]
 
 
 def invoke(graph: Any, graph_input: Any, config: dict[str, Any], *, database_url: str) -> Any:
     """`graph.invoke(graph_input, config)`, or `ainvoke` on an async saver when the graph needs it."""
     if not is_async_graph(graph):
         return graph.invoke(graph_input, config)
-    return _run_coroutine(lambda: _ainvoke(graph, graph_input, config, database_url))
+    return run_coroutine(lambda: _ainvoke(graph, graph_input, config, database_url))
 
 
-def _run_coroutine(make: Any) -> Any:
+def run_coroutine(make: Any) -> Any:
+    """Run the coroutine `make()` to its end from synchronous code, and return its result."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

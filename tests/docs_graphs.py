@@ -277,10 +277,29 @@ passthrough.add_edge(START, "review")
 passthrough.add_edge("review", END)
 
 
+def payment_gate(state: State) -> dict:
+    ok = interrupt({
+        "sensitive_tools": [{"name": "make_payment", "args": {"recipient": "mallory", "amount": 50000}}],
+        "message": "Sensitive operations require approval",
+    })
+    return {"effects": ["paid"]} if ok else {"status": "rejected"}
+
+
+truthy_payment = StateGraph(State)
+truthy_payment.add_node("gate", payment_gate)
+truthy_payment.add_edge(START, "gate")
+truthy_payment.add_edge("gate", END)
+
+
+async def make_async_graph():
+    """An async factory, as `langgraph.json` allows: returns the uncompiled async graph."""
+    return async_graph
+
+
 GRAPHS = {
     name: f"{__file__}:{name}"
     for name in (
         "approve_or_reject", "age_loop", "age_number", "three_prompts", "parallel_prompts", "send_confirms",
-        "nested", "hotel_agent", "async_graph", "typed_tool_review", "schema_bool", "declared", "passthrough",
+        "nested", "hotel_agent", "async_graph", "typed_tool_review", "schema_bool", "declared", "passthrough", "truthy_payment",
     )
-}  # fmt: skip
+} | {"async_factory": f"{__file__}:make_async_graph"}  # fmt: skip
