@@ -1,0 +1,254 @@
+"""A thread's conversation, final output and inputs, and QA datasets in LangSmith and OpenAI shapes. Pure.
+
+Export formats (`hitl.qa.service.QA.export`, `python -m hitl qa export QUEUE --format ...`):
+
+* `jsonl` — one LangSmith example per line, `{"inputs", "outputs", "metadata"}`, the dicts
+  `langsmith.Client.create_examples(examples=[...])` takes (or split into its `inputs=`,
+  `outputs=`, `metadata=` lists):
+    * `inputs`: `{"messages": [...]}` — the conversation up to the agent's final answer, as
+      `{"role", "content"}` dicts — or, for graphs without messages, the run's input.
+    * `outputs`: `{"output": ...}` — the reference output: the reviewers' correction when there
+      is one (the adjudicator's wins), else the agent's final output.
+    * `metadata`: `queue`, `thread_id`, `checkpoint_id` (the final checkpoint scored),
+      `graph_id`, `agent_output`, `corrected`, `scores` (final score per rubric: the adjudicated
+      one, else the reviewers' when they agree, else null), `reviewer_scores`
+      ({reviewer: {rubric: value}}), `reviewers`, `adjudicated`, `adjudicator`, `comments`, `is_fork`.
+* `csv` — the same, one row per item: `inputs` (JSON), `output`, `agent_output`, `corrected`,
+  `score.<rubric>` per rubric, `reviewer_scores` (JSON), `reviewers`, ids; LangSmith's
+  `upload_csv(..., input_keys=["inputs"], output_keys=["output"])` reads it.
+* `openai` — one chat fine-tuning example per line, `{"messages": [...]}` with system, user,
+  assistant (tool calls in OpenAI's format) and tool messages, ending with the reference
+  output as the assistant's answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from hitl.qa.queues import MISSING, value_at
+
+__all__ = [
+    "ExportFormat",
+    "EXPORT_FORMATS",
+    "json_plain",
+    "message_dicts",
+    "final_output",
+    "run_inputs",
+    "tool_calls_made",
+    "example_record",
+    "to_jsonl",
+    "to_csv",
+    "to_openai_jsonl",
+    "EXAMPLE_FIELDS",
+    "METADATA_FIELDS",
+]
+
+ExportFormat = Literal["jsonl", "csv", "openai"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv", "openai")
+EXAMPLE_FIELDS = ("inputs", "outputs", "metadata")
+METADATA_FIELDS = (
+    "queue", "thread_id", "checkpoint_id", "graph_id", "agent_output", "corrected", "scores", "reviewer_scores",
+    "reviewers", "adjudicated", "adjudicator", "comments", "is_fork",
+)  # fmt: skip
+
+_ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant", "system": "system",
+          "developer": "system", "tool": "tool", "function": "tool"}  # fmt: skip
+
+
+def _field(message: Any, name: str, default: Any = None) -> Any:
+    if isinstance(message, Mapping):
+        return message.get(name, default)
+    return getattr(message, name, default)
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, Mapping) and block.get("type") == "text":
+                parts.append(str(block.get("text", "")))
+        return "\n".join(parts)
+    return json.dumps(content, ensure_ascii=False, default=str)
+
+
+def json_plain(value: Any) -> Any:
+    """JSON-safe copy (LangChain messages and other objects become their dict or text)."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=_default))
+
+
+def _default(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def message_dicts(messages: Iterable[Any]) -> list[dict[str, Any]]:
+    """LangChain messages (objects or dicts) as OpenAI-style `{"role", "content", ...}` dicts."""
+    out = []
+    for message in messages or []:
+        role = _ROLES.get(str(_field(message, "type") or _field(message, "role") or ""), "user")
+        entry: dict[str, Any] = {"role": role, "content": _text(_field(message, "content"))}
+        calls = _field(message, "tool_calls") or []
+        if role == "assistant" and calls:
+            entry["tool_calls"] = [
+                {
+                    "id": str(_field(call, "id") or f"call_{index}"),
+                    "type": "function",
+                    "function": {"name": str(_field(call, "name") or ""),
+                                 "arguments": json.dumps(json_plain(_field(call, "args") or {}), ensure_ascii=False)},
+                }  # fmt: skip
+                for index, call in enumerate(calls)
+            ]
+        if role == "tool":
+            entry["tool_call_id"] = str(_field(message, "tool_call_id") or "")
+        name = _field(message, "name")
+        if name and role in ("user", "assistant", "system"):
+            entry["name"] = str(name)
+        out.append(entry)
+    return out
+
+
+def _is_answer(message: Mapping[str, Any]) -> bool:
+    return message["role"] == "assistant" and not message.get("tool_calls") and bool(message["content"].strip())
+
+
+def final_output(values: Mapping[str, Any], *, output_key: str | None = None) -> tuple[Any, str]:
+    """The thread's final output and where it was read from.
+
+    `output_key` (a dotted path into the state) wins; else the last assistant message that is
+    an answer (text, no tool calls); else the state without its messages.
+    """
+    if output_key:
+        found = value_at(values, output_key)
+        if found is not MISSING:
+            return json_plain(found), f"state.{output_key}"
+    messages = message_dicts(values.get("messages") or []) if isinstance(values, Mapping) else []
+    for message in reversed(messages):
+        if _is_answer(message):
+            return message["content"], "last assistant message"
+    rest = {k: v for k, v in values.items() if k != "messages"} if isinstance(values, Mapping) else values
+    return json_plain(rest), "final state"
+
+
+def run_inputs(values: Mapping[str, Any], first_input: Any) -> dict[str, Any]:
+    """What the agent was given: the messages before its final answer, else the run's input."""
+    messages = message_dicts(values.get("messages") or []) if isinstance(values, Mapping) else []
+    if messages:
+        last = max((i for i, m in enumerate(messages) if _is_answer(m)), default=len(messages))
+        return {"messages": messages[:last]}
+    plain = json_plain(first_input)
+    return plain if isinstance(plain, dict) else {"input": plain}
+
+
+def tool_calls_made(messages: Iterable[Any]) -> list[dict[str, Any]]:
+    """Tool calls the agent made, in order, each with its result when a tool message answered it."""
+    dicts = message_dicts(messages)
+    results = {m["tool_call_id"]: m["content"] for m in dicts if m["role"] == "tool"}
+    calls = []
+    for message in dicts:
+        for call in message.get("tool_calls", []):
+            calls.append({
+                "name": call["function"]["name"],
+                "args": json.loads(call["function"]["arguments"]),
+                "result": results.get(call["id"]),
+            })  # fmt: skip
+    return calls
+
+
+def example_record(
+    *,
+    queue: str,
+    thread_id: str,
+    checkpoint_id: str,
+    graph_id: str | None,
+    inputs: dict[str, Any],
+    agent_output: Any,
+    correction: Any,
+    corrected: bool,
+    final_scores: Mapping[str, Any],
+    reviewer_scores: Mapping[str, Mapping[str, Any]],
+    adjudicator: str | None,
+    comments: Mapping[str, str],
+    is_fork: bool,
+) -> dict[str, Any]:
+    """One dataset example (the `jsonl` line); `to_csv` and `to_openai_jsonl` read it."""
+    return {
+        "inputs": inputs,
+        "outputs": {"output": json_plain(correction if corrected else agent_output)},
+        "metadata": {
+            "queue": queue,
+            "thread_id": thread_id,
+            "checkpoint_id": checkpoint_id,
+            "graph_id": graph_id,
+            "agent_output": json_plain(agent_output),
+            "corrected": corrected,
+            "scores": json_plain(dict(final_scores)),
+            "reviewer_scores": json_plain({k: dict(v) for k, v in reviewer_scores.items()}),
+            "reviewers": sorted(reviewer_scores),
+            "adjudicated": adjudicator is not None,
+            "adjudicator": adjudicator,
+            "comments": dict(comments),
+            "is_fork": is_fork,
+        },
+    }
+
+
+def to_jsonl(records: Sequence[Mapping[str, Any]]) -> str:
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # a spreadsheet must not run a payload as a formula
+    return value
+
+
+def to_csv(records: Sequence[Mapping[str, Any]], rubrics: Sequence[str]) -> str:
+    columns = ["queue", "thread_id", "checkpoint_id", "graph_id", "inputs", "output", "agent_output", "corrected",
+               *[f"score.{name}" for name in rubrics], "reviewer_scores", "reviewers", "adjudicated", "adjudicator", "is_fork"]  # fmt: skip
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        meta = record["metadata"]
+        row = {
+            "queue": meta["queue"], "thread_id": meta["thread_id"], "checkpoint_id": meta["checkpoint_id"],
+            "graph_id": meta["graph_id"] or "", "inputs": record["inputs"], "output": record["outputs"]["output"],
+            "agent_output": meta["agent_output"], "corrected": meta["corrected"], "reviewer_scores": meta["reviewer_scores"],
+            "reviewers": ";".join(meta["reviewers"]), "adjudicated": meta["adjudicated"], "adjudicator": meta["adjudicator"] or "",
+            "is_fork": meta["is_fork"],
+        }  # fmt: skip
+        for name in rubrics:
+            row[f"score.{name}"] = meta["scores"].get(name)
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+    return buffer.getvalue()
+
+
+def to_openai_jsonl(records: Sequence[Mapping[str, Any]]) -> str:
+    lines = []
+    for record in records:
+        messages = list(record["inputs"].get("messages") or [])
+        if not messages:
+            messages = [{"role": "user", "content": json.dumps(record["inputs"], ensure_ascii=False)}]
+        output = record["outputs"]["output"]
+        messages.append({"role": "assistant", "content": output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)})
+        lines.append(json.dumps({"messages": messages}, ensure_ascii=False) + "\n")
+    return "".join(lines)
