@@ -153,19 +153,28 @@ def run_inputs(values: Mapping[str, Any], first_input: Any) -> dict[str, Any]:
     return plain if isinstance(plain, dict) else {"input": plain}
 
 
-def tool_calls_made(messages: Iterable[Any]) -> list[dict[str, Any]]:
-    """Tool calls the agent made, in order, each with its result when a tool message answered it."""
-    dicts = message_dicts(messages)
-    results = {m["tool_call_id"]: m["content"] for m in dicts if m["role"] == "tool"}
-    calls = []
-    for message in dicts:
-        for call in message.get("tool_calls", []):
-            calls.append({
-                "name": call["function"]["name"],
-                "args": json.loads(call["function"]["arguments"]),
-                "result": results.get(call["id"]),
-            })  # fmt: skip
-    return calls
+def tool_calls_made(messages: Iterable[Any], *, skip_ids: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Tool calls that ran (a tool message answered them), in order: name, args, result, status
+    ("success", or "error" for a call that failed or was declined). Tool messages whose id is
+    in `skip_ids` (e.g. those before a fork point) are left out."""
+    messages = list(messages or [])
+    calls = {}
+    for message in messages:
+        for call in _field(message, "tool_calls") or []:
+            calls[str(_field(call, "id") or "")] = call
+    made = []
+    for message in messages:
+        role = _ROLES.get(str(_field(message, "type") or _field(message, "role") or ""), "")
+        if role != "tool" or str(_field(message, "id") or "") in skip_ids:
+            continue
+        call = calls.get(str(_field(message, "tool_call_id") or ""), {})
+        made.append({
+            "name": str(_field(message, "name") or _field(call, "name") or ""),
+            "args": json_plain(_field(call, "args") or {}),
+            "result": _text(_field(message, "content")),
+            "status": str(_field(message, "status") or "success"),
+        })  # fmt: skip
+    return made
 
 
 def example_record(

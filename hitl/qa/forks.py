@@ -322,11 +322,16 @@ def _notify(inbox: Inbox, fork_id: str, chosen: AnsweredInterrupt, answer: Any, 
 def _branch(inbox: Inbox, thread_id: str, fork_point_messages: set[str], answer: Any, principal: Any) -> Branch:
     view = inbox.thread(thread_id, principal=principal)
     output, _ = final_output(view.values)
-    after = [m for m in view.messages if str(getattr(m, "id", None) or (m.get("id") if isinstance(m, Mapping) else "")) not in fork_point_messages]
+    after = [m for m in view.messages if _message_id(m) not in fork_point_messages]
     return Branch(
         thread_id=thread_id, status=view.status, final_output=output, messages_after_fork=message_dicts(after),
-        tool_calls_after_fork=tool_calls_made(after), values=dict(view.values), answer=answer,
+        tool_calls_after_fork=tool_calls_made(view.messages, skip_ids=fork_point_messages), values=dict(view.values),
+        answer=answer,
     )  # fmt: skip
+
+
+def _message_id(message: Any) -> str:
+    return str((message.get("id") if isinstance(message, Mapping) else getattr(message, "id", None)) or "")
 
 
 def compare(inbox: Inbox, storage: QaStorage, fork_thread_id: str, *, principal: Any = None) -> Comparison:
@@ -340,7 +345,7 @@ def compare(inbox: Inbox, storage: QaStorage, fork_thread_id: str, *, principal:
         {"configurable": {"thread_id": fork.source_thread_id, "checkpoint_ns": "", "checkpoint_id": fork.source_checkpoint_id}}
     )
     messages = (saved.checkpoint.get("channel_values", {}).get("messages") if saved else None) or []
-    ids = {str(getattr(m, "id", None) or (m.get("id") if isinstance(m, Mapping) else "")) for m in messages}
+    ids = {_message_id(m) for m in messages}
     ids.discard("")
     source = _branch(inbox, fork.source_thread_id, ids, fork.original_answer, principal)
     branch = _branch(inbox, fork_thread_id, ids, fork.answer, principal)
