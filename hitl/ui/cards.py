@@ -29,8 +29,20 @@ import streamlit as st
 from hitl import contracts, decisions
 from hitl.contracts import Contract
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer
-from hitl.ui.context import md_escape, pretty_json, safe_markdown, show_alert, show_text
-from hitl.ui.text import jsonable
+from hitl.ui.context import (
+    calls_frame,
+    clip,
+    json_view,
+    md_escape,
+    pretty_json,
+    safe_markdown,
+    show_alert,
+    show_code_json,
+    show_hidden_note,
+    show_json,
+    show_text,
+)
+from hitl.ui.text import hidden_note, jsonable, visible_controls
 from hitl.ui.schema_form import render_schema_form
 
 __all__ = [
@@ -104,6 +116,13 @@ _SEND_LABELS = {
 }
 _INBOX_FLAGS = {"accept": "allow_accept", "edit": "allow_edit", "response": "allow_respond", "ignore": "allow_ignore"}
 _NO_REASON = "—"
+
+CALLS_PER_PAGE = 100
+"""Tool calls one card draws at a time. A longer list is paged (all of it is also one table);
+the card's decisions still cover every call, and it says so."""
+
+FIELDS_SHOWN = 100
+"""Fields of one object drawn one per row; the rest follow as one JSON block."""
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -448,20 +467,74 @@ def _keep_errors(interrupt_id: str, error: InvalidAnswer) -> None:
 
 
 def _show_args(args: Any) -> None:
-    """Tool arguments one per row, strings as plain text (line breaks kept), others as JSON."""
+    """Tool arguments one per row, strings as plain text (line breaks kept), others as JSON.
+
+    Invisible characters in names and values are shown and flagged. At most `FIELDS_SHOWN`
+    rows are drawn; the rest of a larger object follows as one JSON block, and the card says so.
+    """
     if not isinstance(args, Mapping) or not args:
-        st.code(pretty_json(args), language="json", wrap_lines=True)
+        show_code_json(args, what="These arguments")
         return
-    for name, value in args.items():
+    items = list(args.items())
+    for name, value in items[:FIELDS_SHOWN]:
         left, right = st.columns([1, 4], gap="small")
         left.caption(md_escape(name))
         with right:
+            show_hidden_note(str(name), what="This field name")
             if isinstance(value, str):
-                show_text(value)
+                show_text(value, what=f"The value of {name}")
             elif isinstance(value, (dict, list, tuple)):
-                st.code(pretty_json(value), language="json", wrap_lines=True)
+                show_code_json(value, what=f"The value of {name}")
             else:
-                show_text(json.dumps(value))  # numbers, true/false, null as JSON spells them
+                show_text(json.dumps(jsonable(value), ensure_ascii=False))  # numbers, true/false, null as JSON spells them
+    if len(items) > FIELDS_SHOWN:
+        st.caption(f"Showing {FIELDS_SHOWN} of {len(items):,} fields one per row; the other {len(items) - FIELDS_SHOWN:,} "
+                   "follow as JSON.")
+        show_code_json(dict(items[FIELDS_SHOWN:]), what="These fields")
+
+
+def _editor_hidden(text: str, *, what: str) -> None:
+    """Under an editor that holds the agent's exact text: when the text has invisible characters
+    (a text area applies bidi overrides and hides zero-width ones), say so and show it with them
+    written out. The editor's value is never altered: unedited, it is sent as it was."""
+    note = hidden_note(text, what=what)
+    if note:
+        st.warning(md_escape(f"{note} The editor holds the exact text; here it is with them shown:"),
+                   icon=":material/visibility:")
+        st.text(visible_controls(clip(text)))
+
+
+def _kept(card: _Card, name: str, **parts: dict[int, Any]) -> dict[str, dict[int, Any]]:
+    """Per-call choices of a card that outlive the widgets drawn for them (paged lists)."""
+    kept = st.session_state.setdefault(card.key("kept", name), {})
+    for part, empty in parts.items():
+        kept.setdefault(part, empty)
+    return kept
+
+
+def _call_row(call: Any) -> dict[str, Any]:
+    return {"name": str(_get(call, "name", "?")), "args": _get(call, "args", {}), "id": str(_get(call, "id", "") or "")}
+
+
+def _calls_page(card: _Card, rows: Sequence[Mapping[str, Any]], *, total: int, scope: Callable[[int], str]) -> range:
+    """The indices of the calls to draw: all of them, or one page of `CALLS_PER_PAGE`.
+
+    A longer list gets a page picker, "Showing 100 of 10,000 tool calls", what the card's
+    decisions do to the calls not shown (`scope(not_shown)`), and every call in one table.
+    """
+    if total <= CALLS_PER_PAGE:
+        return range(total)
+    pages = [range(first, min(first + CALLS_PER_PAGE, total)) for first in range(0, total, CALLS_PER_PAGE)]
+    with st.container(border=True):
+        page = st.selectbox(f"Page ({len(pages):,} pages of {CALLS_PER_PAGE} calls)", range(len(pages)),
+                            format_func=lambda i: f"calls {pages[i].start + 1:,}–{pages[i].stop:,}", key=card.key("page"))
+        shown = pages[page or 0]
+        st.caption(f"Showing {len(shown):,} of {total:,} tool calls (calls {shown.start + 1:,}–{shown.stop:,}); the card "
+                   f"draws at most {CALLS_PER_PAGE} at a time.")
+        show_alert("info", scope(total - len(shown)))
+        with st.expander(f"All {total:,} tool calls as a table"):
+            st.dataframe(calls_frame(rows), hide_index=True, width="stretch", height=320)
+    return shown
 
 
 def _label(key: str) -> str:
@@ -469,12 +542,14 @@ def _label(key: str) -> str:
 
 
 def _show_fields(value: Mapping[str, Any], *, skip: Sequence[str] = ()) -> None:
+    """A payload's other fields, each under its name; invisible characters shown and flagged."""
     for key, item in value.items():
         if key in skip or item is None or item == "":
             continue
         st.caption(md_escape(_label(str(key))))
+        show_hidden_note(str(key), what="This field name")
         if isinstance(item, str):
-            show_text(item)
+            show_text(item, what=f"The {_label(str(key)).lower()}")
         else:
             _show_args(item)
 
@@ -557,6 +632,7 @@ def _edit(card: _Card, value: Mapping[str, Any]) -> Submission | None:
     text_draft = draft if isinstance(draft, str) else pretty_json(draft)
     edited = st.text_area("Draft (edit it here)", value=text_draft, key=card.key("draft"),
                           height=_height(text_draft, low=200), **card.on_change())
+    _editor_hidden(edited, what="The draft")
     changed = edited != text_draft
     st.caption("Edited: **Approve** sends your version." if changed else "Unchanged: **Approve** accepts the draft as written.")
     card.field_errors("edited")
@@ -605,16 +681,24 @@ def _tool_review(card: _Card, value: Mapping[str, Any]) -> Submission | None:
     tools = _get(value, "tools") or []
     if _get(value, "message"):
         st.markdown(f"**{md_escape(_get(value, 'message'))}**")
-    ticks: list[bool] = []
-    texts: list[str | None] = []
+    # Ticks and edits live in `kept`, not only in the widgets: a call on another page has no
+    # widget this run, and its tick or edit must still count.
+    kept = _kept(card, "tools", ticks={}, texts={})
+    shown = _calls_page(card, [_call_row(tool) for tool in tools] if len(tools) > CALLS_PER_PAGE else [],
+                        total=len(tools), scope=lambda n: (
+                            f"Approve selected sends every ticked call, on every page: the {n:,} calls not shown here "
+                            "stay ticked unless you untick them on their page. Reject all rejects all of them."))
     broken = False
-    for index, tool in enumerate(tools):
+    for index in shown:
+        tool = tools[index]
         name = str(_get(tool, "name", "?"))
         with st.container(border=True):
-            ticked = st.checkbox(f"Run **{md_escape(name)}**", value=True, key=card.key("tick", index), **card.on_change())
+            ticked = st.checkbox(f"Run **{md_escape(name)}**", value=kept["ticks"].get(index, True),
+                                 key=card.key("tick", index), **card.on_change())
+            show_hidden_note(name, what="This tool name")
             start = pretty_json(_get(tool, "args", {}))
-            text = st.text_area(f"Arguments of {md_escape(name)} (JSON, editable)", value=start, key=card.key("args", index),
-                                height=_height(start), disabled=not ticked, **card.on_change())
+            text = st.text_area(f"Arguments of {md_escape(name)} (JSON, editable)", value=kept["texts"].get(index, start),
+                                key=card.key("args", index), height=_height(start), disabled=not ticked, **card.on_change())
             problem = _json_errors(text) if ticked else None
             if problem:
                 broken = True
@@ -624,12 +708,22 @@ def _tool_review(card: _Card, value: Mapping[str, Any]) -> Submission | None:
             elif not ticked:
                 st.caption("Unticked: this call will not run.")
             card.field_errors(f"tools[{index}]", strip=f"tools[{index}]")
-        ticks.append(ticked)
-        texts.append(None if text == start else text)  # unedited: the checkpoint's own args, types and all
+        kept["ticks"][index] = ticked
+        if text == start:
+            kept["texts"].pop(index, None)  # unedited: the checkpoint's own args, types and all
+        else:
+            kept["texts"][index] = text
+    ticks = [kept["ticks"].get(index, True) for index in range(len(tools))]
+    texts = [kept["texts"].get(index) for index in range(len(tools))]
+    elsewhere = sorted(i for i, text in kept["texts"].items() if i not in shown and ticks[i] and _json_errors(text))
+    if elsewhere:
+        broken = True
+        show_alert("error", f"Tool call{'s' if len(elsewhere) > 1 else ''} {', '.join(str(i + 1) for i in elsewhere[:10])} "
+                            "(on another page) hold invalid JSON. Fix or untick them there.")
     reason = card.reason(label="Reason (for Reject all)")
     count = sum(ticks)
     clicked = card.buttons([
-        ("approve", f"Approve selected ({count} of {len(tools)})", "approve", broken),
+        ("approve", f"Approve selected ({count:,} of {len(tools):,})", "approve", broken),
         ("reject", "Reject all", "reject", False),
     ])
     card.rest()
@@ -637,8 +731,8 @@ def _tool_review(card: _Card, value: Mapping[str, Any]) -> Submission | None:
         if not count:
             show_alert("error", "No tool call is ticked. Tick the calls that may run, or use Reject all.")
             return None
-        answer = decisions.tool_review_answer(tools=tools, selected=ticks, edited_args=texts, display=jsonable)
-        return Submission(interrupt_id=card.id, answer=answer, verb=f"approved {count} of {len(tools)} tool calls")
+        answer = decisions.tool_review_answer(tools=tools, selected=ticks, edited_args=texts, display=json_view)
+        return Submission(interrupt_id=card.id, answer=answer, verb=f"approved {count:,} of {len(tools):,} tool calls")
     if clicked == "reject":
         answer: dict[str, Any] = {"approved": False}
         if reason:
@@ -651,15 +745,21 @@ def _sensitive_tools(card: _Card, value: Mapping[str, Any]) -> Submission | None
     calls = _get(value, "sensitive_tools") or []
     if _get(value, "message"):
         st.markdown(f"**{md_escape(_get(value, 'message'))}**")
-    for call in calls:
+    shown = _calls_page(card, [_call_row(call) for call in calls] if len(calls) > CALLS_PER_PAGE else [],
+                        total=len(calls), scope=lambda n: (
+                            f"Approve all runs every call, the {n:,} not shown here included; Reject runs none of them."))
+    for index in shown:
+        call = calls[index]
         with st.container(border=True):
-            st.markdown(f"**{md_escape(_get(call, 'name', '?'))}**")
+            name = str(_get(call, "name", "?"))
+            st.markdown(f"**{md_escape(name)}**")
+            show_hidden_note(name, what="This tool name")
             _show_args(_get(call, "args", {}))
     st.caption("All or nothing: this graph runs every call listed above when you approve and none when you reject "
                "(its answer carries no per-call choice). Other, non-sensitive calls run without review.")
     reason = card.reason(label="Reject reason")
     many = len(calls) > 1
-    clicked = card.buttons([("approve", f"Approve all {len(calls)}" if many else "Approve", "approve", False),
+    clicked = card.buttons([("approve", f"Approve all {len(calls):,}" if many else "Approve", "approve", False),
                             ("reject", "Reject all" if many else "Reject", "reject", False)])
     card.rest()
     if clicked:
@@ -677,6 +777,7 @@ def _state_edit(card: _Card, value: Mapping[str, Any]) -> Submission | None:
     output = _get(state, "output", "")
     output_text = output if isinstance(output, str) else pretty_json(output)
     new_output = st.text_area("Output", value=output_text, key=card.key("output"), height=_height(output_text), **card.on_change())
+    _editor_hidden(new_output, what="The output")
     card.field_errors("new_output")
     metadata_text = pretty_json(_get(state, "metadata", {}) or {})
     new_metadata = st.text_area("Metadata (JSON object)", value=metadata_text, key=card.key("metadata"),
@@ -730,7 +831,7 @@ def _feedback(card: _Card, value: Mapping[str, Any]) -> Submission | None:
 
 def _json(card: _Card, value: Any) -> Submission | None:
     st.caption("Unrecognised payload, shown as JSON. Type the answer the graph expects as JSON.")
-    st.json(value if isinstance(value, (dict, list)) else pretty_json(value), expanded=2)
+    show_json(value, expanded=2, what="This payload")
     text = st.text_area("Answer (JSON)", key=card.key("json"), placeholder='e.g. true, "text" or {"approved": true}',
                         **card.on_change())
     problem = _json_errors(text)
@@ -859,32 +960,47 @@ def _schema(card: _Card, value: Any, response_schema: Mapping[str, Any]) -> Subm
 # --------------------------------------------------------------------------- tool-call actions
 
 
-def _args_editor(card: _Card, index: int, spec: ActionSpec, schema: Mapping[str, Any] | None) -> Any:
-    """Edit one call's args: form fields from the tool's schema when known, else JSON."""
+def _args_editor(card: _Card, index: int, spec: ActionSpec, schema: Mapping[str, Any] | None,
+                 kept: dict[str, Any]) -> Any:
+    """Edit one call's args: form fields from the tool's schema when known, else JSON.
+
+    What was typed is also kept in `kept` (the call's entry, see `_action_block`)."""
     st.caption(md_escape(f"Tool: {spec.name} (fixed: an edit changes the arguments, not the tool)"))
     as_json = schema is None
     if schema is not None:
-        as_json = st.toggle("Edit as JSON", key=card.key("asjson", index), **card.on_change())
+        as_json = st.toggle("Edit as JSON", value=bool(kept.get("asjson")), key=card.key("asjson", index), **card.on_change())
+        kept["asjson"] = as_json
     if as_json:
         start = pretty_json(spec.args)
-        text = st.text_area(f"Arguments of {md_escape(spec.name)} (JSON)", value=start, key=card.key("argsjson", index),
-                            height=_height(start), **card.on_change())
+        typed = kept.get("argsjson")
+        text = st.text_area(f"Arguments of {md_escape(spec.name)} (JSON)", value=typed if isinstance(typed, str) else start,
+                            key=card.key("argsjson", index), height=_height(start), **card.on_change())
+        kept["argsjson"] = text
         problem = _json_errors(text)
         if problem:
             card.broken = True
             show_alert("error", problem)
         card.field_errors(f"[{index}].args", strip=f"[{index}].args")
         return text
-    data = render_schema_form(schema, key=card.key("argsform", index), initial=spec.args)
+    filled = kept.get("argsform")
+    data = render_schema_form(schema, key=card.key("argsform", index), initial=filled if filled is not None else spec.args)
+    kept["argsform"] = data
     card.field_errors(f"[{index}].args", strip=f"[{index}].args")
     return data
 
 
-def _action_block(card: _Card, index: int, spec: ActionSpec, *, total: int) -> tuple[str, Any, str]:
-    """One action's request and decision widgets; returns (decision type, args, message)."""
+def _action_block(card: _Card, index: int, spec: ActionSpec, *, total: int,
+                  kept: dict[str, Any] | None = None) -> tuple[str, Any, str]:
+    """One action's request and decision widgets; returns (decision type, args, message).
+
+    `kept` holds what the reviewer chose for this call; it is updated here and read back
+    (`_kept_decision`) when the call is on a page not drawn this run.
+    """
+    kept = {} if kept is None else kept
     with st.container(border=True):
-        heading = f"{index + 1} of {total}: {spec.name}" if total > 1 else spec.name
+        heading = f"{index + 1:,} of {total:,}: {spec.name}" if total > 1 else spec.name
         st.markdown(f"**{md_escape(heading)}**")
+        show_hidden_note(spec.name, what="This tool name")
         if spec.description:
             if spec.markdown:
                 st.markdown(safe_markdown(spec.description))
@@ -895,26 +1011,52 @@ def _action_block(card: _Card, index: int, spec: ActionSpec, *, total: int) -> t
         if not spec.allowed:
             show_alert("warning", "This request allows no decision; it can only be marked resolved.")
             return "", None, ""
-        choice = st.radio("Decision", list(spec.allowed), key=card.key("decision", index), horizontal=True,
+        options = list(spec.allowed)
+        choice = st.radio("Decision", options, key=card.key("decision", index), horizontal=True,
+                          index=options.index(kept["choice"]) if kept.get("choice") in options else 0,
                           format_func=lambda t: _DECISION_LABELS.get(t, t), **card.on_change())
+        kept["choice"] = choice
         card.field_errors(f"[{index}].type", strip=f"[{index}]")
         args: Any = None
         message = ""
         schema = card.schemas.get(spec.name)
         if choice == "edit":
-            args = _args_editor(card, index, spec, schema)
+            args = _args_editor(card, index, spec, schema, kept)
         elif choice == "reject":
             left, right = st.columns([2, 3])
-            preset = left.selectbox("Reason", [_NO_REASON, *card.options.reject_reasons], key=card.key("preset", index),
+            presets = [_NO_REASON, *card.options.reject_reasons]
+            preset = left.selectbox("Reason", presets, key=card.key("preset", index),
+                                    index=presets.index(kept["preset"]) if kept.get("preset") in presets else 0,
                                     **card.on_change())
-            details = right.text_input("Message to the agent (optional)", key=card.key("message", index), **card.on_change())
+            details = right.text_input("Message to the agent (optional)", value=kept.get("details", ""),
+                                       key=card.key("message", index), **card.on_change())
+            kept.update(preset=preset, details=details)
             message = combine_reason(preset, details)
         elif choice in ("respond", "response"):
-            message = st.text_area("Reply (sent instead of running the tool)", key=card.key("reply", index),
-                                   placeholder="Required", **card.on_change())
+            message = st.text_area("Reply (sent instead of running the tool)", value=kept.get("reply", ""),
+                                   key=card.key("reply", index), placeholder="Required", **card.on_change())
+            kept["reply"] = message
         card.field_errors(f"[{index}].message", strip=f"[{index}]")
         card.field_errors(f"[{index}]", strip=f"[{index}]")
         return str(choice), args, message
+
+
+def _kept_decision(card: _Card, spec: ActionSpec, kept: Mapping[str, Any]) -> tuple[str, Any, str]:
+    """(decision type, args, message) of a call not drawn this run: what the reviewer chose on
+    its page, else the first decision it allows (what its page would show preselected)."""
+    choice = kept.get("choice") if kept.get("choice") in spec.allowed else (spec.allowed[0] if spec.allowed else "")
+    if choice == "edit":
+        if kept.get("asjson") or card.schemas.get(spec.name) is None:
+            text = kept.get("argsjson")
+            if isinstance(text, str) and _json_errors(text):
+                card.broken = True
+            return choice, text if isinstance(text, str) else None, ""
+        return choice, kept.get("argsform"), ""
+    if choice == "reject":
+        return choice, None, combine_reason(kept.get("preset"), kept.get("details"))
+    if choice in ("respond", "response"):
+        return choice, None, str(kept.get("reply", ""))
+    return str(choice), None, ""
 
 
 def _langchain_decision(spec: ActionSpec, choice: str, args: Any, message: str) -> dict[str, Any]:
@@ -945,8 +1087,20 @@ def _actions(card: _Card, value: Any, response_schema: Any) -> Submission | None
         _show_args(value)
         return None
     inbox = kind == "agent_inbox"
-    chosen = [_action_block(card, index, spec, total=len(specs)) for index, spec in enumerate(specs)]
     yes, no = ("accept", "ignore") if inbox else ("approve", "reject")
+    kept = _kept(card, "actions", calls={})["calls"]
+    first = next(iter(specs[0].allowed), "") if specs else ""
+    shown = _calls_page(card, [{"name": s.name, "args": s.args} for s in specs] if len(specs) > CALLS_PER_PAGE else [],
+                        total=len(specs), scope=lambda n: (
+                            f"Submit decisions sends a decision for every call: your choice where you made one, on any page, "
+                            f"and the preselected one ({_DECISION_LABELS.get(first, first).lower()}, where allowed) for the "
+                            f"others, {n:,} of them not shown here. {_DECISION_LABELS[yes]} all and {_DECISION_LABELS[no]} "
+                            f"all apply to all {len(specs):,} calls."))
+    chosen = [
+        _action_block(card, index, spec, total=len(specs), kept=kept.setdefault(index, {})) if index in shown
+        else _kept_decision(card, spec, kept.get(index, {}))
+        for index, spec in enumerate(specs)
+    ]
     if len(specs) == 1:
         # One call: the primary button sends the chosen decision; the other one-click
         # decision stays a keystroke away.
@@ -979,7 +1133,11 @@ def _actions(card: _Card, value: Any, response_schema: Any) -> Submission | None
         else:
             answer = decisions.hitl_request_answer(value, made)
     types = [c[0] for c in chosen]
-    verb = ", ".join(f"{_DECISION_LABELS.get(t, t).lower()} {s.name}" for t, s in zip(types, specs, strict=True))
+    if len(specs) <= 5:
+        verb = ", ".join(f"{_DECISION_LABELS.get(t, t).lower()} {s.name}" for t, s in zip(types, specs, strict=True))
+    else:  # one clause per call would make a banner of thousands
+        counts = {t: types.count(t) for t in dict.fromkeys(types)}
+        verb = ", ".join(f"{_DECISION_LABELS.get(t, t).lower()} {n:,}" for t, n in counts.items()) + f" of {len(specs):,} calls"
     comment = "; ".join(c[2] for c in chosen if c[2])
     return Submission(interrupt_id=card.id, answer=answer, comment=comment, verb=verb)
 

@@ -1,16 +1,17 @@
 """What led to an interrupt: the graph diagram, the conversation, the state, the decision trail.
 
-The pure helpers (`md_escape`, `safe_markdown`, `clip`, `graph_dot`, `diagram_of`,
-`chat_turns`, `trail_rows`) hold the logic and are unit-tested without a Streamlit
+The pure helpers (`md_escape`, `safe_markdown`, `clip`, `pretty_json`, `graph_dot`, `diagram_of`,
+`chat_turns`, `calls_frame`, `trail_rows`) hold the logic and are unit-tested without a Streamlit
 runtime; the `render_*` functions below them only draw. Untrusted text (messages, payloads,
-tool args, error messages) is drawn with `st.text`/`st.code`/`st.json`, or escaped with
-`md_escape` wherever Streamlit would parse markdown (labels, captions, alerts).
+tool args, error messages) is drawn with `st.text`/`st.code`/`st.json` (`show_text`,
+`show_code_json`, `show_json`), or escaped with `md_escape` wherever Streamlit would parse
+markdown (labels, captions, alerts); invisible characters are shown and flagged in all of them
+(`hitl.ui.text`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from typing import Any
 
 import streamlit as st
 
-from hitl.ui.text import escape_markdown, jsonable, visible_controls
+from hitl.ui.text import escape_markdown, hidden_in, hidden_note, json_escape_hidden, jsonable, visible_controls
 
 __all__ = [
     "DiagramNode",
@@ -37,6 +38,11 @@ __all__ = [
     "render_state",
     "render_trail",
     "show_text",
+    "show_hidden_note",
+    "show_json",
+    "show_code_json",
+    "calls_frame",
+    "json_view",
     "show_alert",
 ]
 
@@ -46,94 +52,35 @@ TEXT_LIMIT = 20_000
 RECENT_MESSAGES = 12
 """Messages shown expanded; older ones sit in an expander."""
 
+OLDER_MESSAGES = 100
+"""Older messages drawn in that expander (the most recent of them)."""
+
+TOOL_CALLS_INLINE = 10
+"""Tool calls of one message drawn as JSON blocks; the rest of a long list is one table."""
+
 # --------------------------------------------------------------------------- escaping
 
 
 def md_escape(text: Any) -> str:
     """Escape text for one line of Streamlit markdown (labels, captions, alerts).
 
-    Newlines become spaces; every markdown and HTML special character gets a backslash and
-    bidi controls are made visible (`hitl.ui.text.escape_markdown`).
+    Newlines become spaces; the rest is `hitl.ui.text.escape_markdown`: every markdown and HTML
+    character shown literally, autolinks and icons broken, invisible characters made visible.
     """
-    return escape_markdown(_break_autolinks(" ".join(str(text).split())))
-
-
-_AUTOLINK_STARTS = re.compile(r"(@|://|(?i:\bwww)(?=\.))")
-
-
-def _break_autolinks(text: str) -> str:
-    # GitHub-flavoured markdown links bare addresses after parsing, so escapes cannot stop it;
-    # a word joiner (U+2060, invisible) after "@", "www" and inside "://" does.
-    return _AUTOLINK_STARTS.sub(lambda m: {"://": ":\u2060//"}.get(m.group(1), m.group(1) + "\u2060"), text)
-
-
-_FENCE = re.compile(r"^(\s{0,3})(`{3,}|~{3,})")
-_HEADING = re.compile(r"^(\s{0,3})#{1,6}(?=\s|$)")
-_TARGET = r"\(((?:[^()\n]|\([^()\n]*\))*)\)"
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]" + _TARGET)
-_LINK = re.compile(r"(?<!\\)\[([^\]\n]*)\]" + _TARGET)
-_REF_DEF = re.compile(r"^(\s{0,3})\[([^\]\n]+)\]:", re.MULTILINE)
-_BARE_URL = re.compile(
-    r"\b((?:https?|ftp|file|data|javascript|mailto):(?://)?[^\s`]+|www\.[^\s`]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
-    re.IGNORECASE,
-)
-_STREAMLIT_DIRECTIVE = re.compile(r":(?=[a-z-]+\[|material/|[a-z_]+:)")
-
-
-def _inert_url(url: str) -> str:
-    url = url.strip().replace("`", "'")
-    return f"`{url}`" if url else ""
-
-
-def _outside_code(line: str, transform: Any) -> str:
-    parts = re.split(r"(`[^`\n]*`)", line)  # code spans are shown verbatim: nothing in them is live
-    return "".join(part if index % 2 else transform(part) for index, part in enumerate(parts))
-
-
-def _links_inert(part: str) -> str:
-    part = part.replace("&", "&amp;").replace("<", "&lt;")
-    part = _IMAGE.sub(lambda m: f"\\[image: {m.group(1)}\\] {_inert_url(m.group(2))}", part)
-    part = _LINK.sub(lambda m: f"{m.group(1)} {_inert_url(m.group(2))}", part)
-    return _outside_code(part, lambda text: _BARE_URL.sub(lambda m: _inert_url(m.group(1)), text))
-
-
-def _directives_inert(part: str) -> str:
-    part = part.replace("![", "!\\[").replace("$", "\\$")
-    return _STREAMLIT_DIRECTIVE.sub(r"\\:", part)
-
-
-def _inert_line(line: str) -> str:
-    return _outside_code(_outside_code(line, _links_inert), _directives_inert)
+    return escape_markdown(text, single_line=True)
 
 
 def safe_markdown(text: Any, *, limit: int = TEXT_LIMIT) -> str:
-    """Markdown from an untrusted source, made inert, for `st.markdown` without HTML.
+    """Text from an untrusted source (an Agent Inbox description, say) for `st.markdown`, as text.
 
-    Formatting (headings, emphasis, lists, quotes, code) survives. Raw HTML is escaped so it
-    shows as text; images and links become their text followed by the address as code, so
-    nothing loads or is clickable; bare URLs become code; reference definitions are
-    escaped; Streamlit's `:color[...]`/`:material/...:` directives are disarmed. Fenced
-    code blocks are kept verbatim (Streamlit shows them as code).
+    Clipped to `limit` characters, then `hitl.ui.text.escape_markdown`: the words, line breaks
+    and indentation as written, and nothing live (no link, image, heading, list, table, HTML,
+    math, icon or colour). Markdown formatting in the text is shown, not applied: a sanitiser
+    that keeps some of it has to agree with Streamlit's parser on every construct, and the
+    line-by-line one this replaces did not (links split over two lines, reference definitions
+    inside lists and quotes, setext headings, `www.` and e-mail autolinks, icons).
     """
-    source = visible_controls(clip(str(text), limit))
-    out: list[str] = []
-    fence: str | None = None
-    for line in source.split("\n"):
-        match = _FENCE.match(line)
-        if fence is not None:
-            out.append(line)
-            if match and match.group(2)[0] == fence[0] and len(match.group(2)) >= len(fence):
-                fence = None
-            continue
-        if match:
-            fence = match.group(2)
-            out.append(line)
-            continue
-        # Headings in a request would outshout the card they sit in: all become level 5.
-        out.append(_inert_line(_HEADING.sub(r"\1#####", line)))
-    if fence is not None:
-        out.append(fence)  # an unclosed fence would swallow whatever the page draws next
-    return _REF_DEF.sub(r"\1\\[\2\\]:", "\n".join(out))
+    return escape_markdown(clip(str(text), limit))
 
 
 def clip(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -147,8 +94,16 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
 
 
 def pretty_json(value: Any) -> str:
-    """Indented JSON text of any value, non-ASCII kept readable."""
-    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+    """Indented JSON text of any value, non-ASCII kept readable, invisible characters written
+    as `\\u200b` escapes: what a reviewer reads is exactly what `json.loads` gives back
+    (`json_view`), so an editor holding it round-trips the agent's strings unchanged."""
+    return json_escape_hidden(json.dumps(jsonable(value, mark=False), indent=2, ensure_ascii=False))
+
+
+def json_view(value: Any) -> Any:
+    """`json.loads(pretty_json(value))`, without the round trip: how a JSON editor showed `value`
+    (for `hitl.decisions.restore_types(display=...)`)."""
+    return jsonable(value, mark=False)
 
 
 # --------------------------------------------------------------------------- graph diagram
@@ -307,7 +262,7 @@ def chat_turns(messages: Iterable[Any]) -> list[ChatTurn]:
             for call in _field(message, "tool_calls") or []:
                 calls.append({
                     "name": str(_field(call, "name", "") or _field(_field(call, "function", {}), "name", "")),
-                    "args": jsonable(_field(call, "args", {})),
+                    "args": jsonable(_field(call, "args", {}), mark=False),
                     "id": str(_field(call, "id", "") or ""),
                 })
             turns.append(
@@ -373,9 +328,35 @@ def trail_rows(decisions: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------- rendering
 
 
-def show_text(text: Any, *, limit: int = TEXT_LIMIT) -> None:
-    """Untrusted text as plain text (no markdown, no HTML), clipped, bidi controls visible."""
-    st.text(visible_controls(clip(text if isinstance(text, str) else pretty_json(text), limit)))
+def show_text(text: Any, *, limit: int = TEXT_LIMIT, what: str = "This text") -> None:
+    """Untrusted text as plain text (no markdown, no HTML), clipped, invisible characters shown
+    as `[U+200B]` and flagged (`show_hidden_note`)."""
+    shown = clip(text if isinstance(text, str) else pretty_json(text), limit)
+    st.text(visible_controls(shown))
+    show_hidden_note(shown, what=what)
+
+
+def show_hidden_note(value: Any, *, what: str = "This text") -> bool:
+    """Flag the invisible characters in `value` (a string or a nested value), if any; whether it had some."""
+    note = hidden_note(value, what=what)
+    if note:
+        st.warning(md_escape(note), icon=":material/visibility:")
+    return note is not None
+
+
+def show_json(value: Any, *, expanded: bool | int = 2, what: str = "This value") -> None:
+    """A value as a collapsible JSON tree (`st.json`): invisible characters in its strings and
+    keys shown as `[U+200B]`, never applied, and flagged."""
+    data = jsonable(value)
+    # st.json reads a string as JSON text: a scalar goes in as its JSON spelling.
+    st.json(data if isinstance(data, (dict, list)) else json.dumps(data, ensure_ascii=False), expanded=expanded)
+    show_hidden_note(value, what=what)
+
+
+def show_code_json(value: Any, *, what: str = "This value") -> None:
+    """A value as JSON text (`st.code`), clipped, invisible characters as `\\u200b` escapes, flagged."""
+    st.code(clip(pretty_json(value)), language="json", wrap_lines=True)
+    show_hidden_note(value, what=what)
 
 
 def show_alert(kind: str, message: Any) -> None:
@@ -406,7 +387,10 @@ def render_conversation(messages: Sequence[Any], *, key: str) -> None:
     older, recent = turns[:-RECENT_MESSAGES], turns[-RECENT_MESSAGES:]
     if older:
         with st.expander(f"{len(older)} earlier messages", key=f"{key}:older"):
-            for turn in older:
+            if len(older) > OLDER_MESSAGES:
+                st.caption(f"Showing the last {OLDER_MESSAGES:,} of {len(older):,} earlier messages; the full state is in "
+                           "the Threads page.")
+            for turn in older[-OLDER_MESSAGES:]:
                 _bubble(turn)
     for turn in recent:
         _bubble(turn)
@@ -421,10 +405,32 @@ def _bubble(turn: ChatTurn) -> None:
             heading += " · error"
         st.caption(md_escape(heading))
         if turn.text.strip():
-            show_text(turn.text)
-        for call in turn.tool_calls:
+            show_text(turn.text, what="This message")
+        calls = turn.tool_calls
+        for call in calls[:TOOL_CALLS_INLINE]:
             st.caption(md_escape(f"Tool call: {call['name']}" + (f" · {call['id']}" if call["id"] else "")))
-            st.code(visible_controls(clip(pretty_json(call["args"]))), language="json", wrap_lines=True)
+            show_hidden_note(call["name"], what="This tool name")
+            show_code_json(call["args"], what="These arguments")
+        if len(calls) > TOOL_CALLS_INLINE:
+            st.caption(f"Showing {TOOL_CALLS_INLINE} of {len(calls):,} tool calls; all {len(calls):,} are in the table.")
+            st.dataframe(calls_frame(calls), hide_index=True, width="stretch", height=300)
+
+
+def calls_frame(calls: Sequence[Mapping[str, Any]], *, start: int = 0) -> list[dict[str, Any]]:
+    """Tool calls as table rows (number, name, id, args as one line of JSON); names and args
+    with invisible characters shown as `[U+200B]`/`\\u200b` and flagged in a column."""
+    rows = []
+    for number, call in enumerate(calls, start=start + 1):
+        name, args = call.get("name", ""), call.get("args", {})
+        args_text = json_escape_hidden(json.dumps(jsonable(args, mark=False), ensure_ascii=False))
+        rows.append({
+            "#": number,
+            "tool": visible_controls(name),
+            "id": visible_controls(call.get("id", "") or ""),
+            "args": args_text if len(args_text) <= 300 else args_text[:299] + "…",
+            "note": "contains invisible characters" if hidden_in([name, args]) else "",
+        })
+    return rows
 
 
 def render_state(values: Mapping[str, Any], *, skip: Iterable[str] = ("messages",)) -> None:
@@ -434,7 +440,7 @@ def render_state(values: Mapping[str, Any], *, skip: Iterable[str] = ("messages"
     if not rest:
         return
     with st.expander(f"State: {len(rest)} other key{'s' if len(rest) != 1 else ''} ({', '.join(md_escape(k) for k in list(rest)[:6])}{', …' if len(rest) > 6 else ''})"):
-        st.json(jsonable(rest), expanded=1)
+        show_json(rest, expanded=1, what="The state")
 
 
 def render_trail(decisions: Sequence[Mapping[str, Any]]) -> None:

@@ -5,13 +5,15 @@ text_input / text_area for strings, number_input, checkbox, selectbox for enums 
 for arrays of enums), a selectbox type picker for unions followed by that branch's fields,
 a count plus one block per item for arrays, bordered containers for nested objects, and a
 JSON text area for anything else. Widgets only (no buttons), so the form also works inside
-`st.form`. Every widget key starts with `key`; all text is shown escaped, never as HTML.
+`st.form`. Every widget key starts with `key`. Titles, descriptions and enum options come from
+a payload's schema, so they are shown as text: labels and help through the desk's one markdown
+sanitiser (`hitl.ui.text.escape_markdown`: no link, heading, icon or HTML survives), options
+(plain text in a selectbox) with invisible characters written out as `[U+200B]`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -19,15 +21,30 @@ from typing import Any
 import streamlit as st
 
 from hitl import forms
+from hitl.ui.text import escape_markdown, hidden_note, json_escape_hidden, shorten, visible_controls
 
 __all__ = ["render_schema_form", "show_field_errors", "widget_key"]
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
 def _md(text: Any) -> str:
-    """Escape text so Streamlit's markdown shows it literally."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """One line of schema text (a title, a message) shown literally in a label or caption."""
+    return escape_markdown(text, single_line=True)
+
+
+def _help(text: Any) -> str:
+    """A description for a widget's help tooltip: literal, line breaks kept."""
+    return escape_markdown(text)
+
+
+def _option(value: Any) -> str:
+    """An option as plain text (selectbox options are not markdown), invisible characters shown."""
+    return "—" if value is None else visible_controls(value)
+
+
+def _flag_hidden(text: str, label: str) -> None:
+    """A text field's value is the agent's exact text; say so when it holds invisible characters."""
+    note = hidden_note(text, what=f"{label} (as it stands in the field)")
+    if note:
+        st.warning(_md(f"{note}: {shorten(visible_controls(text), 300)}"), icon=":material/visibility:")
 
 
 def widget_key(key: str, path: str) -> str:
@@ -68,8 +85,9 @@ class _Form:
         flat: bool = False,
         hide: str | None = None,
     ) -> Any:
-        label = _md(label or field.label)
-        help_text = _md(field.description) if field.description else None
+        raw_label = label or field.label
+        label = _md(raw_label)
+        help_text = _help(field.description) if field.description else None
         wkey = widget_key(self.key, path)
 
         if field.constant:
@@ -91,10 +109,13 @@ class _Form:
         if field.type in ("string", "text"):
             text = "" if current is None else str(current)
             if field.type == "text" or "\n" in text or len(text) > 200:
-                return st.text_area(label, value=text, key=wkey, help=help_text,
-                                    max_chars=field.max_length)
-            return st.text_input(label, value=text, key=wkey, help=help_text,
-                                 max_chars=field.max_length)
+                typed = st.text_area(label, value=text, key=wkey, help=help_text,
+                                     max_chars=field.max_length)
+            else:
+                typed = st.text_input(label, value=text, key=wkey, help=help_text,
+                                      max_chars=field.max_length)
+            _flag_hidden(typed, raw_label)
+            return typed
         if field.type in ("number", "integer"):
             return self._number(field, current, label=label, help_text=help_text, wkey=wkey)
         if field.type == "enum":
@@ -102,17 +123,16 @@ class _Form:
             if field.nullable or (not field.required and not field.has_default):
                 options.insert(0, None)
             index = next((i for i, option in enumerate(options) if option == current), 0)
-            return st.selectbox(label, options, index=index, key=wkey, help=help_text,
-                                format_func=lambda v: "—" if v is None else str(v))
+            return st.selectbox(label, options, index=index, key=wkey, help=help_text, format_func=_option)
         if field.type == "object":
             return self._object(field, current, path=path, label=label, help_text=help_text,
                                 flat=flat, hide=hide)
         if field.type == "array":
             return self._array(field, current, path=path, label=label, help_text=help_text,
-                               wkey=wkey)
+                               wkey=wkey, raw_label=raw_label)
         if field.type == "union":
             return self._union(field, current, path=path, label=label, help_text=help_text,
-                               wkey=wkey, flat=flat)
+                               wkey=wkey, flat=flat, raw_label=raw_label)
         return self._json(field, current, label=label, help_text=help_text, wkey=wkey)
 
     def _number(
@@ -168,6 +188,7 @@ class _Form:
         label: str,
         help_text: str | None,
         wkey: str,
+        raw_label: str,
     ) -> list[Any]:
         items = list(current) if isinstance(current, (list, tuple)) else []
         item = field.item
@@ -176,7 +197,7 @@ class _Form:
         if item.type == "enum" and not item.constant:
             chosen = [v for v in items if v in item.options]
             return st.multiselect(label, list(item.options), default=chosen, key=wkey,
-                                  help=help_text, format_func=str)
+                                  help=help_text, format_func=_option)
         count = st.number_input(
             f"{label}: number of items",
             min_value=field.min_items,
@@ -193,7 +214,7 @@ class _Form:
             for index in range(int(count)):
                 item_current = items[index] if index < len(items) else forms.field_default(item)
                 values.append(self.render(item, item_current, path=f"{path}[{index}]",
-                                          label=f"{label} {index + 1}"))
+                                          label=f"{raw_label} {index + 1}"))
         return values
 
     def _union(
@@ -206,6 +227,7 @@ class _Form:
         help_text: str | None,
         wkey: str,
         flat: bool,
+        raw_label: str,
     ) -> Any:
         titles = [variant.title for variant in field.variants]
         matched = forms.pick_variant(field, current, self.schema)
@@ -215,20 +237,21 @@ class _Form:
                 f"{label}: type",
                 range(len(titles)),
                 index=matched or 0,
-                format_func=lambda i: titles[i],
+                format_func=lambda i: visible_controls(titles[i]),
                 key=f"{wkey}#variant",
                 help=help_text,
             )
             variant = field.variants[index]
             start = current if index == matched else forms.field_default(variant.field)
             return self.render(variant.field, start, path=f"{path}@{variant.title}", flat=True,
-                               label=label, hide=field.discriminator)
+                               label=raw_label, hide=field.discriminator)
 
     def _json(
         self, field: forms.Field, current: Any, *, label: str, help_text: str | None, wkey: str
     ) -> Any:
-        text = "" if current is None else json.dumps(current, indent=2, ensure_ascii=False,
-                                                     default=str)
+        # Invisible characters as \\u escapes: visible, and the JSON still parses to the same strings.
+        text = "" if current is None else json_escape_hidden(json.dumps(current, indent=2, ensure_ascii=False,
+                                                                        default=str))
         raw = st.text_area(f"{label} (JSON)", value=text, key=wkey, help=help_text)
         if not raw.strip():
             return None

@@ -1,7 +1,9 @@
 """Tables the pages show, built as pandas DataFrames (no streamlit here, so plain tests work).
 
 Every cell holding payload, state or reviewer text stays a plain string: dataframe cells are
-never rendered as markdown or HTML.
+never rendered as markdown or HTML. Invisible characters in them are written out as `[U+200B]`
+(`hitl.ui.text.visible_controls`), and a queue or thread row whose payload holds any says so in
+its Note column ("contains invisible characters").
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 
 from hitl.inbox import BatchResult, PendingThread, ThreadView
 from hitl.store import ThreadRow
-from hitl.ui.text import visible_controls
+from hitl.ui.text import hidden_in, visible_controls
 
 __all__ = [
     "QUEUE_COLUMNS",
@@ -52,6 +54,17 @@ def _age(since: datetime | None, now: datetime) -> str:
     return "—" if since is None else humanize_seconds((now - since).total_seconds())
 
 
+HIDDEN_NOTE = "contains invisible characters"
+"""The Note of a row whose thread id, graph, summary or payload holds invisible characters."""
+
+
+def _note(note: str | None, *, hidden: bool) -> str:
+    parts = [visible_controls(note)] if note else []
+    if hidden:
+        parts.append(HIDDEN_NOTE)
+    return "; ".join(parts)
+
+
 def queue_frame(
     items: Sequence[PendingThread], *, now: datetime | None = None, time_left: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
@@ -61,13 +74,15 @@ def queue_frame(
     rows = [
         {
             "Thread": visible_controls(item.thread_id),
-            "Graph": item.graph_id or "—",
+            "Graph": visible_controls(item.graph_id or "—"),
             "Kind": ", ".join(item.kinds) or "—",
             "Summary": visible_controls(item.summary),
             "Waiting": _age(item.waiting_since, now),
             "Time left": time_left.get(item.thread_id, ""),
             "Interrupts": len(item.interrupts),
-            "Note": item.read_only_reason or "",
+            "Note": _note(item.read_only_reason, hidden=bool(hidden_in(
+                [item.thread_id, item.graph_id, item.summary, *(getattr(i, "value", None) for i in item.interrupts)]
+            ))),
         }
         for item in items
     ]
@@ -80,13 +95,13 @@ def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None) -> 
     data = [
         {
             "Thread": visible_controls(row.thread_id),
-            "Graph": row.graph_id or "—",
+            "Graph": visible_controls(row.graph_id or "—"),
             "Status": row.status,
             "Kind": ", ".join(row.kinds),
             "Summary": visible_controls(row.summary),
             "Updated": _age(row.updated_at, now) + " ago",
-            "Node": ", ".join(row.nodes),
-            "Note": row.graph_note or "",
+            "Node": visible_controls(", ".join(row.nodes)),
+            "Note": _note(row.graph_note, hidden=bool(hidden_in([row.thread_id, row.graph_id, row.summary, *row.nodes]))),
         }
         for row in rows
     ]
@@ -139,7 +154,7 @@ def batch_frame(results: Sequence[BatchResult | dict[str, Any]]) -> pd.DataFrame
         }  # fmt: skip
         rows.append(
             {
-                "Thread": data["thread_id"],
+                "Thread": visible_controls(data["thread_id"]),
                 "Result": data["result"],
                 "What it means": _RESULT_EXPLAINED.get(data["result"], ""),
                 "Details": visible_controls(data.get("message") or ""),
@@ -302,7 +317,7 @@ def history_table(frame: pd.DataFrame) -> pd.DataFrame:
         {
             "Decided at (UTC)": shown["decided_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
             "Thread": shown["thread_id"].map(visible_controls),
-            "Graph": shown["graph_id"].fillna("—"),
+            "Graph": shown["graph_id"].fillna("—").map(visible_controls),
             "Kind": shown["kind"].fillna("—"),
             "Action": shown["action"],
             "Verdict": shown["verdict"] if "verdict" in shown else "",

@@ -371,25 +371,20 @@ def test_hostile_payload_and_message_text_renders_inert(inbox: Inbox, app) -> No
 # --------------------------------------------------------------------------- pure helpers
 
 
-def test_safe_markdown_keeps_formatting_but_disarms_html_links_images_and_directives() -> None:
-    out = context.safe_markdown(
-        "### Title\n- **to**: a@b.example\n<b>bold</b>\n[x](javascript:alert(1)) ![p](https://e.example/p.png)\n"
-        "[r]: https://e.example\n:red[x] $y$\n> quote\n```\n<raw>\n```"
-    )
-    assert out.splitlines() == [
-        "##### Title",
-        "- **to**: `a@b.example`",
-        "&lt;b>bold&lt;/b>",
-        "x `javascript:alert(1)` \\[image: p\\] `https://e.example/p.png`",
-        "\\[r\\]: `https://e.example`",
-        "\\:red[x] \\$y\\$",
-        "> quote",
-        "```",
-        "<raw>",
-        "```",
+def test_safe_markdown_shows_markdown_as_text_line_by_line() -> None:
+    """Formatting is shown, not applied (tests/ui/test_hostile_markdown.py has the hostile corpus)."""
+    source = ("### Title\n- **to**: a@b.example\n<b>bold</b>\n[x](javascript:alert(1)) ![p](https://e.example/p.png)\n"
+              "[r]: https://e.example\n:red[x] $y$\n> quote\n```\n<raw>\n```")
+    out = context.safe_markdown(source)
+    assert out.splitlines()[:3] == [
+        "\\#\\#\\# Title  ",  # two trailing spaces: a hard line break, so lines stay lines
+        "\\- \\*\\*to\\*\\*: a@\u2060b\\.example  ",  # a word joiner after "@": no mailto link
+        "\\<b\\>bold\\</b\\>  ",
     ]
-    assert context.safe_markdown("```\nunclosed").endswith("```")  # cannot swallow the page
-    assert context.safe_markdown("\u202eabc") == "[U+202E]abc"
+    assert [plain(line).replace("\u2060", "").rstrip() for line in out.splitlines()] == source.splitlines()
+    assert not re.search(r"[\\`*_{}\[\]()#+\-.!|<>~$&=]", re.sub(r"\\.", "", out)), "every markdown character is escaped"
+    assert context.safe_markdown("```\nunclosed") == "\\`\\`\\`  \nunclosed"  # a fence is text: nothing to swallow
+    assert context.safe_markdown("\u202eabc") == "\\[U\\+202E\\]abc"
 
 
 def test_md_escape_makes_one_literal_line() -> None:
