@@ -89,7 +89,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from hitl import contracts
+from hitl.contracts import Contract
 from hitl.errors import HitlError, InvalidAnswer, NotAuthorized, StoreError
+from hitl.kinds import kind_of
 from hitl.store import _decode_cursor, _encode_cursor, _like_escape
 
 if TYPE_CHECKING:
@@ -120,9 +123,6 @@ __all__ = [
 
 Source = Literal["local", "oidc", "api", "cli", "test"]
 """Where a principal's identity was established."""
-
-APPROVING_DECISIONS = ("approve", "edit", "accept")
-"""HumanInTheLoopMiddleware / Agent Inbox decision types that let a tool call run."""
 
 
 # --------------------------------------------------------------------------- principal
@@ -176,10 +176,19 @@ class ReviewItem:
     requested_by: str | None = None
     """The thread's requester, as the desk pinned it when it first saw the thread
     (`thread_requesters`), not whatever the latest checkpoint's metadata says."""
+    contract: Contract | None = field(default=None, compare=False)
+    """What the graph expects back (`hitl.contracts`): answers are read under it, so a plain
+    `True` to a yes/no node is the approval it is. None reads answers in the kind's own shape."""
 
     @classmethod
     def of(
-        cls, thread_id: str, graph_id: str | None, interrupt: PendingInterrupt, requested_by: str | None = None
+        cls,
+        thread_id: str,
+        graph_id: str | None,
+        interrupt: PendingInterrupt,
+        requested_by: str | None = None,
+        *,
+        contract: Contract | None = None,
     ) -> ReviewItem:
         """From a `PendingInterrupt` of a thread."""
         return cls(
@@ -189,6 +198,7 @@ class ReviewItem:
             kind=interrupt.kind,
             value=interrupt.value,
             requested_by=_clean(requested_by),
+            contract=contract,
         )
 
     @property
@@ -363,7 +373,7 @@ def _answer_calls(item: ReviewItem, answer: Any) -> list[dict[str, Any]]:
     """The calls `answer` lets run; [] when it approves none or cannot be read (an audit
     row's answer is not validated)."""
     try:
-        return approved_calls(item.kind, item.value, answer) or []
+        return approved_calls(item.kind, item.value, answer, item.contract) or []
     except Exception:  # a hostile or malformed stored answer
         return []
 
@@ -782,7 +792,7 @@ class AccessPolicy:
                 approve, answer = None, None
                 if answers is not None and item.interrupt_id in answers:
                     answer = answers[item.interrupt_id]
-                    approve = approves(item.kind, item.value, answer)
+                    approve = approves(item.kind, item.value, answer, item.contract)
                 allowed, reason = self.can_decide(principal, item, approve=approve, answer=answer)
             if not allowed:
                 raise NotAuthorized(reason)
@@ -935,76 +945,41 @@ def _interrupt_in_history(store: Store, thread_id: str, interrupt_id: str, limit
 # --------------------------------------------------------------------------- answers
 
 
-def approved_calls(kind: str, value: Any, answer: Any) -> list[dict[str, Any]] | None:
+def approved_calls(kind: str, value: Any, answer: Any, contract: Contract | None = None) -> list[dict[str, Any]] | None:
     """The tool calls an answer lets run (name and final args), or None for kinds without
     tool calls.
 
     This is what the rules are evaluated on besides the payload: a tool_review answer's
-    `approved_tools` as sent (a call the agent never proposed included), the edited
-    arguments (and, should an edit rename the call, the new name) of hitl_request,
-    tool_approval and agent_inbox edits.
+    `approved_tools` as sent, the edited arguments (and, should an edit rename the call, the
+    new name) of hitl_request, tool_approval and agent_inbox edits (`PayloadKind.approved_calls`).
+    Under a contract that is not the kind's own shape (a yes/no node gating tool calls), an
+    approving answer lets every proposed call run.
     """
-    from hitl.payloads import tool_calls
-
-    proposed = [dict(call) for call in tool_calls(value, kind)]  # type: ignore[arg-type]
-    if kind == "tool_review":
-        if not isinstance(answer, Mapping) or not answer.get("approved"):
-            return []
-        chosen = answer.get("approved_tools")
-        if chosen is None:
-            return proposed
-        return [
-            {"name": c.get("name"), "args": dict(c.get("args") or {}) if isinstance(c.get("args"), Mapping) else {}}
-            for c in chosen
-            if isinstance(c, Mapping)
-        ]
-    if kind == "sensitive_tools":
-        return proposed if isinstance(answer, Mapping) and answer.get("approved") else []
-    if kind in ("hitl_request", "tool_approval"):
-        decisions = answer.get("decisions") if kind == "hitl_request" and isinstance(answer, Mapping) else [answer]
-        return _decided_calls(proposed, decisions, "edited_action", "name")
-    if kind == "agent_inbox":
-        responses = answer if isinstance(answer, list) else [answer]
-        return _decided_calls(proposed, responses, "args", "action")
-    return None
+    meaning = contracts.approves(contract, answer)
+    if meaning is None:
+        return kind_of(kind).approved_calls(value, answer)
+    proposed = [dict(call) for call in kind_of(kind).tool_calls(value)]
+    if not proposed:
+        return None
+    return proposed if meaning else []
 
 
-def _decided_calls(proposed: list[dict[str, Any]], decisions: Any, edited_key: str, name_key: str) -> list[dict[str, Any]]:
-    if not isinstance(decisions, Sequence) or isinstance(decisions, (str, bytes)):
-        return []
-    out = []
-    for call, decision in zip(proposed, decisions):
-        if not isinstance(decision, Mapping) or decision.get("type") not in APPROVING_DECISIONS:
-            continue
-        change = decision.get(edited_key)
-        if decision.get("type") == "edit" and isinstance(change, Mapping):
-            args = change.get("args")
-            out.append({"name": change.get(name_key) or call["name"], "args": dict(args) if isinstance(args, Mapping) else {}})
-        else:
-            out.append(call)
-    return out
-
-
-def approves(kind: str, value: Any, answer: Any) -> bool:
+def approves(kind: str, value: Any, answer: Any, contract: Contract | None = None) -> bool:
     """Whether the answer lets anything happen (an approval), rather than stopping it.
 
-    Unknown kinds (schema, json) and state edits count as approvals: the desk cannot tell,
-    so four eyes and quorum treat them the strict way.
+    Read under the interrupt's contract when it is not the kind's own shape (`True` to a
+    yes/no node approves; anything but the contract's rejection counts as approval). Unknown
+    kinds (schema, json) and state edits count as approvals: the desk cannot tell, so four
+    eyes and quorum treat them the strict way.
     """
-    calls = approved_calls(kind, value, answer)
-    if calls is not None:
-        return bool(calls)
-    if kind == "confirm":
-        return answer is True
-    if kind == "edit":
-        return isinstance(answer, Mapping) and answer.get("action") == "approve"
-    if kind in ("question", "stage", "approval_level", "feedback"):
-        return isinstance(answer, Mapping) and bool(answer.get("approved"))
-    return True
+    meaning = contracts.approves(contract, answer)
+    if meaning is not None:
+        return meaning
+    return kind_of(kind).approves(value, answer)
 
 
 def _agreement_key(item: ReviewItem, answer: Any) -> str | None:
-    calls = approved_calls(item.kind, item.value, answer)
+    calls = approved_calls(item.kind, item.value, answer, item.contract)
     if calls is None:
         return None
     return json.dumps(sorted(calls, key=lambda c: json.dumps(c, sort_keys=True, default=str)), sort_keys=True, default=str)
@@ -1137,7 +1112,7 @@ def gate(
             resume_now[iid] = answer
             continue
         item = items[iid]
-        approving = approves(item.kind, item.value, answer)
+        approving = approves(item.kind, item.value, answer, item.contract)
         earlier = votes(store, item.thread_id, iid)
         approvals = [v for v in earlier if v.vote == "approve"]
         mine = next((v for v in earlier if v.voter.lower() == principal.key), None)
@@ -1178,7 +1153,7 @@ def gate(
         item = items[iid]
         tally = votes(store, item.thread_id, iid)
         approvals = sum(1 for v in tally if v.vote == "approve")
-        rejected = not approves(item.kind, item.value, answer)
+        rejected = not approves(item.kind, item.value, answer, item.contract)
         if rejected and rule.reject_ends:
             resume_now[iid] = answer
         elif not rejected and approvals >= rule.approvals:

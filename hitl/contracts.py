@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from hitl import decisions, inference
 from hitl.errors import HitlError, InvalidAnswer
+from hitl.kinds import REGISTRY
 
 __all__ = [
     "AnswerType",
@@ -42,18 +43,11 @@ __all__ = [
 AnswerType = Literal["boolean", "text", "number", "object", "any"]
 ContractSource = Literal["response_schema", "format", "declared", "inferred", "unknown"]
 
-FORMAT_KINDS = frozenset({"hitl_request", "tool_approval", "agent_inbox"})
+FORMAT_KINDS = frozenset(name for name, kind in REGISTRY.items() if kind.standard)
 """Kinds whose standard defines its own answer (LangChain HITL middleware, Agent Inbox)."""
 
 KIND_ANSWERS: dict[str, tuple[str, frozenset[str]]] = {
-    "question": ("approved", frozenset({"approved", "reason"})),
-    "stage": ("approved", frozenset({"approved", "reason"})),
-    "sensitive_tools": ("approved", frozenset({"approved", "reason"})),
-    "approval_level": ("approved", frozenset({"approved", "approver_id", "reason"})),
-    "tool_review": ("approved", frozenset({"approved", "approved_tools", "reason"})),
-    "feedback": ("approved", frozenset({"approved", "feedback"})),
-    "edit": ("action", frozenset({"action", "edited"})),
-    "state_edit": ("modified", frozenset({"modified", "new_output", "new_metadata"})),
+    name: (kind.decision_key, kind.answer_keys) for name, kind in REGISTRY.items() if kind.decision_key
 }
 """For the hand-made kinds: the key that carries the decision, and every key the kind's answer has."""
 

@@ -26,6 +26,7 @@ from langgraph.errors import is_invalid_resume
 from langgraph.types import Command
 
 from hitl import runner
+from hitl.kinds import kind_of
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized, StoreError, ThreadNotFound, UnknownGraph
 from hitl.store import RawInterrupt, checkpoint_time
 
@@ -299,11 +300,11 @@ def _plan(
             raise InvalidAnswer(f"Interrupt {iid} cannot be answered: {item.decode_error}")
     validated: dict[str, Any] = {}
     field_errors: dict[str, str] = {}
+    contract_of = {iid: inbox.contract(item, match.graph_id) for iid, item in items.items()}
     for iid, answer in answers.items():
         try:
             item = items[iid]
-            contract = inbox.contract(item, match.graph_id)
-            validated[iid] = contracts.validate(contract, item.kind, item.value, answer, item.response_schema)
+            validated[iid] = contracts.validate(contract_of[iid], item.kind, item.value, answer, item.response_schema)
         except InvalidAnswer as exc:
             field_errors.update({f"{iid}.{k}" if k else iid: v for k, v in (exc.field_errors or {"": str(exc)}).items()})
             if len(answers) == 1:
@@ -318,10 +319,11 @@ def _plan(
         from hitl.access import ReviewItem, gate
 
         for iid, answer in validated.items():
-            if items[iid].kind == "approval_level" and isinstance(answer, dict) and answer.get("approved"):
-                validated[iid] = {**answer, "approver_id": principal.identity}
+            if contract_of[iid].kind_shape:  # e.g. approval_level records the signed-in approver
+                validated[iid] = kind_of(items[iid].kind).stamp_approver(answer, principal.identity)
         review = {
-            iid: ReviewItem.of(thread_id, match.graph_id, items[iid], requester) for iid in validated
+            iid: ReviewItem.of(thread_id, match.graph_id, items[iid], requester, contract=contract_of[iid])
+            for iid in validated
         }
         plan = gate(inbox, principal, review, validated, comment=comment)
         note = " ".join(plan.recorded.values()) or None

@@ -252,8 +252,9 @@ def test_bad_declarations_are_refused_on_load(db_url: str, docs_file: Path) -> N
 # ------------------------------------------------------------------ async graphs
 
 
-def test_async_graph_is_approved_and_rejected_on_the_async_saver(desk: Inbox) -> None:
-    approved, rejected = run(desk, "async_graph", "as-1"), run(desk, "async_graph", "as-2")
+@pytest.mark.parametrize("graph_id", ["async_graph", "async_factory"])
+def test_async_graph_is_approved_and_rejected_on_the_async_saver(desk: Inbox, graph_id: str) -> None:
+    approved, rejected = run(desk, graph_id, "as-1"), run(desk, graph_id, "as-2")
     assert desk.pending().total == 2
     item, graph_id = only_interrupt(desk, approved)
     assert desk.contract(item, graph_id).kind_shape
@@ -382,3 +383,33 @@ def test_the_example_config_declares_answers_that_parse() -> None:
     declared = Declarations.from_policy(policy).by_key
     assert declared["approve_or_reject:human"].answer == "boolean"
     assert declared["payments:wire"].reject_value == {"decision": "stop"}
+
+
+# ------------------------------------------------------------------ access rules read the answer under its contract
+
+
+def test_four_eyes_and_role_rules_read_a_plain_true_as_the_approval_it_is(db_url: str, docs_file: Path) -> None:
+    from hitl.errors import NotAuthorized
+
+    policy = {**POLICY, "access": {"four_eyes": True, "rules": [{"tool": "make_payment", "roles": ["finance"]}]}}
+    desk = Inbox.open(database_url=db_url, graphs_path=str(docs_file), create=True, policy=policy)
+    try:
+        bob = desk.principal("bob@example.com", roles=["finance"])
+        alice = desk.principal("alice@example.com")
+        own = desk.start_run("approve_or_reject", {"action_details": "x"}, thread_id="fe-1", requested_by="bob@example.com")
+        (item,) = desk.thread(own).interrupts
+        with pytest.raises(NotAuthorized, match="own"):
+            desk.resume(own, {item.id: True}, principal=bob)  # True is bob approving his own request
+        desk.resume(own, {item.id: False}, principal=bob)  # rejecting it is allowed
+        assert desk.thread(own).values["status"] == "rejected"
+
+        pay = desk.start_run("truthy_payment", {}, thread_id="pay-1")
+        (item,) = desk.thread(pay).interrupts
+        assert desk.contract(item, "truthy_payment").answer == "boolean"
+        with pytest.raises(NotAuthorized, match="finance"):
+            desk.resume(pay, {item.id: True}, principal=alice)  # approves make_payment: needs finance
+        assert not desk.thread(pay).values.get("effects")
+        desk.resume(pay, {item.id: True}, principal=bob)
+        assert desk.thread(pay).values["effects"] == ["paid"]
+    finally:
+        desk.close()

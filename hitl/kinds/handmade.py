@@ -1,0 +1,568 @@
+"""The hand-made payload shapes of the LangGraph HITL patterns (see DESIGN.md's kinds table).
+
+Each class is one kind: how it is recognised, summarised, answered (builders, validation,
+one-click answers) and what its answers approve.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from hitl.kinds.base import PayloadKind, register
+from hitl.kinds.common import (
+    ToolCallInfo,
+    as_args,
+    as_bool,
+    as_dict,
+    as_text,
+    calls_phrase,
+    compact,
+    fail,
+    get,
+    parse_json,
+    show,
+    sub,
+    tool_call,
+)
+
+__all__ = [
+    "EDIT_ACTIONS",
+    "confirm_answer",
+    "question_answer",
+    "edit_answer",
+    "stage_answer",
+    "approval_level_answer",
+    "tool_review_answer",
+    "restore_types",
+    "sensitive_tools_answer",
+    "state_edit_answer",
+    "feedback_answer",
+]
+
+EditAction = Literal["approve", "reject", "regenerate"]
+EDIT_ACTIONS: tuple[EditAction, ...] = ("approve", "reject", "regenerate")
+"""Actions of the `edit` kind's answer."""
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def confirm_answer(approved: bool) -> bool:
+    """Answer a plain-string confirmation: True to proceed, False to cancel."""
+    return as_bool(approved, "approved", hint="Send true to proceed or false to cancel")
+
+
+def question_answer(*, approved: bool, reason: str = "") -> dict[str, Any]:
+    """Answer an `{"action", "details", "question"}` payload; the reason is kept when given."""
+    answer: dict[str, Any] = {"approved": as_bool(approved, "approved")}
+    if as_text(reason, "reason").strip():
+        answer["reason"] = reason.strip()
+    return answer
+
+
+def edit_answer(*, action: str, edited: Any = None, draft: Any = None) -> dict[str, Any]:
+    """Answer an edit payload: approve (possibly edited), reject, or regenerate.
+
+    Args:
+        action: "approve", "reject" or "regenerate".
+        edited: the reviewer's version of the draft; sent only when approving a change.
+        draft: the payload's draft, to tell whether `edited` changed anything.
+    """
+    if action not in EDIT_ACTIONS:
+        raise fail("action", f"must be one of {', '.join(EDIT_ACTIONS)}, got {show(action)}")
+    answer: dict[str, Any] = {"action": action}
+    if action == "approve" and edited is not None:
+        if isinstance(draft, str) and not isinstance(edited, str):
+            raise fail("edited", f"must be text like the draft, got {show(edited)}")
+        if isinstance(edited, str) and isinstance(draft, str) and not edited.strip():
+            raise fail("edited", "is empty", hint="Write the text, or reject the draft instead")
+        if edited != draft:
+            answer["edited"] = edited
+    return answer
+
+
+def stage_answer(*, approved: bool, reason: str = "") -> dict[str, Any]:
+    """Answer a stage review (`{"stage", "result", "message"}`)."""
+    return question_answer(approved=approved, reason=reason)
+
+
+def approval_level_answer(*, approved: bool, approver_id: str) -> dict[str, Any]:
+    """Answer one level of a multi-level approval; approving needs the approver's id."""
+    approved = as_bool(approved, "approved")
+    approver_id = as_text(approver_id, "approver_id").strip()
+    if approved and not approver_id:
+        raise fail("approver_id", "is required to approve",
+                   hint="Enter who approves at this level (your reviewer name)")
+    return {"approved": approved, "approver_id": approver_id}
+
+
+def restore_types(original: Any, edited: Any, *, field: str = "", display: Callable[[Any], Any] = lambda v: v) -> Any:
+    """`edited` (parsed from what the reviewer saw) with the original's values and types kept.
+
+    A value the reviewer left as displayed (`display(original) == edited`) is the original,
+    byte for byte: Decimal, datetime, bytes, sets and int keys included. A changed value takes
+    the original's type where it can (a Decimal from a number, a datetime from ISO text), or
+    is refused with a message naming the field.
+    """
+    try:
+        if display(original) == edited:
+            return original
+    except Exception:  # a display that fails is a change
+        pass
+    if isinstance(original, Mapping) and isinstance(edited, Mapping):
+        by_shown = {str(display(key)) if not isinstance(key, str) else key: key for key in original}
+        out: dict[Any, Any] = {}
+        for key, value in edited.items():
+            source = by_shown.get(key, key)
+            out[source] = (
+                restore_types(original[source], value, field=sub(field, str(key)), display=display)
+                if source in original else value
+            )
+        return out
+    if isinstance(original, (set, frozenset)) and isinstance(edited, list):
+        return type(original)(edited)
+    if isinstance(original, tuple) and isinstance(edited, list):
+        return tuple(edited)
+    if isinstance(original, Decimal) and not isinstance(edited, bool) and isinstance(edited, (int, float, str)):
+        try:
+            return Decimal(str(edited).strip())
+        except InvalidOperation:
+            raise fail(field, f"must be a decimal number like the original {original}, got {show(edited)}") from None
+    if isinstance(original, (datetime, date)) and isinstance(edited, str):
+        parse = datetime.fromisoformat if isinstance(original, datetime) else date.fromisoformat
+        try:
+            return parse(edited.strip())
+        except ValueError:
+            raise fail(field, f"must be an ISO date{'-time' if isinstance(original, datetime) else ''} like "
+                       f"{original.isoformat()}, got {show(edited)}") from None
+    if isinstance(original, bytes) and isinstance(edited, str):
+        try:
+            value = ast.literal_eval(edited) if edited.startswith(("b'", 'b"')) else edited.encode("utf-8")
+        except (ValueError, SyntaxError):
+            raise fail(field, f"must be bytes written like {original!r}, got {show(edited)}") from None
+        if not isinstance(value, bytes):
+            raise fail(field, f"must be bytes written like {original!r}, got {show(edited)}")
+        return value
+    return edited
+
+
+def tool_review_answer(
+    *,
+    tools: Sequence[Mapping[str, Any]],
+    selected: Sequence[bool],
+    edited_args: Sequence[str | Mapping[str, Any] | None] | None = None,
+    display: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    """Answer a tool review: the ticked tool calls, with possibly edited args.
+
+    Args:
+        tools: the payload's `tools` ({name, args} each).
+        selected: one tick per tool.
+        edited_args: one args value per tool, a dict or its JSON text; None (for all, or
+            for one tool) keeps the payload's args exactly as the checkpoint has them.
+        display: how the args were displayed for editing; with it, edited JSON keeps the
+            original values and types of the fields left as shown (`restore_types`).
+
+    Returns:
+        `{"approved": bool, "approved_tools": [{name, args}, ...]}`; approved is False
+        when nothing is ticked.
+    """
+    if len(selected) != len(tools):
+        raise fail("tools", f"got {len(selected)} ticks for {len(tools)} tool calls",
+                   hint="Send one tick per tool call")
+    if edited_args is not None and len(edited_args) != len(tools):
+        raise fail("tools", f"got {len(edited_args)} argument sets for {len(tools)} tool calls",
+                   hint="Send one args object per tool call")
+    approved_tools = []
+    for index, (tool, ticked) in enumerate(zip(tools, selected, strict=True)):
+        if not as_bool(ticked, f"tools[{index}].selected"):
+            continue
+        name = get(tool, "name")
+        original = get(tool, "args", {})
+        raw = original if edited_args is None or edited_args[index] is None else edited_args[index]
+        args = as_args(raw, f"tools[{index}].args")
+        if raw is not original and display is not None and isinstance(original, Mapping):
+            args = restore_types(original, args, field=f"tools[{index}].args", display=display)
+        approved_tools.append({"name": name, "args": args})
+    return {"approved": bool(approved_tools), "approved_tools": approved_tools}
+
+
+def sensitive_tools_answer(*, approved: bool, reason: str = "") -> dict[str, Any]:
+    """Answer a sensitive-tools gate: all the listed calls run, or none."""
+    return question_answer(approved=approved, reason=reason)
+
+
+def state_edit_answer(
+    *,
+    current_state: Mapping[str, Any],
+    new_output: Any,
+    new_metadata: str | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Answer a state edit; `modified` is computed by comparing with the current state.
+
+    Args:
+        current_state: the payload's `current_state` ({"output", "metadata"}).
+        new_output: the reviewer's output.
+        new_metadata: the reviewer's metadata, a dict or its JSON text; None keeps it.
+    """
+    state = current_state if isinstance(current_state, Mapping) else {}
+    old_output = state.get("output")
+    old_metadata = state.get("metadata", {})
+    if isinstance(old_output, str) and not isinstance(new_output, str):
+        raise fail("new_output", f"must be text, got {show(new_output)}")
+    if new_metadata is None:
+        metadata = old_metadata
+    elif isinstance(new_metadata, str):
+        metadata = parse_json(new_metadata, "new_metadata") if new_metadata.strip() else {}
+    else:
+        metadata = new_metadata
+    if not isinstance(metadata, Mapping):
+        raise fail("new_metadata", f"must be a JSON object, got {show(metadata)}")
+    metadata = dict(metadata)
+    if new_output == old_output and metadata == (old_metadata or {}):
+        return {"modified": False}
+    return {"modified": True, "new_output": new_output, "new_metadata": metadata}
+
+
+def feedback_answer(*, approved: bool, feedback: str = "") -> dict[str, Any]:
+    """Answer a feedback loop: approve the output, or send feedback for another round."""
+    approved = as_bool(approved, "approved")
+    feedback = as_text(feedback, "feedback").strip()
+    if not approved and not feedback:
+        raise fail("feedback", "is required when not approving",
+                   hint="Say what the next iteration should change")
+    answer: dict[str, Any] = {"approved": approved}
+    if feedback:
+        answer["feedback"] = feedback
+    return answer
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def _approved_flag(answer: Any, kind: str) -> dict[str, Any]:
+    """An `{"approved": bool, "reason"?}` answer, normalised."""
+    data = as_dict(answer, kind, '{"approved": true}')
+    normalized = dict(data)
+    normalized["approved"] = as_bool(data.get("approved"), "approved")
+    as_text(data.get("reason"), "reason")
+    return normalized
+
+
+class _Approval(PayloadKind):
+    """A kind answered with `{"approved": bool, "reason"?}`."""
+
+    decision_key = "approved"
+    answer_keys = frozenset({"approved", "reason"})
+
+    def validate(self, value: Any, answer: Any, response_schema: Any) -> Any:
+        return _approved_flag(answer, self.name)
+
+    def quick(self, value: Any, *, approve: bool, comment: str, reviewer: str, response_schema: Any) -> Any:
+        return {"approved": True} if approve else question_answer(approved=False, reason=comment)
+
+    def approves(self, value: Any, answer: Any) -> bool:
+        return isinstance(answer, Mapping) and bool(answer.get("approved"))
+
+
+@register
+class Confirm(PayloadKind):
+    """A plain string (`"Proceed with this action?"`)."""
+
+    name = "confirm"
+    title = "Confirm"
+    priority = 60
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, str)
+
+    def summary(self, value: Any) -> str:
+        return compact(value)
+
+    def validate(self, value: Any, answer: Any, response_schema: Any) -> Any:
+        return confirm_answer(answer)
+
+    def quick(self, value: Any, *, approve: bool, comment: str, reviewer: str, response_schema: Any) -> Any:
+        return approve
+
+    def approves(self, value: Any, answer: Any) -> bool:
+        return answer is True
+
+
+@register
+class Question(_Approval):
+    """`{"action", "details", "question"}`."""
+
+    name = "question"
+    title = "Approve an action"
+    priority = 30
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, Mapping) and "question" in value and ("action" in value or "details" in value)
+
+    def summary(self, value: Any) -> str:
+        action = compact(get(value, "action", ""))
+        details = compact(get(value, "details", ""))
+        question = compact(get(value, "question", ""))
+        if action:
+            return f"{action}: {details or question}"
+        return details or question
+
+
+@register
+class Stage(_Approval):
+    """`{"stage", "result", "message"}`."""
+
+    name = "stage"
+    title = "Approve a stage"
+    priority = 31
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, Mapping) and "stage" in value and "result" in value
+
+    def summary(self, value: Any) -> str:
+        return f"Approve stage {compact(get(value, 'stage'))}: {compact(get(value, 'result'))}"
+
+
+@register
+class Edit(PayloadKind):
+    """`{"type": "edit", "draft", "instructions"}`."""
+
+    name = "edit"
+    title = "Edit a draft"
+    priority = 20
+    decision_key = "action"
+    answer_keys = frozenset({"action", "edited"})
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, Mapping) and value.get("type") == "edit" and "draft" in value
+
+    def summary(self, value: Any) -> str:
+        return f"Edit draft: {compact(get(value, 'draft', ''))}"
+
+    def validate(self, value: Any, answer: Any, response_schema: Any) -> Any:
+        data = as_dict(answer, self.name, '{"action": "approve"}')
+        if data.get("action") not in EDIT_ACTIONS:
+            raise fail("action", f"must be one of {', '.join(EDIT_ACTIONS)}, got {show(data.get('action'))}")
+        return dict(data)
+
+    def quick(self, value: Any, *, approve: bool, comment: str, reviewer: str, response_schema: Any) -> Any:
+        return {"action": "approve" if approve else "reject"}
+
+    def approves(self, value: Any, answer: Any) -> bool:
+        return isinstance(answer, Mapping) and answer.get("action") == "approve"
+
+
+@register
+class ApprovalLevel(_Approval):
+    """`{"level", "message"}`: one level of a multi-level approval."""
+
+    name = "approval_level"
+    title = "Sign off"
+    priority = 32
+    answer_keys = frozenset({"approved", "approver_id", "reason"})
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, Mapping) and "level" in value and "message" in value
+
+    def summary(self, value: Any) -> str:
+        return f"{compact(get(value, 'level'))} approval: {compact(get(value, 'message', ''))}"
+
+    def validate(self, value: Any, answer: Any, response_schema: Any) -> Any:
+        data = as_dict(answer, self.name, '{"approved": true, "approver_id": "alice"}')
+        normalized = dict(data)
+        normalized.update(approval_level_answer(approved=data.get("approved"), approver_id=data.get("approver_id", "")))
+        return normalized
+
+    def quick(self, value: Any, *, approve: bool, comment: str, reviewer: str, response_schema: Any) -> Any:
+        if approve and not reviewer.strip():
+            raise fail("approver_id", "is required to approve",
+                       hint="Pass the reviewer's name so it is recorded as approver_id")
+        return {"approved": approve, "approver_id": reviewer.strip()}
+
+    def stamp_approver(self, answer: Any, identity: str) -> Any:
+        if isinstance(answer, dict) and answer.get("approved"):
+            return {**answer, "approver_id": identity}
+        return answer
+
+
+def _only_proposed(proposed: Any, approved: Sequence[Mapping[str, Any]]) -> None:
+    """Every approved call must be one the agent proposed: matched by id, else in order by name."""
+    calls = [c for c in proposed if isinstance(c, Mapping)] if isinstance(proposed, list) else []
+    by_id = {c.get("id"): c for c in calls if c.get("id") is not None}
+    position = 0
+    for index, tool in enumerate(approved):
+        if tool.get("id") is not None and tool.get("id") in by_id:
+            if by_id[tool["id"]].get("name") != tool.get("name"):
+                raise fail(f"approved_tools[{index}].name",
+                           f"must stay {by_id[tool['id']].get('name')!r} for call {tool['id']!r}, got {show(tool.get('name'))}",
+                           hint="An approval may edit a call's arguments, not change its tool")
+            continue
+        while position < len(calls) and calls[position].get("name") != tool.get("name"):
+            position += 1
+        if position >= len(calls):
+            names = ", ".join(str(c.get("name")) for c in calls) or "none"
+            raise fail(f"approved_tools[{index}].name",
+                       f"{show(tool.get('name'))} is not a call the agent proposed (proposed, in order: {names})",
+                       hint="Approve only (possibly edited) calls from the request, in their order")
+        position += 1
+
+
+def _listed_calls(value: Any, key: str) -> list[ToolCallInfo]:
+    items = get(value, key)
+    if not isinstance(items, list):
+        return []
+    calls = [tool_call(get(item, "name"), get(item, "args")) for item in items]
+    return [call for call in calls if call is not None]
+
+
+def _calls_summary(value: Any, calls: list[ToolCallInfo], noun: str) -> str:
+    if not calls:
+        return f"0 {noun}s: {compact(get(value, 'message', ''))}"
+    return calls_phrase(calls, noun)
+
+
+@register
+class ToolReview(_Approval):
+    """`{"type": "tool_review", "tools": [{name, args}], "message"}`."""
+
+    name = "tool_review"
+    title = "Review tool calls"
+    priority = 21
+    answer_keys = frozenset({"approved", "approved_tools", "reason"})
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, Mapping) and value.get("type") == "tool_review" and isinstance(value.get("tools"), list)
+
+    def tool_calls(self, value: Any) -> list[ToolCallInfo]:
+        return _listed_calls(value, "tools")
+
+    def summary(self, value: Any) -> str:
+        return _calls_summary(value, self.tool_calls(value), "tool call")
+
+    def validate(self, value: Any, answer: Any, response_schema: Any) -> Any:
+        normalized = _approved_flag(as_dict(answer, self.name, '{"approved": true, "approved_tools": [...]}'), self.name)
+        tools = normalized.get("approved_tools")
+        if tools is not None:
+            if not isinstance(tools, list):
+                raise fail("approved_tools", f"must be a list of tool calls, got {show(tools)}")
+            for index, tool in enumerate(tools):
+                if not isinstance(tool, Mapping) or not isinstance(tool.get("name"), str):
+                    raise fail(f"approved_tools[{index}]", f'must be {{"name", "args"}}, got {show(tool)}')
+                as_args(tool.get("args", {}), f"approved_tools[{index}].args")
+            _only_proposed(get(value, "tools"), tools)
+        return normalized
+
+    def quick(self, value: Any, *, approve: bool, comment: str, reviewer: str, response_schema: Any) -> Any:
+        tools = get(value, "tools")
+        tools = tools if isinstance(tools, list) else []
+        return tool_review_answer(tools=tools, selected=[approve] * len(tools))
+
+    def approved_calls(self, value: Any, answer: Any) -> list[dict[str, Any]] | None:
+        if not isinstance(answer, Mapping) or not answer.get("approved"):
+            return []
+        chosen = answer.get("approved_tools")
+        if chosen is None:
+            return [dict(call) for call in self.tool_calls(value)]
+        return [
+            {"name": c.get("name"), "args": dict(c.get("args") or {}) if isinstance(c.get("args"), Mapping) else {}}
+            for c in chosen
+            if isinstance(c, Mapping)
+        ]
+
+    def approves(self, value: Any, answer: Any) -> bool:
+        return bool(self.approved_calls(value, answer))
+
+
+@register
+class SensitiveTools(_Approval):
+    """`{"sensitive_tools": [tool calls], "message"}`: all or nothing."""
+
+    name = "sensitive_tools"
+    title = "Approve sensitive tool calls"
+    priority = 33
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, Mapping) and isinstance(value.get("sensitive_tools"), list)
+
+    def tool_calls(self, value: Any) -> list[ToolCallInfo]:
+        return _listed_calls(value, "sensitive_tools")
+
+    def summary(self, value: Any) -> str:
+        return _calls_summary(value, self.tool_calls(value), "sensitive tool call")
+
+    def approved_calls(self, value: Any, answer: Any) -> list[dict[str, Any]] | None:
+        approved = isinstance(answer, Mapping) and answer.get("approved")
+        return [dict(call) for call in self.tool_calls(value)] if approved else []
+
+    def approves(self, value: Any, answer: Any) -> bool:
+        return bool(self.approved_calls(value, answer))
+
+
+@register
+class StateEdit(PayloadKind):
+    """`{"type": "state_edit", "current_state": {...}, "message"}`."""
+
+    name = "state_edit"
+    title = "Edit the state"
+    priority = 22
+    decision_key = "modified"
+    answer_keys = frozenset({"modified", "new_output", "new_metadata"})
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, Mapping) and value.get("type") == "state_edit"
+
+    def summary(self, value: Any) -> str:
+        state = get(value, "current_state")
+        output = get(state, "output")
+        if output is not None:
+            return f"Edit state: {compact(output)}"
+        return f"Edit state: {compact(get(value, 'message', state))}"
+
+    def validate(self, value: Any, answer: Any, response_schema: Any) -> Any:
+        data = as_dict(answer, self.name, '{"modified": false}')
+        normalized = dict(data)
+        normalized["modified"] = as_bool(data.get("modified"), "modified")
+        if normalized["modified"]:
+            if "new_output" not in data:
+                raise fail("new_output", "is required when modified is true",
+                           hint="Send the new output, or modified: false")
+            if "new_metadata" in data and not isinstance(data["new_metadata"], Mapping):
+                raise fail("new_metadata", f"must be a JSON object, got {show(data['new_metadata'])}")
+        return normalized
+
+    def quick(self, value: Any, *, approve: bool, comment: str, reviewer: str, response_schema: Any) -> Any:
+        if approve:
+            return {"modified": False}
+        raise fail("modified", "a state edit cannot be rejected in one click",
+                   hint="Open it to change the state, or approve it unchanged")
+
+
+@register
+class Feedback(_Approval):
+    """`{"output", "iteration", "message"}`: approve, or send feedback for another round."""
+
+    name = "feedback"
+    title = "Approve or give feedback"
+    priority = 34
+    answer_keys = frozenset({"approved", "feedback"})
+
+    def recognise(self, value: Any, response_schema: Any) -> bool:
+        return isinstance(value, Mapping) and "output" in value and "iteration" in value
+
+    def summary(self, value: Any) -> str:
+        return f"Feedback on iteration {compact(get(value, 'iteration'))}: {compact(get(value, 'output'))}"
+
+    def validate(self, value: Any, answer: Any, response_schema: Any) -> Any:
+        data = as_dict(answer, self.name, '{"approved": false, "feedback": "..."}')
+        normalized = dict(data)
+        normalized["approved"] = as_bool(data.get("approved"), "approved")
+        as_text(data.get("feedback"), "feedback")
+        return normalized
+
+    def quick(self, value: Any, *, approve: bool, comment: str, reviewer: str, response_schema: Any) -> Any:
+        return feedback_answer(approved=approve, feedback="" if approve else comment)
