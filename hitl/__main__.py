@@ -1,4 +1,4 @@
-"""Command line: `python -m hitl pending | show | resume | approve | resolve | audit verify|anchor | recover`.
+"""Command line: `python -m hitl pending | show | resume | approve | resolve | audit verify|anchor | recover | qa ...`.
 
 For QA scripts and for checking the core without the UI. Honours HITL_DATABASE_URL and
 HITL_GRAPHS like the app. Errors print one clear line and exit with status 2.
@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hitl.errors import HitlError
+from hitl.qa import cli as qa_cli
 
 __all__ = ["main"]
 
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     notify = sub.add_parser("notify", help="deliver webhook notifications (a watcher)")
     notify.add_argument("--once", action="store_true", help="one pass, then exit")
     notify.add_argument("--interval", type=float, default=2.0)
+
+    qa_cli.add_arguments(sub.add_parser("qa", help="QA of agent outputs: queues, agreement, exports, forks"))
 
     args = parser.parse_args(argv)
     try:
@@ -205,6 +208,8 @@ def _run(args: argparse.Namespace) -> int:
         for line in sweep(inbox, dry_run=args.dry_run):
             print(line)
         return 0
+    if args.command == "qa":
+        return qa_cli.run(inbox, args)
     if args.command == "notify":
         from hitl.notify import run_watcher
 

@@ -67,6 +67,7 @@ from hitl.errors import (
 )
 from hitl.inbox import BatchResult, Inbox, PendingInterrupt, ResumeOutcome
 from hitl.notify import json_safe
+from hitl.qa.api import qa_router
 
 __all__ = ["app", "create_app", "ApiToken", "ApiPrincipal", "load_tokens"]
 
@@ -1004,6 +1005,8 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
         rows = [_decision_out(row, model=HistoryRow, payload=include_payload) for row in page.to_dict("records")]
         return HistoryPage(items=rows, count=len(rows), next_cursor=next_cursor)
 
+    app.include_router(qa_router(inbox_of=lambda request: _desk_of(request).inbox(), reader=_reader, decider=_decider,
+                                 acting=_acting, responses=_DECIDE_ERRORS))
     return app
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import krippendorff
 import numpy as np
-from sklearn.metrics import cohen_kappa_score
 
 from hitl.qa.rubrics import Rubric
 
@@ -148,6 +147,10 @@ def _kappa(left: list[float], right: list[float], labels: list[float] | None, we
         return None, "one common item: kappa needs at least two"
     if len(set(left) | set(right)) < 2:
         return None, "both reviewers gave one and the same value throughout: kappa is undefined"
+    # Imported here, not at the top: scikit-learn's metrics take longer to import than the rest of
+    # the desk together, and only agreement figures need them (the API, CLI and pages import this).
+    from sklearn.metrics import cohen_kappa_score
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         value = cohen_kappa_score(left, right, labels=labels, weights=weights)
