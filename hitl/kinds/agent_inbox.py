@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from hitl.kinds.base import PayloadKind, register
+from hitl.kinds.base import ActionSpec, PayloadKind, register
 from hitl.kinds.common import ToolCallInfo, as_args, as_text, calls_phrase, compact, fail, get, show, tool_call
 from hitl.kinds.langchain import decided_calls
 
@@ -149,6 +149,19 @@ class AgentInbox(PayloadKind):
                            + (" and responding needs a comment" if get(config, "allow_respond") else ""),
                            hint="Add a comment or open the request to answer")
         return agent_inbox_answer(value, responses)
+
+    def actions(self, value: Any, response_schema: Any) -> list[ActionSpec]:
+        specs = []
+        for item in _interrupts(value):
+            request = get(item, "action_request", {})
+            config = get(item, "config", {})
+            args = get(request, "args")
+            specs.append(ActionSpec(
+                name=str(get(request, "action", "")), args=dict(args) if isinstance(args, Mapping) else {},
+                description=str(get(item, "description") or ""), markdown=True,
+                allowed=tuple(t for t in ("accept", "edit", "response", "ignore") if get(config, _INBOX_FLAG[t]) is True),
+            ))  # fmt: skip
+        return specs
 
     def approved_calls(self, value: Any, answer: Any) -> list[dict[str, Any]] | None:
         responses = answer if isinstance(answer, list) else [answer]

@@ -12,11 +12,25 @@ shape is used only when the contract says the graph reads that shape.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hitl.kinds.common import ToolCallInfo, compact, fail, get
 
-__all__ = ["PayloadKind", "REGISTRY", "register", "kind_of", "ordered"]
+__all__ = ["ActionSpec", "PayloadKind", "REGISTRY", "register", "kind_of", "ordered"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionSpec:
+    """One tool call of a standard-format request, with the decisions it allows."""
+
+    name: str
+    args: dict[str, Any]
+    description: str = ""
+    allowed: tuple[str, ...] = ()
+    """Decision types offered, in display order."""
+    markdown: bool = False
+    """The description is markdown (Agent Inbox); show it through a sanitiser."""
 
 
 class PayloadKind:
@@ -71,6 +85,10 @@ class PayloadKind:
         """Whether the answer lets something happen. Unknown means yes (the strict way)."""
         calls = self.approved_calls(value, answer)
         return bool(calls) if calls is not None else True
+
+    def actions(self, value: Any, response_schema: Any) -> list[ActionSpec]:
+        """The per-call decisions a standard-format request offers (none for other kinds)."""
+        return []
 
     def stamp_approver(self, answer: Any, identity: str) -> Any:
         """The answer with the signed-in approver recorded where the kind keeps it."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from hitl import forms
-from hitl.kinds.base import PayloadKind, register
+from hitl.kinds.base import ActionSpec, PayloadKind, register
 from hitl.kinds.common import (
     ToolCallInfo,
     as_args,
@@ -146,6 +146,11 @@ def tool_approval_answer(
     check_schema(response_schema, answer)
     return answer
 
+def _args_of(request: Any) -> dict[str, Any]:
+    args = get(request, "args")
+    return dict(args) if isinstance(args, Mapping) else {}
+
+
 def decided_calls(proposed: list[dict[str, Any]], decisions: Any, edited_key: str, name_key: str) -> list[dict[str, Any]]:
     """The calls a list of decisions lets run: approved ones as proposed, edited ones with their new args."""
     if not isinstance(decisions, Sequence) or isinstance(decisions, (str, bytes)):
@@ -214,6 +219,15 @@ class HitlRequest(PayloadKind):
             decisions.append(decision)
         return hitl_request_answer(value, decisions)
 
+    def actions(self, value: Any, response_schema: Any) -> list[ActionSpec]:
+        requests, allowed = _review_configs(value)
+        return [
+            ActionSpec(name=str(get(request, "name", "")), args=_args_of(request),
+                       description=str(get(request, "description") or ""),
+                       allowed=tuple(a for a in DECISION_TYPES if a in allowed[index]))
+            for index, request in enumerate(requests)
+        ]
+
     def approved_calls(self, value: Any, answer: Any) -> list[dict[str, Any]] | None:
         decisions = answer.get("decisions") if isinstance(answer, Mapping) else None
         return decided_calls([dict(c) for c in self.tool_calls(value)], decisions, "edited_action", "name")
@@ -251,6 +265,12 @@ class ToolApproval(PayloadKind):
             raise fail("type", f"{get(value, 'name', '?')} cannot be {_PAST[decision['type']]} in one click: it allows "
                        f"only {', '.join(allowed_decisions(response_schema))}", hint="Open the request to answer it")
         return tool_approval_answer(value, response_schema, decision)
+
+    def actions(self, value: Any, response_schema: Any) -> list[ActionSpec]:
+        allowed = allowed_decisions(response_schema)
+        return [ActionSpec(name=str(get(value, "name", "")), args=_args_of(value),
+                           description=str(get(value, "description") or ""),
+                           allowed=tuple(a for a in DECISION_TYPES if a in allowed))]
 
     def approved_calls(self, value: Any, answer: Any) -> list[dict[str, Any]] | None:
         return decided_calls([dict(c) for c in self.tool_calls(value)], [answer], "edited_action", "name")

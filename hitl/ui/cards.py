@@ -28,6 +28,8 @@ import streamlit as st
 
 from hitl import contracts, decisions
 from hitl.contracts import Contract
+from hitl.kinds import kind_of, titles
+from hitl.kinds.base import ActionSpec
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer
 from hitl.ui.context import (
     calls_frame,
@@ -68,22 +70,7 @@ __all__ = [
     "CLICK_KEY",
 ]
 
-KIND_TITLES: dict[str, str] = {
-    "confirm": "Confirm",
-    "question": "Approve an action",
-    "edit": "Edit a draft",
-    "stage": "Approve a stage",
-    "approval_level": "Sign off",
-    "tool_review": "Review tool calls",
-    "sensitive_tools": "Approve sensitive tool calls",
-    "state_edit": "Edit the state",
-    "feedback": "Approve or give feedback",
-    "hitl_request": "Review tool calls",
-    "tool_approval": "Approve a tool call",
-    "agent_inbox": "Agent Inbox request",
-    "schema": "Fill in a form",
-    "json": "Answer as JSON",
-}
+KIND_TITLES: dict[str, str] = titles()
 """Card titles per payload kind."""
 
 SHORTCUTS = {"approve": "a", "reject": "x", "submit": "s", "next": "j", "previous": "k"}
@@ -114,7 +101,6 @@ _SEND_LABELS = {
     "respond": "Send response",
     "response": "Send response",
 }
-_INBOX_FLAGS = {"accept": "allow_accept", "edit": "allow_edit", "response": "allow_respond", "ignore": "allow_ignore"}
 _NO_REASON = "—"
 
 CALLS_PER_PAGE = 100
@@ -142,67 +128,17 @@ def combine_reason(preset: str | None, details: str | None) -> str:
     return preset or details
 
 
-@dataclass(frozen=True, kw_only=True)
-class ActionSpec:
-    """One tool call of a LangChain HITL request or an Agent Inbox interrupt."""
-
-    name: str
-    args: dict[str, Any]
-    description: str = ""
-    allowed: tuple[str, ...] = ()
-    """Decision types offered, in display order."""
-    markdown: bool = False
-    """The description is markdown (Agent Inbox); it is shown through `safe_markdown`."""
-
-
 def _get(value: Any, key: str, default: Any = None) -> Any:
     return value.get(key, default) if isinstance(value, Mapping) else default
 
 
-def _args_dict(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
 def review_actions(kind: str, value: Any, response_schema: Any = None) -> list[ActionSpec]:
     """The actions of a hitl_request, tool_approval or agent_inbox payload, with the decisions
-    each allows (a review config's `allowed_decisions`, the response schema's decision types,
-    or the `config.allow_*` flags). Never raises.
-    """
+    each allows (`PayloadKind.actions`). Never raises."""
     try:
-        if kind == "hitl_request":
-            requests = _get(value, "action_requests") or []
-            configs = _get(value, "review_configs") or []
-            by_name = {_get(c, "action_name"): c for c in configs}
-            specs = []
-            for index, request in enumerate(requests):
-                name = str(_get(request, "name", ""))
-                config = None
-                if len(configs) == len(requests) and _get(configs[index], "action_name") == name:
-                    config = configs[index]
-                config = config or by_name.get(name)
-                allowed = _get(config, "allowed_decisions")
-                allowed = tuple(a for a in decisions.DECISION_TYPES if a in allowed) if isinstance(allowed, list) else decisions.DECISION_TYPES
-                specs.append(ActionSpec(name=name, args=_args_dict(_get(request, "args")),
-                                        description=str(_get(request, "description") or ""), allowed=allowed))
-            return specs
-        if kind == "tool_approval":
-            allowed = decisions.allowed_decisions(response_schema)
-            return [ActionSpec(name=str(_get(value, "name", "")), args=_args_dict(_get(value, "args")),
-                               description=str(_get(value, "description") or ""),
-                               allowed=tuple(a for a in decisions.DECISION_TYPES if a in allowed))]
-        if kind == "agent_inbox":
-            items = value if isinstance(value, (list, tuple)) else [value]
-            specs = []
-            for item in items:
-                request = _get(item, "action_request", {})
-                config = _get(item, "config", {})
-                allowed = tuple(t for t in ("accept", "edit", "response", "ignore") if _get(config, _INBOX_FLAGS[t]) is True)
-                specs.append(ActionSpec(name=str(_get(request, "action", "")), args=_args_dict(_get(request, "args")),
-                                        description=str(_get(item, "description") or ""), allowed=allowed, markdown=True))
-            return specs
+        return kind_of(kind).actions(value, response_schema)
     except Exception:
         return []
-    return []
 
 
 def _resolve_ref(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
