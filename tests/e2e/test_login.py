@@ -21,10 +21,10 @@ APPROVE = '[class*="-btn-approve"] button:visible'
 """A review card's Approve button (its accessible name also carries the shortcut key)."""
 
 USERS = [
-    {"sub": "alice", "email": "alice@example.com", "groups": ["managers"]},
-    {"sub": "bob", "email": "bob@example.com", "groups": ["staff"]},
-    {"sub": "carol", "email": "carol@example.com", "groups": ["finance"]},
-    {"sub": "dave", "email": "dave@example.com", "groups": ["finance"]},
+    {"sub": "alice", "email": "alice@example.com", "email_verified": True, "groups": ["managers"]},
+    {"sub": "bob", "email": "bob@example.com", "email_verified": True, "groups": ["staff"]},
+    {"sub": "carol", "email": "carol@example.com", "email_verified": True, "groups": ["finance"]},
+    {"sub": "dave", "email": "dave@example.com", "email_verified": True, "groups": ["finance"]},
 ]
 
 ACCESS = """
