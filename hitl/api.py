@@ -25,6 +25,7 @@ Errors share one body, `{"error": code, "message": text, "details": {...}}`:
 | 404 | `thread_not_found`, `not_found` | no such thread / route |
 | 409 | `already_decided` | someone answered first: `details.decided_by`, `details.decided_at` |
 | 409 | `unknown_graph` | the thread's graph is not registered here (read-only thread) |
+| 409 | `outcome_unknown` | a resume of this decision may have run a node whose result was not saved: `details.state` ("unknown": retry or resolve it; "unrecorded": settled after the claim lease), `details.decided_by`, `details.decided_at`, `details.answers`, `details.may_run_twice`, `details.choices`; nothing was run by this call |
 | 422 | `invalid_answer`, `invalid_request` | `details.field_errors`: {field path: message} |
 | 503 | `store_unavailable` | the database is locked, read-only or unreachable; nothing changed |
 | 500 | `internal_error` | a bug; the traceback is in the server log under `details.reference` |
@@ -67,6 +68,7 @@ from hitl.errors import (
 )
 from hitl.inbox import BatchResult, Inbox, PendingInterrupt, ResumeOutcome
 from hitl.notify import json_safe
+from hitl.outcome import OutcomeUnknown
 from hitl.qa.api import qa_router
 
 __all__ = ["app", "create_app", "ApiToken", "ApiPrincipal", "load_tokens"]
@@ -385,7 +387,8 @@ _THREAD_ERRORS: dict[int | str, dict[str, Any]] = {
 _DECIDE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_THREAD_ERRORS,
     409: {"model": AlreadyDecidedBody, "description": "Already decided by someone else (who and when in details), "
-          "or the thread's graph is not registered (`unknown_graph`)."},  # fmt: skip
+          "the thread's graph is not registered (`unknown_graph`), or the decision's outcome is unknown "
+          "(`outcome_unknown`: a node may have run without its result being saved; retry or resolve it)."},  # fmt: skip
     422: {"model": InvalidBody, "description": "The answer does not fit; `details.field_errors` says where. Nothing saved."},
 }
 
@@ -493,6 +496,10 @@ def _hitl_error(exc: HitlError) -> JSONResponse:
         return _error(422, "invalid_answer", str(exc), {"field_errors": exc.field_errors or {"": str(exc)}})
     if isinstance(exc, NotAuthorized):
         return _error(403, "not_authorized", str(exc))
+    if isinstance(exc, OutcomeUnknown):
+        # Never 503 "nothing changed": a node may have run. The body names the original
+        # decision and the two ways out.
+        return _error(409, "outcome_unknown", str(exc), exc.outcome.details())
     if isinstance(exc, StoreError):
         return _error(503, "store_unavailable", str(exc), headers={"Retry-After": "5"})
     if isinstance(exc, _DeskUnavailable):

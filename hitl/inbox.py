@@ -24,6 +24,7 @@ from hitl.errors import (
     ThreadNotFound,
     UnknownGraph,
 )
+from hitl.outcome import OutcomeUnknown, UnknownOutcome
 from hitl.registry import GraphMatch, Registry
 from hitl.store import IndexEntry, RawInterrupt, Store, ThreadRow, checkpoint_time
 
@@ -144,7 +145,10 @@ class BatchResult:
     """The result of one thread in a batch decision."""
 
     thread_id: str
-    result: Literal["completed", "waiting", "failed", "already decided", "invalid", "not found", "not authorized", "changed"]
+    result: Literal[
+        "completed", "waiting", "failed", "already decided", "invalid", "not found", "not authorized", "changed",
+        "outcome unknown",
+    ]
     message: str = ""
 
 
@@ -670,6 +674,9 @@ class Inbox:
             StoreError: the database is read-only or stayed locked; nothing resumed.
             NotAuthorized: `principal` may not decide one of these interrupts (role, four
                 eyes, a second vote by the same identity); nothing saved.
+            OutcomeUnknown: an earlier resume of this decision may have run a node without
+                its result being saved (nothing was run now: `retry(..., accept_repeat=True)`
+                or `resolve` it), or this resume did (a node started, then saving failed).
         """
         from hitl import resume as resume_module
 
@@ -704,6 +711,9 @@ class Inbox:
         if not raw:
             if not self.store.thread_exists(thread_id):
                 raise ThreadNotFound(thread_id)
+            unknown = self.outcome_unknown(thread_id)
+            if unknown is not None:
+                raise OutcomeUnknown(unknown)
             last = _last_decision(self.store.audit_rows(thread_id=thread_id))
             if last:
                 raise AlreadyDecided(
@@ -810,13 +820,28 @@ class Inbox:
                     progress(len(results), len(thread_ids), result)
         return results
 
-    def retry(self, thread_id: str, *, reviewer: str = "", comment: str = "", principal: Any = None) -> ResumeOutcome:
-        """Run a failed thread again; interrupts answered before the failure keep their answers."""
+    def retry(
+        self, thread_id: str, *, reviewer: str = "", comment: str = "", principal: Any = None, accept_repeat: bool = False
+    ) -> ResumeOutcome:
+        """Run a failed thread again; interrupts answered before the failure keep their answers.
+
+        A thread whose decision is outcome unknown (`outcome_unknown`) is resumed again with
+        that decision's answers only with `accept_repeat=True`: the nodes it started may then
+        run twice (`UnknownOutcome.warning` says which). Without it, `InvalidAnswer` says so.
+        """
         from hitl import resume as resume_module
 
         reviewer = self._authorize_thread(thread_id, reviewer, principal)
 
-        return resume_module.retry(self, thread_id, reviewer=reviewer, comment=comment)
+        return resume_module.retry(self, thread_id, reviewer=reviewer, comment=comment, accept_repeat=accept_repeat)
+
+    def outcome_unknown(self, thread_id: str) -> UnknownOutcome | None:
+        """The thread's outcome-unknown decision, or None: a resume that may have run a node
+        whose result was not saved; plain decisions on it are refused until it is retried
+        (`retry(..., accept_repeat=True)`) or resolved. See `hitl.outcome`."""
+        from hitl import resume as resume_module
+
+        return resume_module.unknown_outcome(self, thread_id)
 
     def resolve(self, thread_id: str, *, reviewer: str = "", reason: str, principal: Any = None) -> None:
         """Close a thread without resuming it (`update_state(..., as_node=END)`), with a reason."""
@@ -917,7 +942,7 @@ def _batch_result(thread_id: str, outcome: BatchResult | ResumeOutcome | HitlErr
     if isinstance(outcome, ResumeOutcome):
         return BatchResult(thread_id=thread_id, result=outcome.status, message=outcome.error or outcome.note or "")
     labels = ((AlreadyDecided, "already decided"), (ThreadNotFound, "not found"), (InvalidAnswer, "invalid"),
-              (NotAuthorized, "not authorized"))  # fmt: skip
+              (NotAuthorized, "not authorized"), (OutcomeUnknown, "outcome unknown"))  # fmt: skip
     label = next((label for kind, label in labels if isinstance(outcome, kind)), "failed")
     return BatchResult(thread_id=thread_id, result=label, message=str(outcome))  # type: ignore[arg-type]
 

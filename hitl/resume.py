@@ -8,16 +8,26 @@ Order of events, and why:
    gets `AlreadyDecided`, whatever process they are in. The claim stores the answer, so a
    desk that dies mid-resume loses no decision.
 4. `graph.invoke(Command(resume={interrupt_id: answer}))` in a worker thread, bounded by
-   `resume_timeout_seconds`.
-5. Close the claims (`done`, or `failed`: answerable again) and append one audit row per
-   interrupt with the outcome.
+   `resume_timeout_seconds`. The run reports each node it starts (a callback), so a failure
+   before any node started is known to have run nothing.
+5. In ONE write transaction, close the claims and append one audit row per interrupt with
+   the outcome: `done`; `failed` (no node started, or a node raised and LangGraph recorded
+   it: answerable again, or retryable with the same answer); or `unknown` when a node
+   started and the run then failed without LangGraph recording why (the checkpoint write
+   failed: SQLite locked, PostgreSQL gone). Such a node may have run, so the decision is not
+   offered again as a plain one (`hitl.outcome.OutcomeUnknown`): it needs an explicit
+   `retry(..., accept_repeat=True)` or `resolve`.
+
+A desk that dies anywhere after step 3 leaves a claim that goes stale; `recover_stale_claims`
+settles it from the checkpointer: `recovered` when the resume committed, `unknown` when the
+graph was running (the node may have run), `abandoned` when it never was.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -25,15 +35,18 @@ from typing import TYPE_CHECKING, Any
 from langgraph.errors import is_invalid_resume
 from langgraph.types import Command
 
+from langchain_core.callbacks import BaseCallbackHandler
+
 from hitl import runner
 from hitl.kinds import kind_of
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized, StoreError, ThreadNotFound, UnknownGraph
+from hitl.outcome import OutcomeUnknown, UnknownOutcome
 from hitl.store import RawInterrupt, checkpoint_time
 
 if TYPE_CHECKING:
     from hitl.inbox import Inbox, OutcomeStatus, PendingInterrupt, ResumeOutcome
 
-__all__ = ["resume", "resume_many", "resolve", "recover_stale_claims"]
+__all__ = ["resume", "resume_many", "retry", "resolve", "recover_stale_claims", "unknown_outcome"]
 
 
 def resume(
@@ -59,14 +72,18 @@ def resume(
     plan = _plan(inbox, thread_id, answers, raw, latest[1], comment=comment, principal=principal)
     if not plan.validated:  # only quorum votes: the graph did not run, nothing new is pending
         return ResumeOutcome(status="waiting", thread_id=thread_id, note=plan.note)
-    store.claim(
-        thread_id,
-        list(plan.validated),
-        reviewer=reviewer,
-        answers=plan.validated,
-        lease_seconds=inbox.settings.claim_lease_seconds,
-        still_pending=lambda iid: _still_pending(store, thread_id, iid),
-    )
+    try:
+        store.claim(
+            thread_id,
+            list(plan.validated),
+            reviewer=reviewer,
+            answers=plan.validated,
+            lease_seconds=inbox.settings.claim_lease_seconds,
+            still_pending=lambda iid: _still_pending(store, thread_id, iid),
+            runs_graph=True,
+        )
+    except OutcomeUnknown as exc:
+        raise _refusal(inbox, thread_id, exc) from None
     outcome = _run(inbox, plan.graph, thread_id, plan.items, plan.validated, Command(resume=plan.validated), reviewer,
                    comment, action, graph_id=plan.graph_id)  # fmt: skip
     return replace(outcome, note=plan.note) if plan.note else outcome
@@ -129,11 +146,14 @@ def resume_many(
             reviewer=reviewer,
             lease_seconds=inbox.settings.claim_lease_seconds,
             still_pending=lambda thread_id, iid: _still_pending(store, thread_id, iid),
+            runs_graph=True,
         )
     except HitlError as exc:  # e.g. the database stayed locked: nothing was claimed
         results.update({thread_id: exc for thread_id in plans})
         return results
-    results.update(refused)
+    results.update(
+        {thread_id: _refusal(inbox, thread_id, exc) if isinstance(exc, OutcomeUnknown) else exc for thread_id, exc in refused.items()}
+    )
     plans = {thread_id: plan for thread_id, plan in plans.items() if thread_id not in refused}
 
     leases = _Leases(inbox, reviewer, {thread_id: list(plan.validated) for thread_id, plan in plans.items()})
@@ -163,7 +183,10 @@ def resume_many(
         ran.update(_invoke_many(inbox, runs, started=started, on_timeout=timed_out, on_late=late))
         results.update(_close_chunk(inbox, {t: plans[t] for t in ran}, ran, started, reviewer, comment, action))
     except HitlError as exc:  # closing failed: the claims stay open and go stale, for recover_stale_claims
-        results.update({thread_id: exc for thread_id in ran if thread_id not in results})
+        for thread_id, result in ran.items():
+            if thread_id not in results:
+                plan = plans[thread_id]
+                results[thread_id] = _unrecorded(thread_id, plan.validated, reviewer, started[thread_id], result, exc) or exc
     finally:
         for thread_id in ran:
             leases.close(thread_id)
@@ -191,6 +214,8 @@ def _close_chunk(
     succeeded = [thread_id for thread_id in ran if thread_id not in errors]
     remaining = store.pending_interrupts(succeeded)
     failed_tasks = store.failed_tasks_of([thread_id for thread_id in succeeded if not remaining[thread_id]])
+    suspect = {t: e for t, e in errors.items() if ran[t].get("nodes") and not is_invalid_resume(e)}
+    recorded = _recorded_failures(store, suspect)
     indexed = _indexed(inbox, list(ran))
     outcomes: dict[str, ResumeOutcome | HitlError] = {}
     rows: list[dict[str, Any]] = []
@@ -201,20 +226,94 @@ def _close_chunk(
             closes.append((thread_id, list(plan.validated), None))
             outcomes[thread_id] = _refused_answer(error)
             continue
-        if error is not None:
-            status, error_text, new = "failed", _error_text(error), []
+        state = "done"
+        if error is not None and thread_id in suspect and thread_id not in recorded:
+            state, status, error_text, new = "unknown", "unknown", _unknown_text(ran[thread_id]["nodes"], error), []
+            outcomes[thread_id] = OutcomeUnknown(
+                _unknown(thread_id, plan.validated, reviewer, started[thread_id], ran[thread_id], error_text)
+            )
+        elif error is not None:
+            state, status, error_text, new = "failed", "failed", _error_text(error), []
         else:
             pending = [inbox._interrupt(item) for item in remaining[thread_id]]
             status, error_text = _status(pending, failed_tasks.get(thread_id, []))
             new = [item for item in pending if item.id not in plan.validated]
-        closes.append((thread_id, list(plan.validated), "failed" if error is not None else "done"))
+        closes.append((thread_id, list(plan.validated), state))
         since, graph_id = indexed.get(thread_id, (None, None))
         rows += _decision_rows(thread_id, plan.items, plan.validated, reviewer, comment, action, started[thread_id],
                                outcome=status, error=error_text, indexed_since=since, graph_id=graph_id or plan.graph_id)  # fmt: skip
-        outcomes[thread_id] = ResumeOutcome(status=status, new_interrupts=new, error=error_text, thread_id=thread_id)
+        if state != "unknown":
+            outcomes[thread_id] = ResumeOutcome(status=status, new_interrupts=new, error=error_text, thread_id=thread_id)
 
     _record_decisions(inbox, rows, with_claims=lambda: store.close_claims(closes))
     return outcomes
+
+
+def _recorded_failures(store: Any, errors: Mapping[str, BaseException]) -> set[str]:
+    """The threads whose run's error LangGraph recorded (an `__error__` write at the latest
+    checkpoint with that error's text): the node raised, and the checkpointer says so."""
+    if not errors:
+        return set()
+    raw = store.pending_interrupts(list(errors))
+    tasks = store.failed_tasks_of(list(errors))
+    recorded = set()
+    for thread_id, error in errors.items():
+        texts = [item.failed_error for item in raw[thread_id] if item.failed_error] + [text for _, text in tasks[thread_id]]
+        # The saver keeps the error as text (its repr, or "Type: message"): this error is
+        # recorded when a text names its type and message; an older attempt's error is not.
+        message = str(error)
+        if any(type(error).__name__ in text and (message in text or repr(message)[1:-1] in text) for text in texts):
+            recorded.add(thread_id)
+    return recorded
+
+
+def _unknown_text(nodes: Sequence[str], error: BaseException) -> str:
+    names = ", ".join(nodes) or "a node"
+    return (
+        f"outcome unknown: {names} started, then the run failed ({_error_text(error)}) without its result being "
+        f"saved, so {names} may have run"
+    )
+
+
+def _unknown(
+    thread_id: str, validated: Mapping[str, Any], reviewer: str, started: float, result: Mapping[str, Any], error_text: str,
+    *, state: str = "unknown",
+) -> UnknownOutcome:
+    return UnknownOutcome(
+        thread_id=thread_id,
+        interrupt_ids=tuple(validated),
+        reviewer=reviewer,
+        answers=dict(validated),
+        decided_at=datetime.fromtimestamp(started, timezone.utc),
+        state=state,  # type: ignore[arg-type]
+        may_run_twice=tuple(result.get("nodes") or ()),
+        error=error_text,
+    )
+
+
+def _unrecorded(
+    thread_id: str, validated: Mapping[str, Any], reviewer: str, started: float, result: Mapping[str, Any], exc: HitlError
+) -> OutcomeUnknown | None:
+    """The error for a run whose outcome the desk could not record (`exc`): `OutcomeUnknown`
+    ("unrecorded") when the graph ran or may have (never "nothing changed"), else None."""
+    error = result.get("error")
+    if error is not None and (not result.get("nodes") or is_invalid_resume(error)):
+        return None  # no node ran: nothing changed, the caller's StoreError says so
+    what = f"the run failed ({_error_text(error)})" if error is not None else "the run finished"
+    return OutcomeUnknown(_unknown(thread_id, validated, reviewer, started, result, f"{what}; then {exc}", state="unrecorded"))
+
+
+def _refusal(inbox: Inbox, thread_id: str, exc: OutcomeUnknown) -> OutcomeUnknown:
+    """`exc` (from a claim) with the thread's recorded state: a dead desk's running claim is
+    first recorded as outcome unknown (`recover_stale_claims`), then the error names the
+    original decision, what may run twice and why."""
+    try:
+        if exc.outcome.state == "unrecorded":
+            recover_stale_claims(inbox, thread_ids=[thread_id])
+        found = unknown_outcome(inbox, thread_id)
+    except HitlError:
+        return exc  # the store failed again: the claim's own account is still true
+    return OutcomeUnknown(found) if found is not None else exc
 
 
 @dataclass(frozen=True)
@@ -277,6 +376,10 @@ def _plan(
                 field_errors={interrupt_id: "answered; the run failed"},
             )
         claim = store.claim_of(thread_id, interrupt_id)
+        if claim and claim["state"] == "unknown":
+            found = unknown_outcome(inbox, thread_id)
+            if found is not None:
+                raise OutcomeUnknown(found)
         if claim and claim["state"] in ("done", "recovered", "claimed"):
             raise AlreadyDecided(interrupt_id, reviewer=claim["reviewer"], decided_at=claim["claimed_at"], thread_id=thread_id)
         pending = ", ".join(by_id) or "none"
@@ -400,20 +503,39 @@ def _invoke(
     return finished.get(thread_id)
 
 
+class _NodeStarts(BaseCallbackHandler):
+    """Notes the nodes a run starts: LangGraph reports each node's start to the run's
+    callbacks before the node's code runs, so a run that failed with none noted ran nothing."""
+
+    run_inline = True  # called in the run's own thread (or loop), before the node's code
+
+    def __init__(self) -> None:
+        self.nodes: list[str] = []
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None,
+                       metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:  # fmt: skip
+        if parent_run_id is None:
+            return  # the graph itself
+        node = (metadata or {}).get("langgraph_node") or kwargs.get("name") or "?"
+        if node not in self.nodes:
+            self.nodes.append(str(node))
+
+
 def _call(graph: Any, thread_id: str, command: Any, graph_id: str | None, database_url: str) -> dict[str, Any]:
     """`graph.invoke(command)` on the thread (`ainvoke` on an async saver for an async graph):
-    `{}`, or `{"error": exc}` if it raised."""
+    `{"nodes": [nodes started]}`, with `"error": exc` if it raised."""
     # Keep graph_id in the new checkpoints' metadata, as the first run put it there: without
     # it a finished thread (or one paused at a node several graphs share) can no longer be
     # matched to its graph and turns read-only.
-    config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
+    starts = _NodeStarts()
+    config: dict[str, Any] = {"configurable": {"thread_id": thread_id}, "callbacks": [starts]}
     if graph_id:
         config["metadata"] = {"graph_id": graph_id}
     try:
         runner.invoke(graph, command, config, database_url=database_url)
     except BaseException as exc:  # recorded by the caller; never silently lost
-        return {"error": exc}
-    return {}
+        return {"error": exc, "nodes": list(starts.nodes)}
+    return {"nodes": list(starts.nodes)}
 
 
 def _invoke_many(
@@ -573,6 +695,16 @@ def _finish(
 ) -> ResumeOutcome:
     from hitl.inbox import ResumeOutcome
 
+    """Close a finished run's claims and append its audit rows, in ONE write transaction.
+
+    Raises (unless `late`, when the caller is gone and the outcome is only recorded):
+        InvalidAnswer: the graph refused the answer; the claims are released.
+        OutcomeUnknown: a node started and the run failed without LangGraph recording why
+            (recorded as `unknown`), or the desk could not record a run that did start
+            ("unrecorded": the claims stay open for `recover_stale_claims`).
+    """
+    from hitl.inbox import ResumeOutcome
+
     store = inbox.store
     error = result.get("error")
     if error is not None and is_invalid_resume(error):
@@ -580,22 +712,37 @@ def _finish(
         if late:
             return ResumeOutcome(status="failed", error=str(error), thread_id=thread_id)
         raise _refused_answer(error)
-    if error is not None:
-        message = _error_text(error)
-        store.finish_claims(thread_id, list(validated), state="failed")
-        _audit(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome="failed", error=message)
-        inbox.refresh()
-        return ResumeOutcome(status="failed", error=message, thread_id=thread_id)
-    store.finish_claims(thread_id, list(validated), state="done")
-    remaining = [inbox._interrupt(item) for item in store.pending_interrupts([thread_id])[thread_id]]
-    status, error_text = _status(remaining, store.failed_tasks(thread_id) if not remaining else [])
-    _audit(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome=status, error=error_text)
+    remaining: list[PendingInterrupt] = []
+    try:
+        if error is None:
+            state = "done"
+            remaining = [inbox._interrupt(item) for item in store.pending_interrupts([thread_id])[thread_id]]
+            status, error_text = _status(remaining, store.failed_tasks(thread_id) if not remaining else [])
+        elif result.get("nodes") and thread_id not in _recorded_failures(store, {thread_id: error}):
+            state, status, error_text = "unknown", "unknown", _unknown_text(result["nodes"], error)
+        else:  # no node started, or LangGraph recorded the node's error: answerable or retryable as before
+            state, status, error_text = "failed", "failed", _error_text(error)
+        rows = _audit_rows(inbox, thread_id, items, validated, reviewer, comment, action, started,
+                           outcome=status, error=error_text)  # fmt: skip
+        _record_decisions(inbox, rows, with_claims=lambda: store.close_claims([(thread_id, list(validated), state)]))
+    except HitlError as exc:
+        unrecorded = _unrecorded(thread_id, validated, reviewer, started, result, exc)
+        if unrecorded is None:
+            raise
+        if late:
+            return ResumeOutcome(status="failed", error=str(unrecorded), thread_id=thread_id)
+        raise unrecorded from exc
     try:
         inbox.refresh()
     except HitlError:
         pass  # the index catches up on the next refresh; the decision is recorded
+    if state == "unknown":
+        unknown = OutcomeUnknown(_unknown(thread_id, validated, reviewer, started, result, error_text))
+        if late:
+            return ResumeOutcome(status="failed", error=str(unknown), thread_id=thread_id)
+        raise unknown
     new = [item for item in remaining if item.id not in validated]
-    return ResumeOutcome(status=status, new_interrupts=new, error=error_text, thread_id=thread_id)
+    return ResumeOutcome(status=status, new_interrupts=new, error=error_text, thread_id=thread_id)  # type: ignore[arg-type]
 
 
 def _status(remaining: list[PendingInterrupt], failed_tasks: list[tuple[str, str]]) -> tuple[OutcomeStatus, str | None]:
@@ -632,14 +779,31 @@ def _audit(
     outcome: str,
     error: str | None,
 ) -> None:
-    latest = inbox.store.latest_checkpoint(thread_id)
-    metadata = latest[1] if latest else {}
-    indexed_since, graph_id = _indexed(inbox, [thread_id]).get(thread_id, (None, None))
     _record_decisions(
-        inbox,
-        _decision_rows(thread_id, items, validated, reviewer, comment, action, started, outcome=outcome, error=error,
-                       indexed_since=indexed_since, graph_id=graph_id or metadata.get("graph_id")),
-    )  # fmt: skip
+        inbox, _audit_rows(inbox, thread_id, items, validated, reviewer, comment, action, started, outcome=outcome, error=error)
+    )
+
+
+def _audit_rows(
+    inbox: Inbox,
+    thread_id: str,
+    items: dict[str, PendingInterrupt],
+    validated: dict[str, Any],
+    reviewer: str,
+    comment: str,
+    action: str,
+    started: float,
+    *,
+    outcome: str,
+    error: str | None,
+) -> list[dict[str, Any]]:
+    """`_decision_rows` of one thread, with its graph and waiting time looked up."""
+    indexed_since, graph_id = _indexed(inbox, [thread_id]).get(thread_id, (None, None))
+    if not graph_id:
+        latest = inbox.store.latest_checkpoint(thread_id)
+        graph_id = (latest[1] if latest else {}).get("graph_id")
+    return _decision_rows(thread_id, items, validated, reviewer, comment, action, started, outcome=outcome, error=error,
+                          indexed_since=indexed_since, graph_id=graph_id)  # fmt: skip
 
 
 def _indexed(inbox: Inbox, thread_ids: list[str]) -> dict[str, tuple[float | None, str | None]]:
@@ -709,144 +873,273 @@ def _record_decisions(inbox: Inbox, rows: list[dict[str, Any]], *, with_claims: 
         inbox._decided([{**row, "seq": seq} for row, seq in zip(rows, seqs)])
 
 
-def retry(inbox: Inbox, thread_id: str, *, reviewer: str, comment: str = "") -> ResumeOutcome:
-    """Run a failed thread's failed tasks again (`invoke(None)`), at most once at a time."""
+def retry(
+    inbox: Inbox, thread_id: str, *, reviewer: str, comment: str = "", accept_repeat: bool = False
+) -> ResumeOutcome:
+    """Run a failed thread's failed tasks again (`invoke(None)`), at most once at a time; or
+    an outcome-unknown decision again with its original answers, when `accept_repeat` says
+    the caller accepts that the nodes it started may run twice (see `UnknownOutcome.warning`).
+
+    Raises:
+        InvalidAnswer: nothing to retry, or an outcome-unknown decision without `accept_repeat`.
+    """
     store = inbox.store
     latest = store.latest_checkpoint(thread_id)
     if latest is None:
         raise ThreadNotFound(thread_id)
+    recover_stale_claims(inbox, thread_ids=[thread_id])  # a dead desk's running claim: outcome unknown first
+    unknown = unknown_outcome(inbox, thread_id)
+    if unknown is not None:
+        return _retry_unknown(inbox, thread_id, unknown, latest, reviewer=reviewer, comment=comment,
+                              accept_repeat=accept_repeat)  # fmt: skip
     raw = store.pending_interrupts([thread_id])[thread_id]
     failed = {item.id: inbox._interrupt(item) for item in raw if not item.answerable}
     if not failed and not store.failed_tasks(thread_id):
         raise InvalidAnswer(f"Thread {thread_id!r} has no failed task to retry.")
-    match = inbox.registry.match(latest[1].get("graph_id"), [item.node for item in raw])
-    if match.graph_id is None or match.note:
-        raise UnknownGraph(f"Thread {thread_id!r} cannot be retried from the desk: {match.note}.")
-    from hitl.access import thread_requesters, with_requester
-
-    requester = thread_requesters(store, [thread_id], latest={thread_id: latest[1]}).get(thread_id)
-    graph = with_requester(inbox, inbox.registry.graph(match.graph_id), requester)
+    graph, graph_id = _graph_for(inbox, thread_id, latest, raw, verb="retried")
     keys = list(failed) or [f"retry:{latest[0]}"]
     stored = {iid: (store.claim_of(thread_id, iid) or {}).get("answer") for iid in failed}
     store.claim(
         thread_id, keys, reviewer=reviewer, answers=stored, lease_seconds=inbox.settings.claim_lease_seconds,
-        still_pending=lambda iid: True,
+        still_pending=lambda iid: True, runs_graph=True,
     )  # fmt: skip
     if not failed:
         failed = {keys[0]: inbox._interrupt(RawInterrupt(
             thread_id=thread_id, checkpoint_id=latest[0], task_id="", node=None, id=keys[0], value=None, response_schema=None,
         ))}  # fmt: skip
         stored = {keys[0]: None}
-    return _run(inbox, graph, thread_id, failed, stored, None, reviewer, comment, "retry", graph_id=match.graph_id)
+    return _run(inbox, graph, thread_id, failed, stored, None, reviewer, comment, "retry", graph_id=graph_id)
+
+
+def _graph_for(inbox: Inbox, thread_id: str, latest: tuple[str, dict[str, Any]], raw: list[RawInterrupt], *, verb: str) -> tuple[Any, str]:
+    """The thread's registered graph, bound to write its requester, and its id."""
+    from hitl.access import thread_requesters, with_requester
+
+    match = inbox.registry.match(latest[1].get("graph_id"), [item.node for item in raw])
+    if match.graph_id is None or match.note:
+        raise UnknownGraph(f"Thread {thread_id!r} cannot be {verb} from the desk: {match.note}.")
+    requester = thread_requesters(inbox.store, [thread_id], latest={thread_id: latest[1]}).get(thread_id)
+    return with_requester(inbox, inbox.registry.graph(match.graph_id), requester), match.graph_id
+
+
+def _retry_unknown(
+    inbox: Inbox,
+    thread_id: str,
+    unknown: UnknownOutcome,
+    latest: tuple[str, dict[str, Any]],
+    *,
+    reviewer: str,
+    comment: str,
+    accept_repeat: bool,
+) -> ResumeOutcome:
+    """Resume an outcome-unknown decision again with its original answers (the interrupts
+    the checkpointer still shows), or continue the run (`invoke(None)`) past those it does
+    not, through a compare-and-set takeover of its `unknown` claims."""
+    if not accept_repeat:
+        raise InvalidAnswer(
+            f"{unknown.warning} To retry anyway, confirm it: accept_repeat=True (on the Review page, tick the "
+            "confirmation first).",
+            field_errors={"accept_repeat": unknown.warning},
+        )
+    store = inbox.store
+    raw = store.pending_interrupts([thread_id])[thread_id]
+    graph, graph_id = _graph_for(inbox, thread_id, latest, raw, verb="retried")
+    by_id = {item.id: item for item in raw if item.answerable}
+    answers = dict(unknown.answers)
+    items = {iid: inbox._interrupt(by_id[iid]) if iid in by_id else _interrupt_of_record(inbox, thread_id, iid) for iid in answers}
+    store.claim(
+        thread_id, list(answers), reviewer=reviewer, answers=answers, lease_seconds=inbox.settings.claim_lease_seconds,
+        still_pending=lambda iid: True, runs_graph=True, settle_unknown=True,
+    )  # fmt: skip
+    pending = {iid: answer for iid, answer in answers.items() if iid in by_id}
+    when = unknown.decided_at.strftime("%Y-%m-%d %H:%M:%S UTC") if unknown.decided_at else "an unknown time"
+    note = (
+        f"explicit retry of {unknown.reviewer or 'another reviewer'}'s outcome-unknown decision of {when}, accepting "
+        f"that {unknown.nodes_text} may run a second time"
+    )
+    command = Command(resume=pending) if pending else None
+    return _run(inbox, graph, thread_id, items, answers, command, reviewer, f"{comment} ({note})" if comment else note,
+                "retry", graph_id=graph_id)  # fmt: skip
+
+
+def _interrupt_of_record(inbox: Inbox, thread_id: str, interrupt_id: str) -> PendingInterrupt:
+    """An interrupt no longer pending, as the audit log and the thread's checkpoints tell it
+    (kind and payload, for the audit row and `[access]`)."""
+    from hitl.access import audit_context
+
+    context = audit_context(inbox.store, thread_id, interrupt_id)
+    return inbox._interrupt(RawInterrupt(
+        thread_id=thread_id, checkpoint_id="", task_id="", node=None, id=interrupt_id, value=context.get("payload"),
+        response_schema=None,
+    ))  # fmt: skip
+
+
+def unknown_outcome(inbox: Inbox, thread_id: str) -> UnknownOutcome | None:
+    """The thread's outcome-unknown decision (see `hitl.outcome`), or None.
+
+    Its original answers and reviewer come from the claims, what went wrong from the
+    audit row that recorded it, and what may run twice from the interrupts it answered
+    (their nodes) or, when the checkpointer moved past them, the nodes the thread would run next.
+    """
+    store = inbox.store
+    claims = store.unknown_claims(thread_id)
+    if not claims:
+        return None
+    ids = [claim["interrupt_id"] for claim in claims]
+    raw = {item.id: item for item in store.pending_interrupts([thread_id])[thread_id]}
+    nodes = [raw[iid].node for iid in ids if iid in raw and raw[iid].node]
+    if not nodes and any(iid not in raw for iid in ids):
+        nodes = list(_next_nodes(inbox, thread_id, list(raw.values())))
+    rows = [row for row in store.audit_rows(thread_id=thread_id, outcome="unknown") if row["interrupt_id"] in ids]
+    last = rows[-1] if rows else {}
+    return UnknownOutcome(
+        thread_id=thread_id,
+        interrupt_ids=tuple(ids),
+        reviewer=claims[0]["reviewer"],
+        answers={claim["interrupt_id"]: claim["answer"] for claim in claims},
+        decided_at=claims[0]["claimed_at"],
+        state="unknown",
+        may_run_twice=tuple(dict.fromkeys(nodes)),
+        error=last.get("error") or last.get("comment"),
+    )
+
+
+def _next_nodes(inbox: Inbox, thread_id: str, raw: list[RawInterrupt]) -> tuple[str, ...]:
+    latest = inbox.store.latest_checkpoint(thread_id)
+    if latest is None:
+        return ()
+    try:
+        match = inbox.registry.match(latest[1].get("graph_id"), [item.node for item in raw])
+        if match.graph_id is None or match.note:
+            return ()
+        return tuple(inbox.registry.graph(match.graph_id).get_state({"configurable": {"thread_id": thread_id}}).next)
+    except Exception:  # an unloadable graph or undecodable state: the message says "the resumed node"
+        return ()
 
 
 def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None:
-    """Close a thread without resuming it, recorded in the audit log."""
+    """Close a thread without resuming it, recorded in the audit log (an outcome-unknown
+    decision on it included: closed as resolved, nothing run)."""
     from langgraph.graph import END
 
-    from hitl.access import requester_metadata, thread_requesters
+    from hitl.access import audit_context, requester_metadata, thread_requesters
 
     if not reason or not reason.strip():
         raise InvalidAnswer("Marking a thread resolved needs a reason; it goes into the audit log.")
-    latest = inbox.store.latest_checkpoint(thread_id)
+    store = inbox.store
+    latest = store.latest_checkpoint(thread_id)
     if latest is None:
         raise ThreadNotFound(thread_id)
     _, metadata = latest
-    raw = inbox.store.pending_interrupts([thread_id])[thread_id]
+    raw = store.pending_interrupts([thread_id])[thread_id]
     match = inbox.registry.match(metadata.get("graph_id"), [item.node for item in raw])
     if match.graph_id is None or match.note:
         raise UnknownGraph(f"Thread {thread_id!r} cannot be changed from the desk: {match.note}.")
     graph = inbox.registry.graph(match.graph_id)
-    ids = [item.id for item in raw] or [f"resolved:{thread_id}"]
-    inbox.store.claim(
+    recover_stale_claims(inbox, thread_ids=[thread_id])  # a dead desk's running claim: outcome unknown first
+    unknown = [claim["interrupt_id"] for claim in store.unknown_claims(thread_id)]
+    ids = list(dict.fromkeys([item.id for item in raw] + unknown)) or [f"resolved:{thread_id}"]
+    store.claim(
         thread_id, ids, reviewer=reviewer, answers={}, lease_seconds=inbox.settings.claim_lease_seconds,
-        still_pending=lambda iid: True,
+        still_pending=lambda iid: True, settle_unknown=True,
     )  # fmt: skip
     started = time.time()
     try:
         graph.update_state(
             {"configurable": {"thread_id": thread_id},
              "metadata": {"hitl_resolved": reason, "hitl_reviewer": reviewer, "graph_id": match.graph_id,
-                          **requester_metadata(thread_requesters(inbox.store, [thread_id]).get(thread_id))}},
+                          **requester_metadata(thread_requesters(store, [thread_id]).get(thread_id))}},
             None,
             as_node=END,
         )
     except Exception as exc:
-        inbox.store.finish_claims(thread_id, ids, state="failed")
+        # Nothing changed: the claims go back to what they were (an unknown outcome stays unknown).
+        store.close_claims([(thread_id, [iid for iid in ids if iid not in unknown], "failed"), (thread_id, unknown, "unknown")])
         raise HitlError(f"Could not mark thread {thread_id!r} resolved: {type(exc).__name__}: {exc}") from exc
-    inbox.store.finish_claims(thread_id, ids, state="done")
     items = {item.id: inbox._interrupt(item) for item in raw}
-    _record_decisions(
-        inbox,
-        [
-            {
-                "thread_id": thread_id,
-                "interrupt_id": iid,
-                "graph_id": match.graph_id,
-                "kind": items[iid].kind if iid in items else None,
-                "action": "resolve",
-                "payload": items[iid].value if iid in items else None,
-                "answer": None,
-                "reviewer": reviewer,
-                "comment": reason,
-                "decided_at": started,
-                "waited_seconds": None,
-                "outcome": "resolved",
-                "error": None,
-            }
-            for iid in ids
-        ]
-    )
+
+    def about(iid: str) -> dict[str, Any]:
+        if iid in items:
+            return {"graph_id": match.graph_id, "kind": items[iid].kind, "payload": items[iid].value}
+        return {"graph_id": match.graph_id, "kind": None, "payload": None,
+                **(audit_context(store, thread_id, iid) if iid in unknown else {})}  # fmt: skip
+
+    rows = [
+        {
+            "thread_id": thread_id,
+            "interrupt_id": iid,
+            **about(iid),
+            "action": "resolve",
+            "answer": None,
+            "reviewer": reviewer,
+            "comment": reason,
+            "decided_at": started,
+            "waited_seconds": None,
+            "outcome": "resolved",
+            "error": None,
+        }
+        for iid in ids
+    ]
+    _record_decisions(inbox, rows, with_claims=lambda: store.close_claims([(thread_id, ids, "done")]))
     inbox.refresh()
 
 
-def recover_stale_claims(inbox: Inbox, *, resubmit: bool = False) -> list[tuple[str, str, str]]:
-    """Settle claims whose desk died mid-resume. Returns (thread, interrupt, result).
+def recover_stale_claims(
+    inbox: Inbox, *, resubmit: bool = False, thread_ids: Sequence[str] | None = None
+) -> list[tuple[str, str, str]]:
+    """Settle claims whose desk died mid-resume (of these threads only, when given). Returns
+    (thread, interrupt, result).
 
-    Still pending in the checkpointer → the claim is released (answerable again, the
-    stored answer is in the audit log as `abandoned`); no longer pending → the resume did
-    commit: the claim is closed and the decision recorded as `recovered`, exactly once.
-    With `resubmit`, an abandoned claim's stored answer is then resumed again under its
-    original reviewer (action "recovery"), through a fresh claim: exactly once, and
-    `AlreadyDecided` if someone answered it meanwhile.
+    Each is settled from the checkpointer's truth, its claim closed and its audit row
+    appended in one transaction, exactly once across desks:
+
+    * no longer pending → the resume did commit: `recovered`;
+    * still pending and its desk was running the graph → the node may have run, but its
+      result was not saved: `unknown` (claim state too), so the decision is refused as a
+      plain new one until it is retried explicitly or resolved;
+    * still pending with the node's error recorded by LangGraph → `failed` (retryable);
+    * still pending and its desk never ran the graph → `abandoned`: answerable again (the
+      stored answer is in the audit row). With `resubmit`, that answer is then resumed again
+      under its original reviewer (action "recovery") through a fresh claim: exactly once, and
+      `AlreadyDecided` if someone answered it meanwhile. Unknown outcomes are never resubmitted.
     """
     from hitl.access import audit_context
 
     store = inbox.store
     settled = []
-    for thread_id, interrupt_id in store.stale_claims():
-        claim = store.claim_of(thread_id, interrupt_id)
-        if claim is None or claim["state"] != "claimed":
-            continue
-        pending = {item.id for item in store.pending_interrupts([thread_id])[thread_id]}
-        still = interrupt_id in pending
-        with store.connection(write=True) as conn:
-            changed = conn.execute(
-                store.dialect.sql(
-                    "UPDATE hitl_claims SET state = ?, finished_at = ? WHERE thread_id = ? AND interrupt_id = ? "
-                    "AND state = 'claimed' AND lease_until < ?"
-                ),
-                ("failed" if still else "recovered", time.time(), thread_id, interrupt_id, time.time()),
-            ).rowcount
-        if not changed:
-            continue
-        outcome = "abandoned" if still else "recovered"
-        store.append_audit(
-            [
-                {
-                    "thread_id": thread_id,
-                    "interrupt_id": interrupt_id,
-                    **audit_context(store, thread_id, interrupt_id),  # graph, kind, payload: for [access]
-                    "action": "recovery",
-                    "answer": claim["answer"],
-                    "reviewer": claim["reviewer"],
-                    "comment": "claim lease expired before the resume finished",
-                    "decided_at": time.time(),
-                    "outcome": outcome,
-                }
-            ]
-        )
-        if still and resubmit:
+    for claim in store.stale_claim_rows(thread_ids):
+        thread_id, interrupt_id = claim["thread_id"], claim["interrupt_id"]
+        pending = {item.id: item for item in store.pending_interrupts([thread_id])[thread_id]}
+        item = pending.get(interrupt_id)
+        comment = "claim lease expired before the resume finished"
+        error = None
+        if item is None:
+            state, outcome = "recovered", "recovered"
+        elif item.failed_error:
+            state, outcome, error = "failed", "failed", item.failed_error
+        elif claim["runs_graph"]:
+            state, outcome = "unknown", "unknown"
+            comment += (
+                "; its desk was running the graph and stopped (died, or lost the database) before the result was "
+                f"saved, so {item.node or 'the node'} may have run: retry it explicitly or mark the thread resolved"
+            )
+        else:
+            state, outcome = "failed", "abandoned"
+        row = {
+            "thread_id": thread_id,
+            "interrupt_id": interrupt_id,
+            **audit_context(store, thread_id, interrupt_id),  # graph, kind, payload: for [access]
+            "action": "recovery",
+            "answer": claim["answer"],
+            "reviewer": claim["reviewer"],
+            "comment": comment,
+            "decided_at": time.time(),
+            "outcome": outcome,
+            "error": error,
+        }
+        if not store.settle_stale_claim(thread_id, interrupt_id, state=state, audit=row):
+            continue  # another desk settled it first
+        if outcome == "abandoned" and resubmit:
             outcome = _resubmit(inbox, thread_id, interrupt_id, claim)
         settled.append((thread_id, interrupt_id, outcome))
     return settled
@@ -856,7 +1149,7 @@ def _resubmit(inbox: Inbox, thread_id: str, interrupt_id: str, claim: dict[str, 
     try:
         outcome = resume(
             inbox, thread_id, {interrupt_id: claim["answer"]}, reviewer=claim["reviewer"],
-            comment="resubmitted: the desk that took this decision died before the resume finished",
+            comment="resubmitted: the desk that took this decision died before the resume started",
             action="recovery",
         )  # fmt: skip
     except HitlError as exc:

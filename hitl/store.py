@@ -36,6 +36,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from hitl.errors import AlreadyDecided, InvalidAnswer, StoreError
+from hitl.outcome import OutcomeUnknown, UnknownOutcome
 
 __all__ = [
     "Store",
@@ -188,6 +189,7 @@ CREATE TABLE IF NOT EXISTS hitl_claims (
     claimed_at REAL NOT NULL,
     lease_until REAL NOT NULL,
     finished_at REAL,
+    runs_graph INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (thread_id, interrupt_id)
 );
 CREATE TABLE IF NOT EXISTS hitl_audit (
@@ -530,6 +532,7 @@ class Store:
                         "SELECT DISTINCT thread_id, 0 FROM checkpoints WHERE true ON CONFLICT DO NOTHING;"
                     )
                 self._conn.executescript("BEGIN IMMEDIATE;" + script + "COMMIT;")
+                _migrate_claims_sqlite(self._conn)
         except sqlite3.DatabaseError as exc:
             if self._conn.in_transaction:
                 self._conn.rollback()
@@ -1246,6 +1249,8 @@ class Store:
         answers: dict[str, Any],
         lease_seconds: float,
         still_pending: Callable[[str], bool],
+        runs_graph: bool = False,
+        settle_unknown: bool = False,
     ) -> None:
         """Claim interrupts for one resume, atomically, across processes.
 
@@ -1253,16 +1258,30 @@ class Store:
         `ON CONFLICT DO NOTHING` and taken over with a compare-and-set `UPDATE`, so of many
         desks racing for one interrupt exactly one changes a row, whatever the backend's
         isolation level. An existing claim that is `done` (or `recovered`) means someone
-        decided first. A `failed` one (the resume raised, or a dead desk's claim was
-        abandoned) may be taken again while the interrupt is still pending. A `claimed` one
-        past its lease belonged to a desk that died before finishing (a live desk renews
-        its lease while the graph runs, see `renew_claims`): it is taken over when the
-        interrupt is still pending; when the checkpointer shows the resume did commit, it
-        is left for `recover_stale_claims` to close as `recovered`, and this call refuses.
+        decided first. A `failed` one (the resume raised before or in a node that LangGraph
+        recorded as failed, or a dead desk's claim was abandoned before its graph ran) may be
+        taken again while the interrupt is still pending. An `unknown` one (the resume may
+        have run a node whose result was not saved, see `hitl.outcome`) is refused with
+        `OutcomeUnknown` unless `settle_unknown` (an explicit retry or resolve). A `claimed`
+        one past its lease belonged to a desk that died before finishing (a live desk renews
+        its lease while the graph runs, see `renew_claims`): when its desk never ran the
+        graph for it (`runs_graph` false) and the interrupt is still pending it is taken
+        over, recorded as `abandoned`; when its desk was running the graph the node may have
+        run, so it is refused with `OutcomeUnknown` (state "unrecorded", for
+        `recover_stale_claims` to record); when the checkpointer shows the resume did commit,
+        it is left for `recover_stale_claims` to close as `recovered`, and this call refuses.
         All interrupts are claimed, or none.
+
+        Args:
+            runs_graph: the caller resumes the graph right after this claim commits (a
+                resume or retry), so a claim it leaves open may have run a node.
+            settle_unknown: take over `unknown` claims (and a dead desk's running claims):
+                an explicit retry or resolve of an outcome-unknown decision.
 
         Raises:
             AlreadyDecided: another reviewer holds or finished a claim on one of them.
+            OutcomeUnknown: one of them is outcome unknown (`outcome.state` "unknown"), or a
+                dead desk was running the graph for it ("unrecorded"); nothing was claimed.
         """
 
         now = time.time()
@@ -1273,41 +1292,52 @@ class Store:
                 inserted = conn.execute(
                     sql(
                         "INSERT INTO hitl_claims (thread_id, interrupt_id, reviewer, answer, state, claimed_at, "
-                        "lease_until) VALUES (?, ?, ?, ?, 'claimed', ?, ?) "
+                        "lease_until, runs_graph) VALUES (?, ?, ?, ?, 'claimed', ?, ?, ?) "
                         "ON CONFLICT (thread_id, interrupt_id) DO NOTHING"
                     ),
-                    (thread_id, interrupt_id, reviewer, answer_json, now, now + lease_seconds),
+                    (thread_id, interrupt_id, reviewer, answer_json, now, now + lease_seconds, int(runs_graph)),
                 ).rowcount
                 if inserted == 1:
                     continue
                 row = conn.execute(
                     sql(
-                        "SELECT reviewer, state, claimed_at, lease_until, answer FROM hitl_claims "
+                        "SELECT reviewer, state, claimed_at, lease_until, answer, runs_graph FROM hitl_claims "
                         "WHERE thread_id = ? AND interrupt_id = ?"
                     ),
                     (thread_id, interrupt_id),
                 ).fetchone()
                 if row is None:  # released between our insert and read: let the caller retry
                     raise AlreadyDecided(interrupt_id, reviewer=None, decided_at=None, thread_id=thread_id)
-                holder, state, claimed_at, lease_until, held_answer = row
-                takeable = state == "failed" or (state == "claimed" and float(lease_until) < now)
+                holder, state, claimed_at, lease_until, held_answer, held_runs = row
+                stale = state == "claimed" and float(lease_until) < now
+                decided_at = datetime.fromtimestamp(float(claimed_at), timezone.utc)
+                if (state == "unknown" or (stale and held_runs)) and not settle_unknown and (
+                    state == "unknown" or still_pending(interrupt_id)
+                ):
+                    raise OutcomeUnknown(
+                        UnknownOutcome(
+                            thread_id=thread_id,
+                            interrupt_ids=(interrupt_id,),
+                            reviewer=holder,
+                            answers={interrupt_id: json.loads(held_answer) if held_answer else None},
+                            decided_at=decided_at,
+                            state="unknown" if state == "unknown" else "unrecorded",
+                        )
+                    )
+                takeable = state == "failed" or stale or (state == "unknown" and settle_unknown)
                 taken = takeable and still_pending(interrupt_id) and conn.execute(
                     sql(
                         "UPDATE hitl_claims SET reviewer = ?, answer = ?, state = 'claimed', claimed_at = ?, "
-                        "lease_until = ?, finished_at = NULL "
+                        "lease_until = ?, finished_at = NULL, runs_graph = ? "
                         "WHERE thread_id = ? AND interrupt_id = ? AND state = ? AND claimed_at = ?"
                     ),
-                    (reviewer, answer_json, now, now + lease_seconds, thread_id, interrupt_id, state, claimed_at),
-                ).rowcount == 1
+                    (reviewer, answer_json, now, now + lease_seconds, int(runs_graph), thread_id, interrupt_id, state,
+                     claimed_at),
+                ).rowcount == 1  # fmt: skip
                 if not taken:
-                    raise AlreadyDecided(
-                        interrupt_id,
-                        reviewer=holder,
-                        decided_at=datetime.fromtimestamp(float(claimed_at), timezone.utc),
-                        thread_id=thread_id,
-                    )
-                if state == "claimed":
-                    # The dead desk's decision never ran; say so before it is replaced.
+                    raise AlreadyDecided(interrupt_id, reviewer=holder, decided_at=decided_at, thread_id=thread_id)
+                if stale:
+                    # The dead desk's decision is replaced; say what became of it first.
                     self.append_audit(
                         [
                             {
@@ -1316,15 +1346,22 @@ class Store:
                                 "action": "recovery",
                                 "answer": json.loads(held_answer) if held_answer else None,
                                 "reviewer": holder,
-                                "comment": f"claim lease expired before the resume finished; taken over by {reviewer}",
+                                "comment": f"claim lease expired before the resume finished; taken over by {reviewer}"
+                                + ("; its desk was running the graph, so the node may have run" if held_runs else ""),
                                 "decided_at": now,
-                                "outcome": "abandoned",
+                                "outcome": "unknown" if held_runs else "abandoned",
                             }
                         ]
                     )
 
     def _insert_claims(
-        self, conn: Any, claims: Sequence[tuple[str, str, Any]], *, reviewer: str, lease_seconds: float
+        self,
+        conn: Any,
+        claims: Sequence[tuple[str, str, Any]],
+        *,
+        reviewer: str,
+        lease_seconds: float,
+        runs_graph: bool = False,
     ) -> set[str]:
         """Insert fresh claim rows [(thread, interrupt, answer)] where none exists, 200 per
         statement; returns the threads whose row was inserted (the others conflicted)."""
@@ -1332,18 +1369,18 @@ class Store:
         inserted: set[str] = set()
         for start in range(0, len(claims), 200):
             chunk = claims[start : start + 200]
-            values = ", ".join("(?, ?, ?, ?, 'claimed', ?, ?)" for _ in chunk)
+            values = ", ".join("(?, ?, ?, ?, 'claimed', ?, ?, ?)" for _ in chunk)
             params = [
                 value
                 for thread_id, interrupt_id, answer in chunk
-                for value in (thread_id, interrupt_id, reviewer, _dumps(answer), now, now + lease_seconds)
+                for value in (thread_id, interrupt_id, reviewer, _dumps(answer), now, now + lease_seconds, int(runs_graph))
             ]
             inserted.update(
                 row[0]
                 for row in conn.execute(
                     self.dialect.sql(
                         "INSERT INTO hitl_claims (thread_id, interrupt_id, reviewer, answer, state, claimed_at, "
-                        f"lease_until) VALUES {values} ON CONFLICT (thread_id, interrupt_id) DO NOTHING "
+                        f"lease_until, runs_graph) VALUES {values} ON CONFLICT (thread_id, interrupt_id) DO NOTHING "
                         "RETURNING thread_id"
                     ),
                     params,
@@ -1358,21 +1395,22 @@ class Store:
         reviewer: str,
         lease_seconds: float,
         still_pending: Callable[[str, str], bool],
-    ) -> dict[str, AlreadyDecided]:
+        runs_graph: bool = False,
+    ) -> dict[str, AlreadyDecided | OutcomeUnknown]:
         """`claim` for many threads in ONE write transaction: {thread: {interrupt_id: answer}}.
 
         Each thread is claimed exactly as `claim` does (same keys, same takeover rules), all
         of its interrupts or none (a savepoint undoes a thread's partial claim); a thread
         that conflicts does not stop the others. Returns the refused threads and why.
         """
-        refused: dict[str, AlreadyDecided] = {}
+        refused: dict[str, AlreadyDecided | OutcomeUnknown] = {}
         with self.connection(write=True) as conn:
             # Threads asking one interrupt (a batch's usual case) are first inserted with one
             # multi-row `INSERT ... ON CONFLICT DO NOTHING`; those it claimed are done, and
             # the rest (held by someone, or several interrupts) go through `claim` one by one.
             claimed = self._insert_claims(
                 conn, [(t, next(iter(a)), a[next(iter(a))]) for t, a in requests.items() if len(a) == 1],
-                reviewer=reviewer, lease_seconds=lease_seconds,
+                reviewer=reviewer, lease_seconds=lease_seconds, runs_graph=runs_graph,
             )  # fmt: skip
             for thread_id, answers in requests.items():
                 if thread_id in claimed:
@@ -1383,9 +1421,9 @@ class Store:
                 try:
                     self.claim(
                         thread_id, list(answers), reviewer=reviewer, answers=answers, lease_seconds=lease_seconds,
-                        still_pending=lambda iid, tid=thread_id: still_pending(tid, iid),
+                        still_pending=lambda iid, tid=thread_id: still_pending(tid, iid), runs_graph=runs_graph,
                     )  # fmt: skip
-                except AlreadyDecided as exc:
+                except (AlreadyDecided, OutcomeUnknown) as exc:
                     if several:
                         conn.execute("ROLLBACK TO SAVEPOINT hitl_claim")
                     refused[thread_id] = exc
@@ -1418,7 +1456,7 @@ class Store:
         return renewed
 
     def finish_claims(self, thread_id: str, interrupt_ids: Sequence[str], *, state: str) -> None:
-        """Close claims as `done` (decided) or `failed` (answerable again)."""
+        """Close claims as `done` (decided), `failed` (answerable again) or `unknown`."""
         self.close_claims([(thread_id, interrupt_ids, state)])
 
     def release_claims(self, thread_id: str, interrupt_ids: Sequence[str]) -> None:
@@ -1427,7 +1465,9 @@ class Store:
 
     def close_claims(self, closes: Sequence[tuple[str, Sequence[str], str | None]]) -> None:
         """Close many threads' claims in one transaction: [(thread, interrupt ids, state)],
-        state `done`/`failed` as `finish_claims`, or None to release as `release_claims`."""
+        state `done`/`failed`/`unknown` as `finish_claims`, or None to release as
+        `release_claims`. Inside a `connection(write=True)` block it joins that transaction
+        (so a resume closes its claims and appends its audit rows together)."""
         now = time.time()
         finished = [(state, now, thread_id, iid) for thread_id, ids, state in closes if state is not None for iid in ids]
         released = [(thread_id, iid) for thread_id, ids, state in closes if state is None for iid in ids]
@@ -1452,15 +1492,16 @@ class Store:
         )
         if not rows:
             return None
-        reviewer, answer, state, claimed_at, lease_until, finished_at = rows[0]
-        return {
-            "reviewer": reviewer,
-            "answer": json.loads(answer) if answer else None,
-            "state": state,
-            "claimed_at": datetime.fromtimestamp(float(claimed_at), timezone.utc),
-            "lease_until": datetime.fromtimestamp(float(lease_until), timezone.utc),
-            "finished_at": datetime.fromtimestamp(float(finished_at), timezone.utc) if finished_at else None,
-        }
+        return _claim_dict(rows[0])
+
+    def unknown_claims(self, thread_id: str) -> list[dict[str, Any]]:
+        """The thread's outcome-unknown claims, as `claim_of` with their `interrupt_id`, oldest first."""
+        rows = self.query(
+            "SELECT reviewer, answer, state, claimed_at, lease_until, finished_at, interrupt_id FROM hitl_claims "
+            "WHERE thread_id = ? AND state = 'unknown' ORDER BY claimed_at, interrupt_id",
+            (thread_id,),
+        )
+        return [{**_claim_dict(row[:6]), "interrupt_id": row[6]} for row in rows]
 
     def decided_claim(self, thread_id: str) -> dict[str, Any] | None:
         """The latest claim on a thread that decided it or is deciding it (`claimed`, `done`,
@@ -1473,15 +1514,47 @@ class Store:
         claim = self.claim_of(thread_id, rows[0][0]) if rows else None
         return {**claim, "interrupt_id": rows[0][0]} if claim else None
 
-    def stale_claims(self) -> list[tuple[str, str]]:
-        """(thread, interrupt) of claims whose lease ran out before the resume finished."""
+    def stale_claims(self, thread_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """(thread, interrupt) of claims whose lease ran out before the resume finished (of
+        these threads only, when given)."""
+        return [(row["thread_id"], row["interrupt_id"]) for row in self.stale_claim_rows(thread_ids)]
+
+    def stale_claim_rows(self, thread_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """`stale_claims` as `claim_of` dicts with `thread_id`, `interrupt_id` and `runs_graph`
+        (whether their desk was running the graph: then the node may have run)."""
+        sql = (
+            "SELECT reviewer, answer, state, claimed_at, lease_until, finished_at, thread_id, interrupt_id, runs_graph "
+            "FROM hitl_claims WHERE state = 'claimed' AND lease_until < ?"
+        )
+        params: list[Any] = [time.time()]
+        if thread_ids is not None:
+            if not thread_ids:
+                return []
+            sql += f" AND thread_id IN ({','.join('?' for _ in thread_ids)})"
+            params += list(thread_ids)
         return [
-            (r[0], r[1])
-            for r in self.query(
-                "SELECT thread_id, interrupt_id FROM hitl_claims WHERE state = 'claimed' AND lease_until < ?",
-                (time.time(),),
-            )
+            {**_claim_dict(row[:6]), "thread_id": row[6], "interrupt_id": row[7], "runs_graph": bool(row[8])}
+            for row in self.query(sql + " ORDER BY claimed_at, thread_id, interrupt_id", params)
         ]
+
+    def settle_stale_claim(self, thread_id: str, interrupt_id: str, *, state: str, audit: dict[str, Any]) -> bool:
+        """Close a stale claim as `state` and append its audit row, in ONE transaction.
+
+        Compare-and-set: only a claim still `claimed` and past its lease changes (two desks
+        recovering at once settle it once). Returns whether this call settled it.
+        """
+        with self.connection(write=True) as conn:
+            now = time.time()
+            changed = conn.execute(
+                self.dialect.sql(
+                    "UPDATE hitl_claims SET state = ?, finished_at = ? WHERE thread_id = ? AND interrupt_id = ? "
+                    "AND state = 'claimed' AND lease_until < ?"
+                ),
+                (state, now, thread_id, interrupt_id, now),
+            ).rowcount
+            if changed:
+                self.append_audit([audit])
+        return bool(changed)
 
     # ------------------------------------------------------------------ audit
 
@@ -1537,14 +1610,22 @@ class Store:
 
     def _ensure_audit_head(self, conn: Any) -> None:
         # Created here rather than with the other desk tables so every backend gets it
-        # (the DDL is portable).
+        # (the DDL is portable). Remembered only once it is seen committed: the CREATE runs in
+        # the caller's transaction, which may still roll back (a failing first append).
         if getattr(self, "_audit_head_ready", False):
+            return
+        exists = (
+            "SELECT to_regclass('hitl_audit_head') IS NOT NULL"
+            if self.dialect.name == "postgres"
+            else "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'hitl_audit_head'"
+        )
+        if conn.execute(exists).fetchone()[0]:
+            self._audit_head_ready = True
             return
         conn.execute(
             "CREATE TABLE IF NOT EXISTS hitl_audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, "
             "row_hash TEXT NOT NULL, mac TEXT, updated_at DOUBLE PRECISION NOT NULL)"
         )
-        self._audit_head_ready = True
 
     def audit_head(self) -> dict[str, Any] | None:
         """The sealed tip of the audit chain (`seq`, `row_hash`, `mac`), or None if never written."""
@@ -1590,6 +1671,34 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [dict(zip(_AUDIT_COLUMNS, row)) for row in self.query(sql, params)]
+
+
+def _claim_dict(row: Sequence[Any]) -> dict[str, Any]:
+    """(reviewer, answer, state, claimed_at, lease_until, finished_at) of a claim row, as `claim_of` returns it."""
+    reviewer, answer, state, claimed_at, lease_until, finished_at = row
+    return {
+        "reviewer": reviewer,
+        "answer": json.loads(answer) if answer else None,
+        "state": state,
+        "claimed_at": datetime.fromtimestamp(float(claimed_at), timezone.utc),
+        "lease_until": datetime.fromtimestamp(float(lease_until), timezone.utc),
+        "finished_at": datetime.fromtimestamp(float(finished_at), timezone.utc) if finished_at else None,
+    }
+
+
+def _migrate_claims_sqlite(conn: sqlite3.Connection) -> None:
+    """Add `hitl_claims.runs_graph` to a database created before it existed (0: its open
+    claims are treated as never having run the graph, as that desk did)."""
+    if "runs_graph" in {row[1] for row in conn.execute("PRAGMA table_info(hitl_claims)")}:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:  # checked again under the write lock: another desk may have just added it
+        if "runs_graph" not in {row[1] for row in conn.execute("PRAGMA table_info(hitl_claims)")}:
+            conn.execute("ALTER TABLE hitl_claims ADD COLUMN runs_graph INTEGER NOT NULL DEFAULT 0")
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
 
 
 def _no_nul(text: str | None) -> str | None:

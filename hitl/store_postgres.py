@@ -393,6 +393,7 @@ def _setup_desk_tables(conn: psycopg.Connection, schema: str) -> None:
         counts_fresh = conn.execute("SELECT to_regclass('hitl_counts') IS NULL").fetchone()[0]
         for statement in translate_ddl(_DESK_TABLES_SQLITE):
             conn.execute(statement)
+        _migrate_claims(conn)
         sequence_literal = "'" + f"{quoted}.hitl_dirty_clock".replace("'", "''") + "'"
         conn.execute(_PG_EXTRA.format(schema=quoted, sequence_literal=sequence_literal))
         if counts_fresh:
@@ -420,6 +421,17 @@ def _setup_desk_tables(conn: psycopg.Connection, schema: str) -> None:
             conn.execute(_TRIGRAM_INDEX.format(schema=quoted, ops_schema=ops_schema[0]))
     except psycopg.Error:
         pass  # no pg_trgm here (or no right to create it): search scans, still correct
+
+
+def _migrate_claims(conn: psycopg.Connection) -> None:
+    """Add `hitl_claims.runs_graph` to a schema created before it existed (looked up first, so a
+    desk starting never queues the claims table's readers behind an ALTER it does not need)."""
+    present = conn.execute(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'hitl_claims' AND column_name = 'runs_graph'"
+    ).fetchone()
+    if present is None:
+        conn.execute("ALTER TABLE hitl_claims ADD COLUMN IF NOT EXISTS runs_graph BIGINT NOT NULL DEFAULT 0")
 
 
 def _refuse_nul(params: Sequence[Any] | None) -> None:

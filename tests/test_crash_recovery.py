@@ -3,9 +3,12 @@
 A child desk process (spawned, its own `Inbox`) answers an interrupt and is killed at a
 chosen point. Its claim stays `claimed` while its lease runs (a live desk renews the lease
 while the graph runs, so only a dead one goes stale); after the lease the claim is stale and
-is settled from the checkpointer's truth: still pending → answerable again (or resubmitted
-with the stored answer); resume committed → closed as `recovered`, never re-run. The resumed
-node counts its side effect in a table, which must end at exactly 1.
+is settled from the checkpointer's truth: resume committed → closed as `recovered`, never
+re-run; still pending while its desk was running the graph → outcome `unknown` (the node may
+have run: an explicit retry or resolve, never a plain new answer); still pending and the
+graph never ran for it → `abandoned`, answerable again (or resubmitted with the stored
+answer). The resumed node counts its side effect in a table. tests/test_outcome_unknown.py
+kills the desk at every step of a resume.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from pathlib import Path
 import pytest
 
 from hitl import AlreadyDecided, Inbox
+from hitl.outcome import OutcomeUnknown
 from hitl.resume import recover_stale_claims
 from tests.conftest import TEST_GRAPHS, start
-from tests.fixture_race import GRAPH_ID, PAUSE_MARKER_ENV, SIDE_EFFECTS_ENV, crash_child, side_effect_count
+from tests.fixture_faults import ENTERED_ENV, GATE_ENV, GRAPH_ID, SIDE_EFFECTS_ENV, fault_child, side_effect_count
 
 LEASE = 2.0
 """Claim lease for these tests: long enough to check the claim is held right after the kill."""
@@ -33,12 +37,13 @@ LEASE = 2.0
 def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """SQLite (and PostgreSQL when HITL_TEST_POSTGRES_URL is set), a graphs file, the side-effect table."""
     monkeypatch.delenv("HITL_CONFIG", raising=False)
-    monkeypatch.delenv(PAUSE_MARKER_ENV, raising=False)
+    monkeypatch.delenv(ENTERED_ENV, raising=False)
+    monkeypatch.delenv(GATE_ENV, raising=False)
     side_effects = tmp_path / "side_effects.db"
     monkeypatch.setenv(SIDE_EFFECTS_ENV, str(side_effects))
     graphs = tmp_path / "langgraph.json"
     graphs.write_text(
-        json.dumps({"graphs": {**TEST_GRAPHS, GRAPH_ID: f"{Path(__file__).parent / 'fixture_race.py'}:payment"}})
+        json.dumps({"graphs": {**TEST_GRAPHS, GRAPH_ID: f"{Path(__file__).parent / 'fixture_faults.py'}:charge"}})
     )
     return {
         "url": db_url,
@@ -59,7 +64,7 @@ def _kill_desk_at(env: dict[str, str], thread_id: str, interrupt_id: str, stage:
     context = multiprocessing.get_context("spawn")
     marker = Path(env["tmp"]) / f"reached-{stage}"
     child = context.Process(
-        target=crash_child,
+        target=fault_child,
         args=(env["url"], env["graphs"], thread_id, interrupt_id, LEASE, str(marker), stage),
         daemon=True,
     )
@@ -85,7 +90,7 @@ def _interrupt_id(inbox: Inbox, thread_id: str) -> str:
     return inbox.store.pending_interrupts([thread_id])[thread_id][0].id
 
 
-def test_desk_killed_between_claim_and_commit_leaves_a_stale_claim_that_recovery_reopens_and_one_answer_completes(
+def test_desk_killed_in_the_node_leaves_a_stale_claim_that_recovery_records_as_outcome_unknown_and_only_an_explicit_retry_runs(
     env: dict[str, str], desk: Inbox
 ) -> None:
     thread_id = start(desk, GRAPH_ID, {"topic": "INV-1"}, thread_id="killed-in-node")
@@ -101,57 +106,74 @@ def test_desk_killed_between_claim_and_commit_leaves_a_stale_claim_that_recovery
     assert recover_stale_claims(desk) == []
 
     _wait_until_stale(desk)
-    assert recover_stale_claims(desk) == [(thread_id, interrupt_id, "abandoned")]
+    # The node was running when the desk died: whether it did its work, nobody can tell.
+    assert recover_stale_claims(desk) == [(thread_id, interrupt_id, "unknown")]
     assert recover_stale_claims(desk) == []
-    assert desk.store.claim_of(thread_id, interrupt_id)["state"] == "failed"
-    assert desk.pending().total == 1  # answerable again; the stored answer is in the audit log
+    assert desk.store.claim_of(thread_id, interrupt_id)["state"] == "unknown"
+    with pytest.raises(OutcomeUnknown, match="crashed-desk's decision"):
+        desk.resume(thread_id, {interrupt_id: {"approved": True}}, reviewer="bob")
+    assert side_effect_count(env["side_effects"], thread_id) == 0
 
-    outcome = desk.resume(thread_id, {interrupt_id: {"approved": True}}, reviewer="bob")
+    outcome = desk.retry(thread_id, reviewer="bob", accept_repeat=True)
     assert outcome.status == "completed"
     assert side_effect_count(env["side_effects"], thread_id) == 1
     with pytest.raises(AlreadyDecided, match="already decided by bob"):
         desk.resume(thread_id, {interrupt_id: {"approved": False}}, reviewer="carol")
     history = desk.history(thread_id=thread_id)
     assert list(zip(history["action"], history["reviewer"], history["outcome"])) == [
-        ("recovery", "crashed-desk", "abandoned"),
-        ("decision", "bob", "completed"),
+        ("recovery", "crashed-desk", "unknown"),
+        ("retry", "bob", "completed"),
     ]
     assert json.loads(history.iloc[0]["answer"]) == {"approved": True}
+    assert json.loads(history.iloc[1]["answer"]) == {"approved": True}  # the original decision, run again
     assert desk.verify_audit().ok
 
 
-def test_a_new_answer_after_the_lease_takes_the_dead_desks_claim_over_and_runs_once(env: dict[str, str], desk: Inbox) -> None:
+def test_a_new_answer_after_the_lease_does_not_take_a_running_claim_over(env: dict[str, str], desk: Inbox) -> None:
+    # Before: bob's answer took the dead desk's claim over and ran the node a second time.
     thread_id = start(desk, GRAPH_ID, {"topic": "INV-2"}, thread_id="taken-over")
     interrupt_id = _interrupt_id(desk, thread_id)
-    _kill_desk_at(env, thread_id, interrupt_id, "in_node")
+    _kill_desk_at(env, thread_id, interrupt_id, "after_node")
     _wait_until_stale(desk)
 
-    outcome = desk.resume(thread_id, {interrupt_id: {"approved": False, "reason": "duplicate"}}, reviewer="bob")
-    assert outcome.status == "completed"
+    with pytest.raises(OutcomeUnknown, match="crashed-desk's decision"):
+        desk.resume(thread_id, {interrupt_id: {"approved": False, "reason": "duplicate"}}, reviewer="bob")
     assert side_effect_count(env["side_effects"], thread_id) == 1
-    claim = desk.store.claim_of(thread_id, interrupt_id)
-    assert (claim["state"], claim["reviewer"]) == ("done", "bob")
+    assert desk.store.claim_of(thread_id, interrupt_id)["state"] == "unknown"
     assert recover_stale_claims(desk) == []
     history = desk.history(thread_id=thread_id)
-    assert list(zip(history["action"], history["reviewer"], history["outcome"])) == [
-        ("recovery", "crashed-desk", "abandoned"),
-        ("decision", "bob", "completed"),
-    ]
-    assert "taken over by bob" in history.iloc[0]["comment"]
+    assert list(zip(history["action"], history["reviewer"], history["outcome"])) == [("recovery", "crashed-desk", "unknown")]
+    assert "charge may have run" in history.iloc[0]["comment"]
 
-
-def test_recovery_can_resubmit_the_dead_desks_stored_answer_exactly_once(env: dict[str, str], desk: Inbox) -> None:
-    thread_id = start(desk, GRAPH_ID, {"topic": "INV-3"}, thread_id="resubmitted")
-    interrupt_id = _interrupt_id(desk, thread_id)
-    _kill_desk_at(env, thread_id, interrupt_id, "in_node")
-    _wait_until_stale(desk)
-
-    assert recover_stale_claims(desk, resubmit=True) == [(thread_id, interrupt_id, "resubmitted: completed")]
-    assert recover_stale_claims(desk, resubmit=True) == []
+    desk.resolve(thread_id, reviewer="bob", reason="the processor shows the charge")
+    assert desk.thread(thread_id).status == "resolved"
     assert side_effect_count(env["side_effects"], thread_id) == 1
-    view = desk.thread(thread_id)
-    assert view.status == "completed" and view.values["log"] == ["paid:True"]
-    history = desk.history(thread_id=thread_id)
+
+
+def test_a_claim_whose_graph_never_ran_is_abandoned_and_recovery_can_resubmit_it_exactly_once(
+    env: dict[str, str], desk: Inbox
+) -> None:
+    never_ran = start(desk, GRAPH_ID, {"topic": "INV-3"}, thread_id="resubmitted")
+    ran = start(desk, GRAPH_ID, {"topic": "INV-5"}, thread_id="not-resubmitted")
+    first = _interrupt_id(desk, never_ran)
+    # A claim taken without running the graph (a desk that died between its claim and its run
+    # is indistinguishable from one that died in the node, so only a bare claim shows this).
+    desk.store.claim(never_ran, [first], reviewer="crashed-desk", answers={first: {"approved": True}}, lease_seconds=LEASE,
+                     still_pending=lambda _: True)  # fmt: skip
+    _kill_desk_at(env, ran, _interrupt_id(desk, ran), "in_node")
+    _wait_until_stale(desk)
+    while len(desk.store.stale_claims()) < 2:
+        time.sleep(0.05)
+
+    assert sorted(recover_stale_claims(desk, resubmit=True)) == sorted(
+        [(never_ran, first, "resubmitted: completed"), (ran, _interrupt_id(desk, ran), "unknown")]
+    )
+    assert recover_stale_claims(desk, resubmit=True) == []
+    assert side_effect_count(env["side_effects"], never_ran) == 1
+    assert side_effect_count(env["side_effects"], ran) == 0  # never resubmitted: it needs a human
+    view = desk.thread(never_ran)
+    assert view.status == "completed" and view.values["log"] == ["charged:True"]
+    history = desk.history(thread_id=never_ran)
     assert list(zip(history["action"], history["reviewer"], history["outcome"])) == [
         ("recovery", "crashed-desk", "abandoned"),
         ("recovery", "crashed-desk", "completed"),
@@ -161,7 +183,7 @@ def test_recovery_can_resubmit_the_dead_desks_stored_answer_exactly_once(env: di
 def test_desk_killed_after_the_resume_committed_is_recovered_not_run_again(env: dict[str, str], desk: Inbox) -> None:
     thread_id = start(desk, GRAPH_ID, {"topic": "INV-4"}, thread_id="killed-before-close")
     interrupt_id = _interrupt_id(desk, thread_id)
-    _kill_desk_at(env, thread_id, interrupt_id, "before_close")
+    _kill_desk_at(env, thread_id, interrupt_id, "after_checkpoint")
 
     # The graph finished (side effect done, checkpoint written); the claim was never closed
     # and no audit row was written.
