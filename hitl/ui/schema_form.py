@@ -42,9 +42,10 @@ def _option(value: Any) -> str:
 
 def _flag_hidden(text: str, label: str) -> None:
     """A text field's value is the agent's exact text; say so when it holds invisible characters."""
-    note = hidden_note(text, what=f"{label} (as it stands in the field)")
+    note = hidden_note(text, what=f"The value of {label}")
     if note:
-        st.warning(_md(f"{note}: {shorten(visible_controls(text), 300)}"), icon=":material/visibility:")
+        st.warning(_md(f"{note} The field holds the exact text; with them shown it reads: "
+                       f"{shorten(visible_controls(text), 300)}"), icon=":material/visibility:")
 
 
 def widget_key(key: str, path: str) -> str:

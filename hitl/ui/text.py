@@ -244,8 +244,9 @@ _INDENT = re.compile(r"^[ \t]+")
 def _escape_line(line: str) -> str:
     line = _AFTER_PARSE.sub(lambda m: m.group(1) + WORD_JOINER, line)
     line = _MARKDOWN_SPECIAL.sub(r"\\\1", line)
-    # Leading blanks as no-break spaces: indentation stays visible and never makes a code block.
-    return _INDENT.sub(lambda m: m.group().replace("\t", "    ").replace(" ", "\u00a0"), line)
+    # Leading blanks as no-break spaces, written as entities (a parser trims a paragraph's raw
+    # text, NBSP included, before it reads them): indentation stays and never makes a code block.
+    return _INDENT.sub(lambda m: m.group().replace("\t", "    ").replace(" ", "&nbsp;"), line)
 
 
 def escape_markdown(text: Any, *, single_line: bool = False) -> str:
