@@ -222,6 +222,12 @@ class InterruptOut(BaseModel):
     failed_error: str | None = Field(
         default=None, description="Set when this interrupt was answered and the node then raised; retry or resolve."
     )
+    contract: dict[str, Any] | None = Field(
+        default=None,
+        description="On GET /threads/{id}: what the graph expects back (answer: boolean|text|number|object|any; "
+        "source: response_schema|format|declared|inferred|unknown; why; one_click_approve/one_click_reject; "
+        "approve_value/reject_value when the contract names them).",
+    )
 
 
 class PendingThreadOut(BaseModel):
@@ -396,8 +402,9 @@ _DECIDE_ERRORS: dict[int | str, dict[str, Any]] = {
 # --------------------------------------------------------------------------- conversions
 
 
-def _interrupt_out(item: PendingInterrupt) -> InterruptOut:
+def _interrupt_out(item: PendingInterrupt, contract: Any = None) -> InterruptOut:
     return InterruptOut(
+        contract=json_safe(contract.as_dict()) if contract is not None else None,
         id=item.id,
         node=item.node,
         kind=item.kind,
@@ -886,7 +893,7 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
             read_only_reason=view.read_only_reason,
             waiting_since=view.waiting_since,
             next_nodes=list(view.next_nodes),
-            interrupts=[_interrupt_out(i) for i in view.interrupts],
+            interrupts=[_interrupt_out(i, inbox.contract(i, view.graph_id)) for i in view.interrupts],
             values=json_safe(view.values),
             errors=[TaskError(node=node, error=error) for node, error in view.errors],
             checkpoints=[

@@ -413,3 +413,12 @@ def test_four_eyes_and_role_rules_read_a_plain_true_as_the_approval_it_is(db_url
         assert desk.thread(pay).values["effects"] == ["paid"]
     finally:
         desk.close()
+
+
+def test_the_rest_api_shows_each_interrupts_contract(desk: Inbox) -> None:
+    thread_id = run(desk, "approve_or_reject", "api-contract")
+    client = TestClient(create_app(desk, tokens=[ApiToken.from_secret("alice-secret", "alice@example.com")]))
+    body = client.get(f"/threads/{thread_id}", headers={"Authorization": "Bearer alice-secret"}).json()
+    [interrupt] = body["interrupts"]
+    assert interrupt["contract"]["answer"] == "boolean" and interrupt["contract"]["source"] == "inferred"
+    assert interrupt["contract"]["one_click_reject"] is True
