@@ -722,6 +722,11 @@ class Inbox:
                     decided_at=datetime.fromtimestamp(float(last["decided_at"]), timezone.utc),
                     thread_id=thread_id,
                 )
+            # A resume still in flight (its node ran, its audit row not yet written) holds the claim.
+            claim = self.store.decided_claim(thread_id)
+            if claim is not None:
+                raise AlreadyDecided(claim["interrupt_id"], reviewer=claim["reviewer"], decided_at=claim["claimed_at"],
+                                     thread_id=thread_id)
             raise InvalidAnswer(f"Thread {thread_id!r} has no pending interrupt to decide.")
         if interrupt_id is None and len(raw) > 1:
             raise InvalidAnswer(

@@ -278,3 +278,20 @@ def test_nul_characters_are_recorded_visibly_and_a_nul_filter_matches_nothing(in
             inbox.history(reviewer="ali\x00ce")
     else:
         assert inbox.history(reviewer="ali\x00ce").empty
+
+
+def test_one_click_during_anothers_resume_is_already_decided_not_invalid(inbox: Inbox) -> None:
+    """Between the winner's node finishing and its audit row, the interrupt is gone from the
+    checkpoint and the log has no decision yet: the winner's claim says who decided."""
+    from langgraph.types import Command
+
+    from hitl.errors import AlreadyDecided
+
+    thread_id = start(inbox, "fragile")
+    (item,) = inbox.thread(thread_id).interrupts
+    inbox.store.claim(thread_id, [item.id], reviewer="olga", answers={item.id: {"approved": True}},
+                      lease_seconds=300, still_pending=lambda iid: True)
+    config = {"configurable": {"thread_id": thread_id}, "metadata": {"graph_id": "fragile"}}
+    inbox.graph("fragile").invoke(Command(resume={item.id: {"approved": True}}), config)  # the winner's run
+    with pytest.raises(AlreadyDecided, match="olga"):
+        inbox.decide(thread_id, approve=False, reviewer="bob")
