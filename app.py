@@ -15,6 +15,7 @@ pages = [
     st.Page("pages/threads.py", title="Threads", icon=":material/account_tree:"),
     st.Page("pages/start.py", title="Start a run", icon=":material/play_arrow:"),
     st.Page("pages/history.py", title="History", icon=":material/history:"),
+    st.Page("pages/qa.py", title="QA", icon=":material/grading:", url_path="qa"),
 ]
 if (Path(__file__).parent / "pages" / "deliveries.py").exists():
     pages.append(st.Page("pages/deliveries.py", title="Webhooks", icon=":material/webhook:"))

@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from hitl import HitlError
+from hitl.qa import QA
+from hitl.qa.analytics import DecisionAnalytics, decision_analytics
 from hitl.ui.charts import approval_rate_per_graph, decisions_per_day, time_to_decision
 from hitl.ui.guard import open_desk, show_problem
 from hitl.ui.state import bound, defaults
@@ -73,6 +76,7 @@ def render_history_page() -> None:
     _render_summary(filtered)
     if not filtered.empty:
         _render_charts(filtered)
+        _render_analytics(inbox, filtered)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
     st.download_button(
         f"Download CSV ({len(filtered):,} rows)",
@@ -168,3 +172,47 @@ def _render_charts(frame: pd.DataFrame) -> None:
         third.altair_chart(time_to_decision(frame), width="stretch", height=CHART_HEIGHT)
     else:
         third.text("No waiting times recorded in these rows.")
+
+
+def _analytics(inbox: Any, frame: pd.DataFrame) -> DecisionAnalytics:
+    """Analytics over the filtered rows, QA forks left out (they are experiments, not production decisions)."""
+    try:
+        return QA.of(inbox).decision_analytics(frame)
+    except HitlError:  # a broken [qa] section must not hide History: no forks can be told apart then
+        return decision_analytics(frame)
+
+
+def _rate_table(frame: pd.DataFrame, key: str, title: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        title: frame[key],
+        "Decisions": frame["decisions"],
+        "Approved": frame["approve_rate"].map("{:.0%}".format),
+        "Edited": frame["edit_rate"].map("{:.0%}".format),
+        "Rejected": frame["reject_rate"].map("{:.0%}".format),
+        "Median time to decide": [humanize_seconds(s) for s in frame["median_seconds"]],
+    })  # fmt: skip
+
+
+def _render_analytics(inbox: Any, frame: pd.DataFrame) -> None:
+    """Per graph and per tool: how often reviewers approve, edit or reject, and how long they take; the most-edited fields."""
+    result = _analytics(inbox, frame)
+    st.subheader("Decision analytics", anchor=False)
+    st.caption(
+        f"Over the {result.decisions:,} reviewer decisions in these rows (not resolutions, timeouts or QA forks). "
+        "Edited: approved after changing what the agent proposed."
+    )
+    if not result.decisions:
+        st.text("No reviewer decisions in these rows.")
+        return
+    by_graph, by_tool = st.columns(2)
+    by_graph.dataframe(_rate_table(result.by_graph, "graph_id", "Graph"), hide_index=True, width="stretch", key="history_by_graph")
+    if result.by_tool.empty:
+        by_tool.text("No tool calls were judged in these rows.")
+    else:
+        by_tool.dataframe(_rate_table(result.by_tool, "tool", "Tool"), hide_index=True, width="stretch", key="history_by_tool")
+    st.markdown("**Most-edited fields**")
+    if result.edited_fields.empty:
+        st.text("Reviewers approved proposals as they were: no field was edited.")
+    else:
+        fields = result.edited_fields.head(15).rename(columns={"graph_id": "Graph", "kind": "Kind", "field": "Field", "edits": "Edits"})
+        st.dataframe(fields, hide_index=True, width="stretch", key="history_edited_fields")
