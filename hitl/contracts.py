@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from hitl import decisions, inference
@@ -347,9 +347,9 @@ class ContractResolver:
             return declared
         if not chosen:
             return Contract(answer="any", source="unknown", why=note)
-        contracts = {_from_site(kind, site) for site in chosen}
-        if len(contracts) == 1:
-            return contracts.pop()
+        found = [_from_site(kind, site) for site in chosen]
+        if len({replace(c, why="") for c in found}) == 1:  # the same answer wherever it is asked
+            return found[0]
         wheres = ", ".join(site.where for site in chosen[:4])
         return Contract(answer="any", source="unknown",
                         why=f"the node interrupts in several places that expect different answers ({wheres})")

@@ -361,6 +361,13 @@ class _Reader:
                 if isinstance(target, ast.Name):
                     usage.merge(self.uses_of_name(target.id))
             return usage
+        if isinstance(parent, ast.AnnAssign) and parent.value is node and isinstance(parent.target, ast.Name):
+            usage.merge(self.uses_of_name(parent.target.id))
+            return usage
+        if isinstance(parent, ast.NamedExpr) and parent.value is node:
+            usage.merge(self.use(parent))  # `if (answer := interrupt(...)):` tests it where it stands
+            usage.merge(self.uses_of_name(parent.target.id))
+            return usage
         return usage
 
     def _argument(self, call: ast.Call, index: int, usage: Usage) -> None:
