@@ -101,7 +101,7 @@ def test_any_mix_of_markdown_characters_stays_text(source: str) -> None:
 # --------------------------------------------------------------------------- the schema form
 
 
-def _hostile_form(cases: list[tuple[str, str]]) -> None:  # runs as a script: no imports from outside
+def _hostile_form(cases: list[tuple[str, str]]) -> None:  # runs as a script: builtins only at module level
     from hitl.ui.schema_form import render_schema_form
 
     properties: dict[str, Any] = {}
