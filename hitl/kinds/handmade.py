@@ -266,6 +266,9 @@ class _Approval(PayloadKind):
         return {"approved": True} if approve else question_answer(approved=False, reason=comment)
 
     def approves(self, value: Any, answer: Any) -> bool:
+        calls = self.approved_calls(value, answer)  # kinds with tool calls: whether any may run
+        if calls is not None:
+            return bool(calls)
         return isinstance(answer, Mapping) and bool(answer.get("approved"))
 
 
@@ -474,9 +477,6 @@ class ToolReview(_Approval):
             if isinstance(c, Mapping)
         ]
 
-    def approves(self, value: Any, answer: Any) -> bool:
-        return bool(self.approved_calls(value, answer))
-
 
 @register
 class SensitiveTools(_Approval):
@@ -498,9 +498,6 @@ class SensitiveTools(_Approval):
     def approved_calls(self, value: Any, answer: Any) -> list[dict[str, Any]] | None:
         approved = isinstance(answer, Mapping) and answer.get("approved")
         return [dict(call) for call in self.tool_calls(value)] if approved else []
-
-    def approves(self, value: Any, answer: Any) -> bool:
-        return bool(self.approved_calls(value, answer))
 
 
 @register
