@@ -300,7 +300,11 @@ def _unrecorded(
     if error is not None and (not result.get("nodes") or is_invalid_resume(error)):
         return None  # no node ran: nothing changed, the caller's StoreError says so
     what = f"the run failed ({_error_text(error)})" if error is not None else "the run finished"
-    return OutcomeUnknown(_unknown(thread_id, validated, reviewer, started, result, f"{what}; then {exc}", state="unrecorded"))
+    # The driver's own words: the StoreError's "nothing was changed" is not true here.
+    cause = getattr(exc, "cause", None)
+    why = _error_text(cause) if isinstance(cause, BaseException) else str(exc)
+    return OutcomeUnknown(_unknown(thread_id, validated, reviewer, started, result, f"{what}; then recording it failed: {why}",
+                                   state="unrecorded"))  # fmt: skip
 
 
 def _refusal(inbox: Inbox, thread_id: str, exc: OutcomeUnknown) -> OutcomeUnknown:
