@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from hitl.errors import HitlError
-from hitl.ui import auth, cards, context, deadlines
+from hitl.ui import auth, cards, context, deadlines, unknown
 from hitl.ui.desk import humanize_age, reviewer_name
 from hitl.ui.guard import open_desk
 
@@ -220,11 +220,13 @@ with left:
     _context(inbox, view)
 with right:
     auth.render_votes(inbox, view)  # quorum: approvals recorded so far
-    if view.interrupts and not view.read_only_reason:
-        deadlines.render_deadline(inbox, view.thread_id, reviewer=reviewer_name())
-    _decisions(inbox, view)
-    if view.interrupts and not view.read_only_reason:
-        cards.render_resolve(inbox, view, reviewer=reviewer_name())
+    # A decision whose node may have run: its panel (retry / resolve) instead of the cards.
+    if not unknown.render_unknown(inbox, view, reviewer=reviewer_name()):
+        if view.interrupts and not view.read_only_reason:
+            deadlines.render_deadline(inbox, view.thread_id, reviewer=reviewer_name())
+        _decisions(inbox, view)
+        if view.interrupts and not view.read_only_reason:
+            cards.render_resolve(inbox, view, reviewer=reviewer_name())
 
 st.divider()
 st.subheader("Decision trail")
