@@ -9,6 +9,8 @@
 | `HITL_RESUME_TIMEOUT_SECONDS` | `120` | a resume running longer is recorded as timed out |
 | `HITL_BUSY_TIMEOUT_MS` | `5000` | SQLite busy timeout per statement |
 | `HITL_REVIEW_URL` | `http://localhost:8501` | base URL used in links sent to webhooks |
+| `HITL_LANGGRAPH_API_URL` | unset | a LangGraph API server (`http(s)://...`) whose threads the desk reviews through langgraph-sdk instead of reading checkpoint tables; `HITL_DATABASE_URL` then holds only the desk's own records |
+| `HITL_LANGGRAPH_API_KEY` | unset | sent as `x-api-key` to that server (deployments that need one) |
 | `OPENAI_API_KEY` | unset | demo agents use ChatOpenAI when set, a scripted offline model otherwise |
 
 Read by the module that uses them (documented here so this stays the one list):
@@ -53,6 +55,8 @@ class Settings:
     busy_timeout_ms: int = 5000
     review_url: str = "http://localhost:8501"
     policy: dict[str, Any] = field(default_factory=dict)
+    langgraph_api_url: str | None = None
+    langgraph_api_key: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -69,6 +73,8 @@ class Settings:
             "resume_timeout_seconds": _number(env, "HITL_RESUME_TIMEOUT_SECONDS", 120.0),
             "busy_timeout_ms": int(_number(env, "HITL_BUSY_TIMEOUT_MS", 5000)),
             "review_url": env.get("HITL_REVIEW_URL") or "http://localhost:8501",
+            "langgraph_api_url": env.get("HITL_LANGGRAPH_API_URL") or None,
+            "langgraph_api_key": env.get("HITL_LANGGRAPH_API_KEY") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "policy" not in overrides:

@@ -159,6 +159,11 @@ class Inbox:
     HITL_CONFIG) at call time, and keyword arguments override it.
     """
 
+    backend: Any = None
+    """`hitl.backends.Backend` the threads live behind when it is not `store` (a LangGraph
+    server, `HITL_LANGGRAPH_API_URL`): listing, reading and resuming go to it; `store` then
+    holds only the desk's own records (claims, audit, votes)."""
+
     def __init__(self, store: Store, registry: Registry, settings: Settings) -> None:
         self.store = store
         self.registry = registry
@@ -191,15 +196,26 @@ class Inbox:
         )
         store = Store.open(
             resolved.database_url,
-            create=create,
+            create=create or bool(resolved.langgraph_api_url),
             busy_timeout_ms=resolved.busy_timeout_ms,
             lock_retry_seconds=float(resolved.policy.get("database", {}).get("lock_retry_seconds", 30.0)),
         )
         registry = Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver)
-        return cls(store, registry, resolved)
+        inbox = cls(store, registry, resolved)
+        if resolved.langgraph_api_url:
+            # Imported only when configured: a desk over its own database never loads the SDK client.
+            from hitl.backends.server import ServerBackend
+
+            inbox.backend = ServerBackend.connect(
+                store, resolved.langgraph_api_url, api_key=resolved.langgraph_api_key,
+                lease_seconds=resolved.claim_lease_seconds,
+            )  # fmt: skip
+        return inbox
 
     def close(self) -> None:
         """Close the database connection."""
+        if self.backend is not None:
+            self.backend.close()
         self.store.close()
 
     def __enter__(self) -> Inbox:
@@ -216,6 +232,8 @@ class Inbox:
 
     def graph_ids(self) -> list[str]:
         """Registered graph ids plus any seen on threads."""
+        if self.backend is not None:
+            return self.backend.graph_ids()
         return list(dict.fromkeys([*self.registry.ids(), *self.store.graph_ids()]))
 
     # ------------------------------------------------------------------ access
@@ -331,6 +349,8 @@ class Inbox:
     def refresh(self, thread_ids: Sequence[str] | None = None) -> int:
         """Index threads agents changed since the last call (only these, when given); returns
         how many."""
+        if self.backend is not None:
+            return self.backend.refresh()
         with self._refresh_lock:
             changed: list[str] = []
             count = self.store.refresh(self._indexer(changed), thread_ids=thread_ids)
@@ -404,6 +424,10 @@ class Inbox:
         """
         if not 1 <= limit <= 1000:
             raise InvalidAnswer(f"limit={limit} is out of range; use 1 to 1000.")
+        if self.backend is not None:
+            return self.backend.pending(
+                limit, cursor, graph_id, kind, search, newest_first=newest_first, refresh=refresh
+            )  # fmt: skip
         if refresh:
             self.refresh()
         principal = self._acting(principal)
@@ -542,6 +566,8 @@ class Inbox:
             NotAuthorized: `principal` may not see any of the thread's pending interrupts
                 (nothing of the thread is returned).
         """
+        if self.backend is not None:
+            return self.backend.thread(thread_id)
         latest = self.store.latest_checkpoint(thread_id)
         if latest is None:
             raise ThreadNotFound(thread_id)
@@ -678,6 +704,8 @@ class Inbox:
                 its result being saved (nothing was run now: `retry(..., accept_repeat=True)`
                 or `resolve` it), or this resume did (a node started, then saving failed).
         """
+        if self.backend is not None:
+            return self.backend.resume(thread_id, answers, reviewer=reviewer, comment=comment)
         from hitl import resume as resume_module
 
         return resume_module.resume(

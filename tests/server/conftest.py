@@ -1,0 +1,200 @@
+"""A real `langgraph dev` for the server-backend tests, started offline on a free local port.
+
+The server runs from `.venv/langgraph-server`, a venv built here on first use from
+tests/server/requirements-server.txt. It sees the desk's own packages (langgraph, langchain:
+the test graphs' code is the same) through a .pth file and adds only the server, whose
+jsonschema-rs pin conflicts with schemathesis in requirements.txt. The tests skip, saying why,
+only when that install fails (no package index reachable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+REQUIREMENTS = HERE / "requirements-server.txt"
+SERVER_VENV = Path(os.environ.get("HITL_TEST_LANGGRAPH_VENV") or (Path(sys.prefix) / "langgraph-server"))
+GRAPHS = {name: f"{HERE / 'graphs.py'}:{name}" for name in ("approve", "profile", "agent")}
+STARTUP_SECONDS = 90.0
+
+
+def _server_python() -> Path:
+    """The server venv's interpreter, installing the venv when missing or out of date."""
+    python = SERVER_VENV / "bin" / "python"
+    stamp = SERVER_VENV / ".installed"
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return python
+    try:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(SERVER_VENV)], check=True, capture_output=True, timeout=120)
+        purelib = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True, capture_output=True, text=True, timeout=60,
+        ).stdout.strip()  # fmt: skip
+        Path(purelib, "hitl-desk.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+            check=True, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(
+            f"langgraph CLI is not installable here ({' '.join(map(str, exc.cmd[:4]))}... failed): "
+            f"{(exc.stderr or '')[-400:]}"
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.skip(f"langgraph CLI is not installable here: {exc.cmd[:4]} timed out")
+    stamp.write_text(wanted)
+    return python
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """One `langgraph dev` process; `stop()` ends it, `start()` brings it back on the same port and files."""
+
+    python: Path
+    workdir: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        config = self.workdir / "langgraph.json"
+        config.write_text(json.dumps({"dependencies": [str(ROOT)], "graphs": GRAPHS}))
+        env = {
+            k: v for k, v in os.environ.items()
+            if not k.startswith(("LANGSMITH_", "LANGCHAIN_", "LANGGRAPH_API_KEY", "HITL_LANGGRAPH"))
+        }  # fmt: skip
+        env.update(
+            LANGSMITH_TRACING="false", LANGCHAIN_TRACING_V2="false", LANGGRAPH_CLI_NO_ANALYTICS="1",
+            LANGSMITH_LANGGRAPH_API_VARIANT="local_dev", PYTHONPATH=str(ROOT),
+        )  # fmt: skip
+        log = open(self.workdir / "server.log", "ab")
+        self.process = subprocess.Popen(
+            [str(self.python), "-m", "langgraph_cli", "dev", "--no-browser", "--no-reload", "--allow-blocking",
+             "--port", str(self.port), "--config", str(config), "--n-jobs-per-worker", "10"],
+            cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"langgraph dev exited with {self.process.returncode}: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/ok", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"langgraph dev did not answer /ok within {STARTUP_SECONDS:.0f}s: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+    def kill(self) -> None:
+        """Go away at once, as a crashed server does."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+    def log_tail(self) -> str:
+        path = self.workdir / "server.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def server_python() -> Path:
+    return _server_python()
+
+
+@pytest.fixture(scope="session")
+def server(server_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One `langgraph dev` shared by the tests that only add threads to it."""
+    running = Server(server_python, tmp_path_factory.mktemp("langgraph-dev"), _free_port()).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def own_server(server_python: Path, tmp_path: Path) -> Iterator[Server]:
+    """A `langgraph dev` of this test alone (it may stop it)."""
+    workdir = tmp_path / "langgraph-dev"
+    workdir.mkdir()
+    running = Server(server_python, workdir, _free_port()).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(server: Server):
+    from langgraph_sdk import get_sync_client
+
+    return get_sync_client(url=server.url, api_key=None)
+
+
+@pytest.fixture
+def desk_url(tmp_path: Path) -> str:
+    """The desk's own database (claims, audit, index): a fresh SQLite file."""
+    return f"sqlite:///{tmp_path / 'desk.db'}"
+
+
+def open_desk(url: str, desk_url: str, monkeypatch: pytest.MonkeyPatch | None = None):
+    """`Inbox.open` as a deployment would: HITL_LANGGRAPH_API_URL set, no graphs file."""
+    from hitl import Inbox
+
+    return Inbox.open(database_url=desk_url, graphs_path=str(Path(desk_url[len("sqlite:///") :]).parent / "none.json"),
+                      config_path=None, langgraph_api_url=url)  # fmt: skip
+
+
+@pytest.fixture
+def desk(server: Server, desk_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("HITL_CONFIG", raising=False)
+    opened = open_desk(server.url, desk_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def desk_factory(desk_url: str):
+    """Open more desks over the same desk database (other desk processes); closed after the test."""
+    opened = []
+
+    def make(url: str):
+        opened.append(open_desk(url, desk_url))
+        return opened[-1]
+
+    yield make
+    for one in opened:
+        one.close()
