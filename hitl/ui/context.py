@@ -19,7 +19,15 @@ from typing import Any
 
 import streamlit as st
 
-from hitl.ui.text import escape_markdown, hidden_in, hidden_note, json_escape_hidden, jsonable, visible_controls
+from hitl.ui.text import (
+    escape_markdown,
+    hidden_in,
+    hidden_note,
+    json_escape_hidden,
+    jsonable,
+    may_hold_hidden,
+    visible_controls,
+)
 
 __all__ = [
     "DiagramNode",
@@ -421,14 +429,19 @@ def calls_frame(calls: Sequence[Mapping[str, Any]], *, start: int = 0) -> list[d
     with invisible characters shown as `[U+200B]`/`\\u200b` and flagged in a column."""
     rows = []
     for number, call in enumerate(calls, start=start + 1):
-        name, args = call.get("name", ""), call.get("args", {})
-        args_text = json_escape_hidden(json.dumps(jsonable(args, mark=False), ensure_ascii=False))
+        name, args = str(call.get("name", "")), call.get("args", {})
+        try:
+            args_text = json.dumps(args, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):  # not plain JSON: the display copy
+            args_text = json.dumps(jsonable(args, mark=False), ensure_ascii=False)
+        hidden = bool(hidden_in(name)) or (may_hold_hidden(args_text) and bool(hidden_in(args)))
+        args_text = json_escape_hidden(args_text) if hidden else args_text
         rows.append({
             "#": number,
             "tool": visible_controls(name),
             "id": visible_controls(call.get("id", "") or ""),
             "args": args_text if len(args_text) <= 300 else args_text[:299] + "…",
-            "note": "contains invisible characters" if hidden_in([name, args]) else "",
+            "note": "contains invisible characters" if hidden else "",
         })
     return rows
 
