@@ -74,6 +74,10 @@ class Contract:
     kind_shape: bool = False
     """The answer has the shape of the payload kind's own builders (the kind's card applies)."""
 
+    shape_kind: str | None = None
+    """The kind whose answer shape applies when it is not the payload's own: "schema" for a
+    payload with a JSON-Schema response_schema that its kind's shape does not fit."""
+
     keys: frozenset[str] = frozenset()
     """For an object: the keys the receiving code reads."""
 
@@ -216,13 +220,6 @@ def _check_declared_value(where: str, name: str, answer: str, value: Any) -> Non
         raise HitlError(f"{where}: {name} must be a string (a text answer), got {value!r}.")
     if answer == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise HitlError(f"{where}: {name} must be a number, got {value!r}.")
-    if name == "reject" and not _falsy_reading_safe(answer, value):
-        raise HitlError(f"{where}: reject = {value!r} cannot be told from approval by a graph that tests truth; "
-                        "give a false, empty or explicit rejecting value.")
-
-
-def _falsy_reading_safe(answer: str, value: Any) -> bool:
-    return answer in ("object", "any", "text", "number") or value is False
 
 
 # --------------------------------------------------------------------------- resolution
@@ -247,11 +244,12 @@ def _from_schema(kind: str, response_schema: Mapping[str, Any]) -> Contract:
     keys = frozenset(props)
     if answer == "boolean":
         return Contract(answer="boolean", source="response_schema", why="type: boolean")
-    shaped = kind == "schema" or (kind in KIND_ANSWERS and KIND_ANSWERS[kind][0] in keys)
-    if kind == "confirm" and answer != "object":
-        shaped = False
-    return Contract(answer=answer, source="response_schema", why="JSON Schema", kind_shape=shaped or kind == "schema",
-                    keys=keys)
+    if kind == "schema" or (kind in KIND_ANSWERS and KIND_ANSWERS[kind][0] in keys):
+        return Contract(answer=answer, source="response_schema", why="JSON Schema", kind_shape=True, keys=keys)
+    if answer == "object":  # the schema's form, whatever the payload looks like
+        return Contract(answer="object", source="response_schema", why="JSON Schema", kind_shape=True,
+                        shape_kind="schema", keys=keys)
+    return Contract(answer=answer, source="response_schema", why="JSON Schema", keys=keys)
 
 
 def _from_site(kind: str, site: inference.CallSite) -> Contract:
@@ -372,8 +370,10 @@ def approves(contract: Contract | None, answer: Any) -> bool | None:
     Fails closed for access rules, four eyes and quorum: an answer is an approval unless the
     contract says it is the rejection (false for yes/no, the declared or inferred reject value).
     """
-    if contract is None or contract.kind_shape:
+    if contract is None or (contract.kind_shape and not contract.shape_kind):
         return None
+    if contract.shape_kind:  # a schema's form: only an explicit approved: false reads as a rejection
+        return not (isinstance(answer, Mapping) and answer.get("approved") is False)
     if contract.answer == "boolean":
         return answer is not False
     _, has_reject = contract.has_values
@@ -408,7 +408,7 @@ def validate(contract: Contract, kind: str, value: Any, answer: Any, response_sc
         InvalidAnswer: naming the contract and where it came from.
     """
     if contract.kind_shape:
-        return decisions.validate_answer(kind, value, answer, response_schema)
+        return decisions.validate_answer(contract.shape_kind or kind, value, answer, response_schema)
     problem = _type_error(contract, answer)
     if problem is not None:
         shown = decisions.show_value(answer)
@@ -435,8 +435,8 @@ def quick(contract: Contract, kind: str, value: Any, *, approve: bool, comment: 
         raise InvalidAnswer(f"No one-click reject for this interrupt, it needs a typed answer: {contract.no_reject_reason}.",
                             field_errors={"": "needs a typed answer"})
     if contract.kind_shape:
-        return decisions.quick_answer(kind, value, approve=approve, comment=comment, reviewer=reviewer,
-                                      response_schema=response_schema)
+        return decisions.quick_answer(contract.shape_kind or kind, value, approve=approve, comment=comment,
+                                      reviewer=reviewer, response_schema=response_schema)
     if contract.answer == "boolean":
         return validate(contract, kind, value, approve, response_schema)
     target = contract.approve_value if approve else contract.reject_value

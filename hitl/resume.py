@@ -426,7 +426,7 @@ def _plan(
         from hitl.access import ReviewItem, gate
 
         for iid, answer in validated.items():
-            if contract_of[iid].kind_shape:  # e.g. approval_level records the signed-in approver
+            if contract_of[iid].kind_shape and not contract_of[iid].shape_kind:  # approval_level records the approver
                 validated[iid] = kind_of(items[iid].kind).stamp_approver(answer, principal.identity)
         review = {
             iid: ReviewItem.of(thread_id, match.graph_id, items[iid], requester, contract=contract_of[iid])

@@ -251,6 +251,21 @@ schema_bool.add_edge(START, "deploy")
 schema_bool.add_edge("deploy", END)
 
 
+def schema_question_node(state: State) -> dict:
+    reply = interrupt(
+        {"question": "Refund this order?", "details": state.get("action_details", "")},
+        response_schema={"type": "object", "properties": {"refund": {"type": "boolean"}, "note": {"type": "string"}},
+                         "required": ["refund"]},
+    )
+    return {"effects": ["refunded"]} if reply["refund"] else {"status": "rejected"}
+
+
+schema_question = StateGraph(State)
+schema_question.add_node("refund", schema_question_node)
+schema_question.add_edge(START, "refund")
+schema_question.add_edge("refund", END)
+
+
 def _opaque(value: Any) -> Any:
     return value
 
@@ -300,6 +315,6 @@ GRAPHS = {
     name: f"{__file__}:{name}"
     for name in (
         "approve_or_reject", "age_loop", "age_number", "three_prompts", "parallel_prompts", "send_confirms",
-        "nested", "hotel_agent", "async_graph", "typed_tool_review", "schema_bool", "declared", "passthrough", "truthy_payment",
+        "nested", "hotel_agent", "async_graph", "typed_tool_review", "schema_bool", "declared", "passthrough", "truthy_payment", "schema_question",
     )
 } | {"async_factory": f"{__file__}:make_async_graph"}  # fmt: skip

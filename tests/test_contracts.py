@@ -422,3 +422,17 @@ def test_the_rest_api_shows_each_interrupts_contract(desk: Inbox) -> None:
     [interrupt] = body["interrupts"]
     assert interrupt["contract"]["answer"] == "boolean" and interrupt["contract"]["source"] == "inferred"
     assert interrupt["contract"]["one_click_reject"] is True
+
+
+def test_a_question_payload_with_its_own_response_schema_is_answered_by_the_schema(desk: Inbox) -> None:
+    thread_id = run(desk, "schema_question", "sq-1")
+    item, graph_id = only_interrupt(desk, thread_id)
+    assert item.kind == "question"
+    contract = desk.contract(item, graph_id)
+    assert (contract.source, contract.shape_kind) == ("response_schema", "schema")
+    with pytest.raises(InvalidAnswer, match="typed answer"):  # the schema has no approved field
+        desk.decide(thread_id, approve=False, reviewer="alice")
+    with pytest.raises(InvalidAnswer, match="refund"):
+        desk.resume(thread_id, {item.id: {"approved": True}}, reviewer="alice")
+    desk.resume(thread_id, {item.id: {"refund": False, "note": "not eligible"}}, reviewer="alice")
+    assert values(desk, thread_id)["status"] == "rejected"

@@ -1124,6 +1124,8 @@ def render_card(item: Any, options: CardOptions) -> Submission | None:
         if contract is not None:
             st.caption(md_escape(contract.describe()))
         try:
+            if contract is not None and contract.shape_kind == "schema":  # the schema's form fits, not the kind's
+                return _schema(card, item.value, item.response_schema or {})
             if contract is not None and not contract.kind_shape:
                 if item.kind == "confirm" and contract.answer == "boolean":
                     return _confirm(card, item.value)
