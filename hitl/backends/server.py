@@ -44,6 +44,9 @@ __all__ = ["ServerBackend", "ServerUnreachable", "SEARCH_PAGE"]
 SEARCH_PAGE = 1000
 """Threads per `threads.search` call while refreshing (the server's maximum)."""
 
+FIRST_SEARCH_PAGE = 50
+"""Threads the first `threads.search` call of a refresh asks for; later calls ask for 4x more."""
+
 SKEW_SECONDS = 2.0
 """A refresh re-reads threads updated this long before its watermark: the server's clock and
 updated_at granularity may put a later write at an earlier time."""
@@ -128,19 +131,20 @@ class ServerBackend:
 
     def _changed(self, updated_after: float) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        offset = 0
+        offset, limit = 0, FIRST_SEARCH_PAGE  # a refresh with little news reads one small page
         while True:
             batch = self._call(
                 "list the server's threads",
                 lambda: self.client.threads.search(
-                    limit=SEARCH_PAGE, offset=offset, sort_by="updated_at", sort_order="desc", select=_THREAD_FIELDS
+                    limit=limit, offset=offset, sort_by="updated_at", sort_order="desc", select=_THREAD_FIELDS
                 ),
             )
             fresh = [t for t in batch if _epoch(t["updated_at"]) > updated_after]
             found.extend(fresh)
-            if len(fresh) < len(batch) or len(batch) < SEARCH_PAGE:
+            if len(fresh) < len(batch) or len(batch) < limit:
                 return found
             offset += len(batch)
+            limit = min(limit * 4, SEARCH_PAGE)
 
     def refresh(self) -> int:
         """Index the threads the server changed since the last refresh; returns how many."""

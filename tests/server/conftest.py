@@ -36,6 +36,15 @@ STARTUP_SECONDS = 90.0
 
 def _server_python() -> Path:
     """The server venv's interpreter, installing the venv when missing or out of date."""
+    import fcntl
+
+    SERVER_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(SERVER_VENV.parent / ".langgraph-server.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers build it once, not at once
+        return _install_server_venv()
+
+
+def _install_server_venv() -> Path:
     python = SERVER_VENV / "bin" / "python"
     stamp = SERVER_VENV / ".installed"
     wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
@@ -170,12 +179,12 @@ def desk_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'desk.db'}"
 
 
-def open_desk(url: str, desk_url: str, monkeypatch: pytest.MonkeyPatch | None = None):
+def open_desk(url: str, desk_url: str):
     """`Inbox.open` as a deployment would: HITL_LANGGRAPH_API_URL set, no graphs file."""
     from hitl import Inbox
 
-    return Inbox.open(database_url=desk_url, graphs_path=str(Path(desk_url[len("sqlite:///") :]).parent / "none.json"),
-                      config_path=None, langgraph_api_url=url)  # fmt: skip
+    return Inbox.open(database_url=desk_url, graphs_path=str(HERE / "no-graphs.json"), config_path=None,
+                      create=True, langgraph_api_url=url)  # fmt: skip
 
 
 @pytest.fixture
@@ -187,8 +196,10 @@ def desk(server: Server, desk_url: str, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def desk_factory(desk_url: str):
-    """Open more desks over the same desk database (other desk processes); closed after the test."""
+def desk_factory(db_url: str):
+    """Open desks over one desk database (SQLite, and PostgreSQL when HITL_TEST_POSTGRES_URL is
+    set), as several desk processes would; closed after the test."""
+    desk_url = db_url
     opened = []
 
     def make(url: str):
