@@ -32,10 +32,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langgraph.errors import is_invalid_resume
 from langgraph.types import Command
-
-from langchain_core.callbacks import BaseCallbackHandler
 
 from hitl import runner
 from hitl.kinds import kind_of
@@ -697,8 +696,6 @@ def _finish(
     *,
     late: bool,
 ) -> ResumeOutcome:
-    from hitl.inbox import ResumeOutcome
-
     """Close a finished run's claims and append its audit rows, in ONE write transaction.
 
     Raises (unless `late`, when the caller is gone and the outcome is only recorded):
