@@ -209,3 +209,17 @@ def desk_factory(db_url: str):
     yield make
     for one in opened:
         one.close()
+
+
+@pytest.fixture
+def sqlite_desk(desk_url: str):
+    """Open a desk over a fresh SQLite desk database, on the server given; closed after the test."""
+    opened = []
+
+    def make(url: str):
+        opened.append(open_desk(url, desk_url))
+        return opened[-1]
+
+    yield make
+    for one in opened:
+        one.close()

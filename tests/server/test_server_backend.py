@@ -49,6 +49,20 @@ def test_without_the_server_url_the_sql_store_stays_the_backend(tmp_path) -> Non
         assert desk.backend is None
 
 
+def test_the_two_variables_pick_the_server_and_its_key(tmp_path, monkeypatch) -> None:
+    from hitl.config import Settings
+    from hitl.store import Store
+
+    monkeypatch.setenv("HITL_LANGGRAPH_API_URL", "https://agents.example.com")
+    monkeypatch.setenv("HITL_LANGGRAPH_API_KEY", "lsv2-secret")
+    settings = Settings.from_env()
+    assert (settings.langgraph_api_url, settings.langgraph_api_key) == ("https://agents.example.com", "lsv2-secret")
+    with Store.open(f"sqlite:///{tmp_path / 'desk.db'}", create=True) as store:
+        backend = ServerBackend.connect(store, settings.langgraph_api_url, api_key=settings.langgraph_api_key)
+        assert backend.client.http.client.headers["x-api-key"] == "lsv2-secret"
+        backend.close()
+
+
 # ------------------------------------------------------------------ listing and reading
 
 
@@ -230,12 +244,12 @@ def test_a_server_gone_before_the_answer_runs_nothing_and_releases_the_claim(ser
     assert runs_on(client, thread_id) == 2
 
 
-def test_a_server_gone_while_the_run_runs_marks_the_decision_unknown(own_server, desk_factory) -> None:
+def test_a_server_gone_while_the_run_runs_marks_the_decision_unknown(own_server, sqlite_desk) -> None:
     from langgraph_sdk import get_sync_client
 
     client = get_sync_client(url=own_server.url, api_key=None)
     thread_id = start_thread(client, "approve", {"action_details": "slow"})
-    desk = desk_factory(own_server.url)
+    desk = sqlite_desk(own_server.url)
     item = only_interrupt(desk, thread_id)
     errors: list[BaseException] = []
 
