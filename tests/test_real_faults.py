@@ -140,7 +140,7 @@ def test_sqlite_locked_by_another_process_after_the_node_ran_is_outcome_unknown_
         client = TestClient(create_app(desk, tokens=TOKENS))
         approval = _Approval(client, thread_id)
         _wait_for(files["entered"])  # the node runs: alice's answer is in
-        holder = _hold_write_lock(files["db"], 2.5)  # longer than the 0.2 s busy timeout
+        holder = _hold_write_lock(files["db"], 4.0)  # far longer than the 0.2 s busy timeout
         files["gate"].touch()  # the node does its work, then LangGraph's write meets the lock
 
         details = _assert_outcome_unknown(approval.wait(), "unknown", thread_id)
@@ -172,7 +172,7 @@ def test_sqlite_locked_past_the_desks_own_retries_is_unrecorded_then_recovered_a
         client = TestClient(create_app(desk, tokens=TOKENS))
         approval = _Approval(client, thread_id)
         _wait_for(files["entered"])
-        holder = _hold_write_lock(files["db"], 6.0)
+        holder = _hold_write_lock(files["db"], 8.0)
         files["gate"].touch()
 
         details = _assert_outcome_unknown(approval.wait(), "unrecorded", thread_id)
