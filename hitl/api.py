@@ -249,6 +249,11 @@ class PendingPage(BaseModel):
     waiting_on_others: int = Field(
         default=0, description="With [access]: waiting threads under the same filters this token's reviewer may not decide."
     )
+    indexing: Indexing | None = Field(
+        default=None,
+        description="While the desk's first index of the database is under way: its progress (the page and total "
+        "cover only the threads indexed so far, newest first). Null once the index is complete.",
+    )
 
 
 class DecisionOut(BaseModel):
@@ -370,6 +375,12 @@ class HistoryPage(BaseModel):
     )
 
 
+class Indexing(BaseModel):
+    done: int = Field(description="Threads the first index has indexed so far.")
+    total: int = Field(description="Threads the first index found; done == total once the index is complete.")
+    seconds_left: float | None = Field(default=None, description="Estimated seconds to completion, when known.")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     backend: str
@@ -377,6 +388,7 @@ class Health(BaseModel):
     read_only_reason: str | None = Field(
         default=None, description="Why the database is read-only (file permissions, a WAL database opened as a snapshot)."
     )
+    indexing: Indexing = Field(description="Progress of the desk's first index of this database.")
 
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -833,6 +845,7 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
             backend=inbox.store.backend,
             read_only=bool(inbox.store.read_only),
             read_only_reason=inbox.store.read_only_reason,
+            indexing=Indexing(**inbox.indexing()),
         )
 
     @app.get("/pending", response_model=PendingPage, tags=["review"], responses=_AUTH_ERRORS)
@@ -861,6 +874,7 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
             waiting_longer_than=waiting_longer_than,
             newest_first=newest_first,
         )
+        progress = inbox.indexing()
         return PendingPage(
             items=[
                 PendingThreadOut(
@@ -879,6 +893,7 @@ def create_app(inbox: Inbox | None = None, *, tokens: Sequence[ApiToken] | Mappi
             next_cursor=page.next_cursor,
             total=page.total,
             waiting_on_others=page.waiting_on_others,
+            indexing=Indexing(**progress) if progress["done"] < progress["total"] else None,
         )
 
     @app.get("/threads/{thread_id}", response_model=ThreadOut, tags=["review"], responses=_THREAD_ERRORS)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -169,6 +172,9 @@ class Inbox:
         self.registry = registry
         self.settings = settings
         self._refresh_lock = threading.Lock()
+        self._first_index_lock = threading.Lock()
+        self._first_index_thread: threading.Thread | None = None
+        self._first_index_stop = threading.Event()
         self._after_index: list[Callable[[list[str]], None]] = []
         self._after_decision: list[Callable[[list[dict[str, Any]]], None]] = []
 
@@ -213,7 +219,12 @@ class Inbox:
         return inbox
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Stop the background first index (its lease lapses; another desk resumes it) and
+        close the database connection."""
+        self._first_index_stop.set()
+        worker = self._first_index_thread
+        if worker is not None:
+            worker.join(timeout=60)
         if self.backend is not None:
             self.backend.close()
         self.store.close()
@@ -346,17 +357,93 @@ class Inbox:
 
     # ------------------------------------------------------------------ listing
 
+    first_index_in_call = 5000
+    """A first index of up to this many threads is done inside the listing call that meets it;
+    a bigger one runs in the background while the Inbox shows what is indexed so far."""
+    index_batch = 5000
+    """Threads per batch of the background first index (one snapshot read, one write)."""
+    index_lease_seconds = 30.0
+    """How long the background indexer's lease lasts without renewal: a desk process that
+    dies mid-index hands over to another desk after this long."""
+
     def refresh(self, thread_ids: Sequence[str] | None = None) -> int:
         """Index threads agents changed since the last call (only these, when given); returns
-        how many."""
+        how many.
+
+        On a database the desk has not indexed yet, a small first index is done here; a big
+        one is started in the background (`indexing()` tells its progress) and this call
+        indexes only what agents changed meanwhile.
+        """
         if self.backend is not None:
             return self.backend.refresh()
+        count = 0
+        if thread_ids is None and self.store.backfill_pending():
+            progress = self.store.indexing()
+            if progress["total"] - progress["done"] <= self.first_index_in_call:
+                count += self._index_first_batches(owner=None)
+            else:
+                self._start_first_index()
         with self._refresh_lock:
             changed: list[str] = []
-            count = self.store.refresh(self._indexer(changed), thread_ids=thread_ids)
+            count += self.store.refresh(self._indexer(changed), thread_ids=thread_ids)
         for hook in self._after_index:
             hook(changed)
         return count
+
+    def indexing(self) -> dict[str, Any]:
+        """Progress of the first index of this database: `{"done", "total", "seconds_left"}`.
+
+        `done == total` when the index is complete. `seconds_left` estimates the rest from
+        this process's indexing rate (None until it has one, or when another desk indexes).
+        """
+        progress = self.store.indexing()
+        done, total = progress["done"], progress["total"]
+        seconds_left = None
+        rate = getattr(self, "_index_rate", None)
+        if done < total and rate:
+            seconds_left = round((total - done) / rate, 1)
+        return {"done": done, "total": total, "seconds_left": seconds_left}
+
+    def _index_first_batches(self, *, owner: str | None, stop: threading.Event | None = None) -> int:
+        """Work the first index's queue until it is empty (or the lease is lost, or `stop`)."""
+        count = 0
+        started = time.monotonic()
+        while stop is None or not stop.is_set():
+            changed: list[str] = []
+            taken = self.store.backfill(
+                self._indexer(changed), batch=self.index_batch, owner=owner, lease_seconds=self.index_lease_seconds
+            )
+            for hook in self._after_index:
+                hook(changed)
+            if taken == 0:
+                break
+            count += taken
+            self._index_rate = count / max(time.monotonic() - started, 1e-6)
+        return count
+
+    def _start_first_index(self) -> None:
+        """One background indexer per desk process; across processes the lease row decides."""
+        with self._first_index_lock:
+            if self._first_index_thread is not None and self._first_index_thread.is_alive():
+                return
+            self._first_index_thread = threading.Thread(
+                target=self._first_index_worker, name="hitl-first-index", daemon=True
+            )
+            self._first_index_thread.start()
+
+    def _first_index_worker(self) -> None:
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        stop = self._first_index_stop
+        try:
+            while not stop.is_set() and self.store.backfill_pending():
+                if not self.store.take_index_lease(owner, lease_seconds=self.index_lease_seconds):
+                    # Another desk process indexes: watch for it to finish or die.
+                    stop.wait(min(self.index_lease_seconds / 2, 5.0))
+                    continue
+                self._index_first_batches(owner=owner, stop=stop)
+            self.store.release_index_lease(owner)
+        except Exception:  # the next listing starts another worker
+            logging.getLogger(__name__).exception("The background first index stopped")
 
     def on_indexed(self, hook: Callable[[list[str]], None]) -> None:
         """Call `hook(thread_ids)` after each refresh with the threads just re-indexed."""

@@ -12,6 +12,10 @@ The store never loops `get_state` over threads. Instead:
   that have not completed (a completed task has a write to a real channel, or
   `__no_writes__`).
 * Listing counts and filters `hitl_threads` with SQL and decodes only the returned page.
+* The first index of a database the desk has never seen works through `hitl_backfill`, newest
+  threads first, in batches that each commit their rows, their queue entries and the progress
+  counter together (`backfill`), under a lease in `hitl_indexer` (one indexer per database):
+  listings meanwhile show what is indexed so far, and a desk killed midway is resumed by the next.
 
 Backends share this module: `sqlite:///path` now, `postgresql://...` via the same SQL with a
 different dialect (see `_Dialect`).
@@ -172,6 +176,20 @@ CREATE TABLE IF NOT EXISTS hitl_threads (
     waiting_since REAL NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS hitl_dirty_version ON hitl_dirty (version);
+CREATE TABLE IF NOT EXISTS hitl_backfill (
+    thread_id TEXT PRIMARY KEY,
+    latest TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hitl_backfill_latest ON hitl_backfill (latest, thread_id);
+CREATE TABLE IF NOT EXISTS hitl_indexer (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT,
+    lease_until REAL NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO hitl_indexer (id, total, done) VALUES (1, 0, 0) ON CONFLICT DO NOTHING;
 CREATE INDEX IF NOT EXISTS hitl_threads_status_wait ON hitl_threads (status, waiting_since, thread_id);
 CREATE INDEX IF NOT EXISTS hitl_threads_status_graph ON hitl_threads (status, graph_id, waiting_since, thread_id);
 CREATE TABLE IF NOT EXISTS hitl_counts (
@@ -255,6 +273,18 @@ _COUNTS_FROM_THREADS = (
     "SELECT status, COALESCE(graph_id, ''), COUNT(*) FROM hitl_threads GROUP BY status, COALESCE(graph_id, '')"
 )
 """Fills a freshly created `hitl_counts` from rows indexed before it existed."""
+
+_BACKFILL_FROM_CHECKPOINTS = (
+    "INSERT INTO hitl_dirty (thread_id, version) SELECT DISTINCT thread_id, 0 FROM checkpoints WHERE true "
+    "ON CONFLICT DO NOTHING",
+    "INSERT INTO hitl_backfill (thread_id, latest) SELECT thread_id, MAX(checkpoint_id) FROM checkpoints "
+    "GROUP BY thread_id ON CONFLICT DO NOTHING",
+    "UPDATE hitl_indexer SET total = (SELECT COUNT(*) FROM hitl_backfill), done = 0 WHERE id = 1",
+)
+"""The first index of a database the desk has never seen: every thread gets a dirty mark of
+version 0 (as before) and a place in `hitl_backfill`, the queue the first index works through,
+newest latest checkpoint first. `hitl_indexer` holds its progress and the lease that lets one
+desk process at a time work the queue (see `Store.backfill`)."""
 
 _SEARCH_SQLITE = """
 CREATE TABLE IF NOT EXISTS hitl_search_docs (
@@ -526,11 +556,9 @@ class Store:
                 if counts_fresh:
                     script += _COUNTS_FROM_THREADS + ";"
                 if fresh:
-                    # Threads written before the triggers existed: index them once.
-                    script += (
-                        "INSERT INTO hitl_dirty (thread_id, version) "
-                        "SELECT DISTINCT thread_id, 0 FROM checkpoints WHERE true ON CONFLICT DO NOTHING;"
-                    )
+                    # Threads written before the triggers existed: index them once (in the
+                    # background when there are many, see `backfill`).
+                    script += "".join(statement + ";" for statement in _BACKFILL_FROM_CHECKPOINTS)
                 self._conn.executescript("BEGIN IMMEDIATE;" + script + "COMMIT;")
                 _migrate_claims_sqlite(self._conn)
         except sqlite3.DatabaseError as exc:
@@ -880,6 +908,10 @@ class Store:
             ids, where = [], ""
             if not self.query("SELECT 1 FROM hitl_dirty LIMIT 1"):
                 return 0  # nothing changed: skip the snapshot transaction (round trips on a server)
+            if self.query("SELECT 1 FROM hitl_backfill LIMIT 1"):
+                # A first index is under way: its version-0 marks are `backfill`'s work, so a
+                # refresh (on every listing) takes only what agents changed (found by index).
+                where = "WHERE version > 0 "
         done = 0
         batches = 0
         while max_batches is None or batches < max_batches:
@@ -905,6 +937,108 @@ class Store:
 
     def _refresh_read_only(self, indexer: Indexer) -> int:
         return 0
+
+    # ------------------------------------------------------------------ the first index
+
+    def indexing(self) -> dict[str, Any]:
+        """Progress of the first index: `{"done", "total", "owner", "lease_until"}`.
+
+        `done == total` once every thread the desk found on first opening the database has
+        been indexed (threads changed since are indexed by `refresh` as usual).
+        """
+        if self.read_only:
+            return {"done": 0, "total": 0, "owner": None, "lease_until": 0.0}
+        rows = self.query("SELECT total, done, owner, lease_until FROM hitl_indexer WHERE id = 1")
+        if not rows:
+            return {"done": 0, "total": 0, "owner": None, "lease_until": 0.0}
+        total, done, owner, lease_until = rows[0]
+        return {"done": int(done), "total": int(total), "owner": owner, "lease_until": float(lease_until or 0)}
+
+    def backfill_pending(self) -> bool:
+        """Whether the first index still has threads to go."""
+        if self.read_only:
+            return False
+        return bool(self.query("SELECT 1 FROM hitl_backfill LIMIT 1"))
+
+    def take_index_lease(self, owner: str, *, lease_seconds: float) -> bool:
+        """Take (or renew) the lease on the first index for `owner`; False while another
+        desk process holds an unexpired one. One indexer per database, whatever the processes."""
+        now = time.time()
+        return (
+            self.execute_write(
+                "UPDATE hitl_indexer SET owner = ?, lease_until = ? "
+                "WHERE id = 1 AND (owner IS NULL OR owner = ? OR lease_until < ?)",
+                (owner, now + lease_seconds, owner, now),
+            )
+            == 1
+        )
+
+    def release_index_lease(self, owner: str) -> None:
+        """Give the lease up (the first index is done, or this desk closes)."""
+        self.execute_write("UPDATE hitl_indexer SET owner = NULL, lease_until = 0 WHERE id = 1 AND owner = ?", (owner,))
+
+    def backfill(
+        self, indexer: Indexer, *, batch: int = 5000, owner: str | None = None, lease_seconds: float = 30.0
+    ) -> int:
+        """Index one batch of the first index's queue, newest threads first; returns how many
+        threads left the queue (0: the first index is complete).
+
+        The batch is read in one snapshot (its version-0 marks and the threads' state) and
+        written in one transaction that also takes the threads off the queue and moves the
+        progress counter, so a desk killed midway loses at most the batch it had not written,
+        and the next desk starts where it stopped: no thread is indexed twice (only threads
+        this transaction itself took off the queue get a row), none is skipped. A thread an
+        agent changed meanwhile (its mark moved off version 0) is left to `refresh`. With
+        `owner`, the write also renews that owner's lease and is refused (0, nothing written)
+        when another desk has taken the lease over.
+        """
+        if self.read_only:
+            return 0
+        with self.connection(snapshot=True):
+            queued = [
+                r[0]
+                for r in self.query("SELECT thread_id FROM hitl_backfill ORDER BY latest DESC, thread_id DESC LIMIT ?", (batch,))
+            ]
+            if not queued:
+                return 0
+            dirty: list[tuple[str, int]] = []
+            for start in range(0, len(queued), 500):
+                chunk = queued[start : start + 500]
+                dirty += [
+                    (tid, int(version))
+                    for tid, version in self.query(
+                        f"SELECT thread_id, version FROM hitl_dirty WHERE version = 0 AND thread_id IN ({','.join('?' for _ in chunk)})",
+                        chunk,
+                    )
+                ]
+            dirty.sort()
+            state = self._read_thread_state([tid for tid, _ in dirty]) if dirty else ([], {}, set())
+        rows = self._index_rows(state, indexer)
+        taken: list[str] = []
+
+        def take(conn: Any) -> set[str] | None:
+            sql = self.dialect.sql
+            if owner is not None:
+                renewed = conn.execute(
+                    sql("UPDATE hitl_indexer SET lease_until = ? WHERE id = 1 AND owner = ?"),
+                    (time.time() + lease_seconds, owner),
+                ).rowcount
+                if renewed != 1:
+                    return None
+            for start in range(0, len(queued), 500):
+                chunk = queued[start : start + 500]
+                taken.extend(
+                    r[0]
+                    for r in conn.execute(
+                        sql(f"DELETE FROM hitl_backfill WHERE thread_id IN ({','.join('?' for _ in chunk)}) RETURNING thread_id"),
+                        chunk,
+                    ).fetchall()
+                )
+            conn.execute(sql("UPDATE hitl_indexer SET done = done + ? WHERE id = 1"), (len(taken),))
+            return set(taken)
+
+        self._write_index(rows, dirty, only=take)
+        return len(taken)
 
     def _read_thread_state(self, thread_ids: list[str]) -> tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]]:
         """(latest root checkpoint rows, pending interrupts, threads with error writes)."""
@@ -1035,11 +1169,23 @@ class Store:
                     found.add(thread_id)
         return found
 
-    def _write_index(self, rows: list[tuple], dirty: list[tuple[str, int]]) -> None:
+    def _write_index(
+        self, rows: list[tuple], dirty: list[tuple[str, int]], *, only: Callable[[Any], set[str] | None] | None = None
+    ) -> None:
+        """Write the rows built from the marks `dirty`, clearing each mark still at that version.
+
+        `only(conn)` runs first in the same transaction and names the threads this write may
+        touch (None: none at all), for the first index's queue.
+        """
         by_thread = {row[0]: row for row in rows}
         sql = self.dialect.sql
         try:
             with self.connection(write=True) as conn:
+                if only is not None:
+                    allowed = only(conn)
+                    if allowed is None:
+                        return
+                    dirty = [(tid, version) for tid, version in dirty if tid in allowed]
                 cleared: list[str] = []
                 for start in range(0, len(dirty), 400):
                     chunk = dirty[start : start + 400]
@@ -1067,12 +1213,17 @@ class Store:
                         sql(f"DELETE FROM hitl_threads WHERE thread_id IN ({','.join('?' for _ in chunk)})"), chunk
                     )
                 keep = [by_thread[tid] for tid in sorted(cleared) if tid in by_thread]
-                if keep:
-                    conn.executemany(
+                # Multi-row statements, not executemany: SQLite's FTS5 flushes its pending terms
+                # at the end of every statement that its triggers ran in, so one statement per
+                # row cost a segment (and merges) per row: 5-10x slower writes.
+                for start in range(0, len(keep), 1000):
+                    chunk = keep[start : start + 1000]
+                    conn.execute(
                         sql(
                             "INSERT INTO hitl_threads (thread_id, status, checkpoint_id, graph_id, graph_note, kinds, "
                             "summary, search_text, n_interrupts, interrupt_ids, nodes, waiting_since, updated_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
+                            "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                            + " ON CONFLICT (thread_id) DO UPDATE SET "
                             "status = excluded.status, checkpoint_id = excluded.checkpoint_id, "
                             "graph_id = excluded.graph_id, graph_note = excluded.graph_note, kinds = excluded.kinds, "
                             "summary = excluded.summary, search_text = excluded.search_text, "
@@ -1080,7 +1231,7 @@ class Store:
                             "nodes = excluded.nodes, waiting_since = excluded.waiting_since, "
                             "updated_at = excluded.updated_at"
                         ),
-                        keep,
+                        [value for row in chunk for value in row],
                     )
         except StoreError as exc:
             raise StoreError(

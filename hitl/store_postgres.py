@@ -40,7 +40,7 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hitl.errors import InvalidAnswer, StoreError
-from hitl.store import _COUNTS_FROM_THREADS, _DESK_TABLES_SQLITE, Store, _Dialect
+from hitl.store import _BACKFILL_FROM_CHECKPOINTS, _COUNTS_FROM_THREADS, _DESK_TABLES_SQLITE, Store, _Dialect
 
 __all__ = ["open_postgres", "POSTGRES", "translate_ddl", "describe_url"]
 
@@ -401,10 +401,8 @@ def _setup_desk_tables(conn: psycopg.Connection, schema: str) -> None:
         if fresh:
             # Threads written before the trigger existed: index them once. The trigger took a
             # lock on the saver's tables, so no agent write falls between the two.
-            conn.execute(
-                "INSERT INTO hitl_dirty (thread_id, version) SELECT DISTINCT thread_id, 0 FROM checkpoints "
-                "ON CONFLICT DO NOTHING"
-            )
+            for statement in _BACKFILL_FROM_CHECKPOINTS:
+                conn.execute(statement)
     try:
         with conn.transaction():
             ops_schema = conn.execute(

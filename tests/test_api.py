@@ -56,7 +56,10 @@ def only_interrupt(client: TestClient, thread_id: str) -> dict:
 def test_healthz_needs_no_token(inbox: Inbox, client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "backend": inbox.store.backend, "read_only": False, "read_only_reason": None}
+    assert response.json() == {
+        "status": "ok", "backend": inbox.store.backend, "read_only": False, "read_only_reason": None,
+        "indexing": {"done": 0, "total": 0, "seconds_left": None},
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -440,7 +443,7 @@ def test_access_rules_apply_to_tokens_and_refusals_are_403(graphs_file: Path, tm
         refused = client.post("/approve", headers=ALICE, json={"thread_id": thread_id, "approved": True})
         assert refused.status_code == 403
         assert refused.json()["error"] == "not_authorized" and "ops" in refused.json()["message"]
-        assert client.get("/pending", headers=ALICE).json() | {"items": []} == {"items": [], "next_cursor": None, "total": 0, "waiting_on_others": 1}
+        assert client.get("/pending", headers=ALICE).json() | {"items": []} == {"items": [], "next_cursor": None, "total": 0, "waiting_on_others": 1, "indexing": None}
         done = client.post("/approve", headers={"Authorization": "Bearer ops-secret"}, json={"thread_id": thread_id, "approved": True})
         assert done.status_code == 200 and list(inbox.history()["reviewer"]) == ["olga@example.com"]
         assert client.get("/history", headers={"Authorization": "Bearer ops-secret"}).json()["count"] == 1

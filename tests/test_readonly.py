@@ -82,7 +82,10 @@ def test_a_wal_database_in_a_read_only_directory_opens_as_an_immutable_snapshot(
     assert report["pending"] == [wal_database["thread"]] and report["status"] == "waiting" and report["audit_ok"]
     assert "is read-only: decisions cannot be recorded. Nothing was changed." in report["decide_error"]
     assert "corrupt" not in report["decide_error"]
-    assert report["healthz"] == {"status": "ok", "backend": "sqlite", "read_only": True, "read_only_reason": report["read_only_reason"]}
+    assert report["healthz"] == {
+        "status": "ok", "backend": "sqlite", "read_only": True, "read_only_reason": report["read_only_reason"],
+        "indexing": {"done": 0, "total": 0, "seconds_left": None},
+    }  # fmt: skip
     assert report["api_pending_total"] == 1
     status, body = report["api_approve"]
     assert status == 503 and body["error"] == "store_unavailable" and "is read-only" in body["message"]

@@ -149,6 +149,7 @@ def render_queue() -> None:
     _render_batch_results()
     try:
         page = _load_page(inbox)
+        _render_indexing(inbox.indexing())
     except HitlError as exc:
         show_problem(exc)
         return
@@ -198,6 +199,28 @@ def render_queue() -> None:
     )  # fmt: skip
     _render_pagination(page)
     _render_actions(inbox, selected, {item.thread_id: item for item in page.items}, seen)
+
+
+def _render_indexing(progress: dict[str, Any]) -> None:
+    """A progress bar while the desk's first index of the database runs in the background."""
+    done, total = progress["done"], progress["total"]
+    if done >= total:
+        return
+    left = progress.get("seconds_left")
+    estimate = f", about {_duration(left)} left" if left is not None else ""
+    st.progress(
+        done / total if total else 0.0,
+        text=f"Indexing this database for the first time: {done:,} of {total:,} threads{estimate}. "
+        "The newest threads are listed first; the rest appear as they are indexed.",
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _on_select() -> None:

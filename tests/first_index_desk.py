@@ -1,0 +1,43 @@
+"""A desk process for tests/test_first_index.py: runs the background first index.
+
+    python -m tests.first_index_desk URL GRAPHS BATCH LEASE_SECONDS
+
+Opens the desk, waits for a line on stdin, starts the background first index, and prints
+"started" once it holds the lease. Each batch is followed by a short pause, so the test can
+kill this process (SIGKILL: no cleanup, the lease left to expire) while the index is half done.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def main() -> None:
+    url, graphs, batch, lease = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    from hitl import Inbox
+
+    inbox = Inbox.open(database_url=url, graphs_path=graphs)
+    inbox.first_index_in_call = 0
+    inbox.index_batch = batch
+    inbox.index_lease_seconds = lease
+    backfill = inbox.store.backfill
+
+    def slow_backfill(*args, **kwargs):
+        taken = backfill(*args, **kwargs)
+        time.sleep(0.5)
+        return taken
+
+    inbox.store.backfill = slow_backfill  # type: ignore[method-assign]
+    print("ready", flush=True)
+    sys.stdin.readline()
+    inbox.refresh()
+    while inbox.store.indexing()["owner"] is None:
+        time.sleep(0.01)
+    print("started", flush=True)
+    while True:
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()
