@@ -217,8 +217,8 @@ class ServerBackend:
             where.append("graph_id = ?")
             params.append(graph_id)
         if kind:
-            where.append("kinds LIKE ?")
-            params.append(f"%,{kind},%")
+            where.append("kinds LIKE ? ESCAPE '\\'")
+            params.append(f"%,{_like_escape(kind)},%")
         if search:
             where.append("search_text LIKE ? ESCAPE '\\'")
             params.append("%" + _like_escape(search.lower()) + "%")
@@ -357,7 +357,7 @@ class ServerBackend:
             raise AlreadyDecided(moved, reviewer="someone outside the desk", decided_at=None, thread_id=thread_id)
         try:
             run = self.client.runs.create(
-                thread_id, graph_id or current["metadata"].get("assistant_id"),
+                thread_id, (current.get("metadata") or {}).get("assistant_id") or graph_id,
                 command={"resume": {iid: answers[iid] for iid in ids}}, multitask_strategy="reject",
             )  # fmt: skip
         except httpx.HTTPStatusError as exc:
@@ -415,11 +415,13 @@ class ServerBackend:
     def _wait_for(self, thread_id: str, run_id: str) -> dict[str, Any]:
         """The run once it has ended. Polled (not `runs.join`, whose reconnects wait up to a
         minute on a server that went away): a lost server is seen within one poll."""
-        delay = 0.02
+        delay, deadline = 0.02, time.monotonic() + self.lease_seconds
         while True:
             run = self.client.runs.get(thread_id, run_id)
             if run.get("status") not in ("pending", "running"):
                 return run
+            if time.monotonic() > deadline:  # the claim's lease: past it the decision is unknown
+                raise httpx.ReadTimeout(f"run {run_id} still {run.get('status')} after {self.lease_seconds:g} s")
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
