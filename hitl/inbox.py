@@ -360,8 +360,9 @@ class Inbox:
     first_index_in_call = 5000
     """A first index of up to this many threads is done inside the listing call that meets it;
     a bigger one runs in the background while the Inbox shows what is indexed so far."""
-    index_batch = 5000
-    """Threads per batch of the background first index (one snapshot read, one write)."""
+    index_batch = 1000
+    """Threads per batch of the background first index (one snapshot read, one write). Small
+    enough that a listing waiting on SQLite's one connection waits for one batch at most."""
     index_lease_seconds = 30.0
     """How long the background indexer's lease lasts without renewal: a desk process that
     dies mid-index hands over to another desk after this long."""

@@ -3,8 +3,8 @@
     python -m tests.first_index_desk URL GRAPHS BATCH LEASE_SECONDS
 
 Opens the desk, waits for a line on stdin, starts the background first index, and prints
-"started" once it holds the lease. Each batch is followed by a short pause, so the test can
-kill this process (SIGKILL: no cleanup, the lease left to expire) while the index is half done.
+"started" once it holds the lease; then indexes one batch per line it reads, so the test can
+kill it (SIGKILL: no cleanup, the lease left to expire) with the index exactly half done.
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ def main() -> None:
     inbox.index_lease_seconds = lease
     backfill = inbox.store.backfill
 
-    def slow_backfill(*args, **kwargs):
-        taken = backfill(*args, **kwargs)
-        time.sleep(0.5)
-        return taken
+    def stepped_backfill(*args, **kwargs):
+        sys.stdin.readline()  # one batch per line from the test
+        return backfill(*args, **kwargs)
 
-    inbox.store.backfill = slow_backfill  # type: ignore[method-assign]
+    inbox.store.backfill = stepped_backfill  # type: ignore[method-assign]
     print("ready", flush=True)
     sys.stdin.readline()
     inbox.refresh()

@@ -143,7 +143,7 @@ def test_a_second_desk_finishes_the_first_index_of_a_killed_one(db_url: str, gra
     _fill(graphs, 150)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     desk = subprocess.Popen(
-        [sys.executable, "-m", "tests.first_index_desk", db_url, str(graphs_file), "10", "5"],
+        [sys.executable, "-m", "tests.first_index_desk", db_url, str(graphs_file), "10", "15"],
         cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -157,19 +157,22 @@ def test_a_second_desk_finishes_the_first_index_of_a_killed_one(db_url: str, gra
             desk.stdin.flush()
             assert desk.stdout.readline().strip() == "started", desk.stderr.read()
             second.pending()  # its own background indexer waits: the other process holds the lease
+            desk.stdin.write("batch\n" * 4)  # four batches of 10, then the indexer is killed
+            desk.stdin.flush()
             _wait_until(lambda: second.indexing()["done"] >= 40)
             os.kill(desk.pid, signal.SIGKILL)
             desk.wait(30)
             killed_at = time.time()
+            time.sleep(1)  # a COMMIT the server was running when its client died lands now (the lease lasts 15 s)
             before = dict(second.store.query("SELECT thread_id, updated_at FROM hitl_threads"))
             done_by_first = second.indexing()["done"]
-            assert len(before) == done_by_first < 150, second.store.indexing()  # only the lease holder indexed
+            assert len(before) == done_by_first == 40, second.store.indexing()  # only the lease holder indexed
             _wait_until(lambda: second.indexing()["done"] == 150)
             after = dict(second.store.query("SELECT thread_id, updated_at FROM hitl_threads"))
             # Nothing indexed twice: what the killed desk wrote was not rewritten...
             assert {tid: after[tid] for tid in before} == before
             # ...and everything else was written once, by the second desk, after the kill.
-            assert all(after[tid] >= killed_at for tid in set(after) - set(before))
+            assert all(after[tid] >= killed_at for tid in set(after) - set(before)), second.store.indexing()
             assert second.indexing()["done"] == second.indexing()["total"] == 150
             assert not second.store.backfill_pending()
             _assert_index_is_the_truth(second, graphs)
