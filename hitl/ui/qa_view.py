@@ -1,8 +1,10 @@
 """The QA page: score finished threads, correct them, adjudicate, export, fork and compare.
 
 The page reads widgets and calls `hitl.qa.QA`; everything it decides (which item is next, who may
-see whose scores, what is exported) is decided there. Keyboard on the Review tab: J next item,
-S submit scores, X skip (single keys, ignored while typing in a text field; Tab out first).
+see whose scores, what is exported) is decided there. Keyboard on the Review tab: J next item, X skip
+(single keys, which Streamlit ignores while a field has the focus); in the score form Tab moves
+between rubrics, arrows and Space pick a value, and Ctrl+Enter in a text field (Tab on to the
+correction or comment) submits.
 Untrusted text (messages, payloads, outputs, reviewer comments) is drawn with `st.text`,
 `st.code` or `st.json`, or escaped with `md_escape` where Streamlit parses markdown.
 """
@@ -29,8 +31,10 @@ from hitl.ui.state import defaults
 
 __all__ = ["render_qa_page", "SHORTCUTS", "score_widgets_values", "text_diff", "changes_frame"]
 
-SHORTCUTS = {"next": "J", "submit": "S", "skip": "X"}
-"""Keyboard shortcuts of the Review tab (Streamlit reserves C and R)."""
+SHORTCUTS = {"next": "J", "submit": "Ctrl+Enter", "skip": "X"}
+"""Keyboard shortcuts of the Review tab. Streamlit ignores single keys while a field has the focus,
+so submitting, done from the form, takes a modifier; a focused radio keeps even those to itself,
+so Ctrl+Enter is pressed in the correction or comment field."""
 
 _YES, _NO = "Yes", "No"
 _FORMAT_LABELS = {"jsonl": "JSONL (LangSmith examples)", "csv": "CSV", "openai": "JSONL (OpenAI fine-tuning)"}
@@ -120,25 +124,30 @@ def render_qa_page() -> None:
         if qa.config.default_rubrics:
             right.caption("Using the default rubrics (correct, quality, notes): define [[qa.rubrics]] in HITL_CONFIG for your own.")
     name = st.session_state["qa_queue"]
-    notice = st.session_state.pop("qa_notice", None)
+    notice = st.session_state.get("qa_notice")  # the last action's result, until the next one
     if notice:
         st.success(md_escape(notice), icon=":material/check_circle:")
-    tabs = st.tabs(["Review", "Progress & agreement", "Adjudicate", "Export", "Fork & compare", "Queues"])
-    with tabs[5]:
-        _render_queues(qa, inbox, reviewer)
+    # A stateful tab bar (key): the chosen tab survives reruns, and only its content runs.
+    labels = ["Review", "Progress & agreement", "Adjudicate", "Export", "Fork & compare", "Queues"]
+    tabs = dict(zip(labels, st.tabs(labels, key="qa_tab", on_change="rerun"), strict=True))
+    if tabs["Queues"].open:
+        with tabs["Queues"]:
+            _render_queues(qa, inbox, reviewer)
     if name is None:
-        tabs[0].info("No QA queue yet: create one on the Queues tab (or add [[qa.queues]] to HITL_CONFIG).", icon=":material/info:")
+        if tabs["Review"].open:
+            tabs["Review"].info("No QA queue yet: create one on the Queues tab (or add [[qa.queues]] to HITL_CONFIG).", icon=":material/info:")
         return
-    with tabs[0]:
-        _render_review(qa, name, reviewer, principal)
-    with tabs[1]:
-        _render_progress(qa, name)
-    with tabs[2]:
-        _render_adjudication(qa, name, reviewer, principal)
-    with tabs[3]:
-        _render_export(qa, name, principal)
-    with tabs[4]:
-        _render_forks(qa, name, reviewer, principal)
+    renderers = {
+        "Review": lambda: _render_review(qa, name, reviewer, principal),
+        "Progress & agreement": lambda: _render_progress(qa, name),
+        "Adjudicate": lambda: _render_adjudication(qa, name, reviewer, principal),
+        "Export": lambda: _render_export(qa, name, principal),
+        "Fork & compare": lambda: _render_forks(qa, name, reviewer, principal),
+    }
+    for label, render in renderers.items():
+        if tabs[label].open:
+            with tabs[label]:
+                render()
 
 
 # --------------------------------------------------------------------------- review
@@ -153,6 +162,7 @@ def _set_current(name: str, thread_id: str | None) -> None:
 
 
 def _take_next(qa: QA, name: str, reviewer: str, principal: Any) -> None:
+    st.session_state["qa_notice"] = None
     try:
         view = qa.next_item(name, reviewer=reviewer, principal=principal)
     except HitlError as exc:
@@ -181,18 +191,19 @@ def _render_review(qa: QA, name: str, reviewer: str, principal: Any) -> None:
         st.error(md_escape(error), icon=":material/warning:")
     thread_id = _current(name)
     bar = st.columns([1.4, 1.2, 4], vertical_alignment="center")
-    bar[0].button(f"Next item ({SHORTCUTS['next']})", key="qa_next", type="primary" if not thread_id else "secondary",
+    bar[0].button("Next item", key="qa_next", type="primary" if not thread_id else "secondary",
                   shortcut=SHORTCUTS["next"], icon=":material/skip_next:", on_click=_take_next, args=(qa, name, reviewer, principal),
                   help="The next item for you: one you hold, else one you have not scored or skipped that still needs scores.")  # fmt: skip
     if thread_id:
-        bar[1].button(f"Skip ({SHORTCUTS['skip']})", key="qa_skip", shortcut=SHORTCUTS["skip"], icon=":material/redo:",
+        bar[1].button("Skip", key="qa_skip", shortcut=SHORTCUTS["skip"], icon=":material/redo:",
                       on_click=_skip, args=(qa, name, thread_id, reviewer, principal),
                       help="Not for you: released, and not offered to you again.")  # fmt: skip
     spec = qa.queue(name)
     bar[2].caption(md_escape(f"{spec.reviewers_per_item} reviewer(s) per item{' · blind' if spec.blind else ''} · "
                              f"items are held for you {spec.reservation_minutes:g} min once opened"))  # fmt: skip
     if not thread_id:
-        st.caption("Press J (or the button) to take the next item.")
+        st.caption("Press J (or the button) to take the next item. In the form: Tab, arrows and Space pick scores; "
+                   "Ctrl+Enter in the correction or comment submits.")
         return
     try:
         view = qa.item(name, thread_id, viewer=reviewer, principal=principal)
@@ -219,7 +230,7 @@ def _render_item(qa: QA, name: str, view: ItemView, reviewer: str, principal: An
         st.markdown("**Final output** " + md_escape(f"({view.output_source})"))
         with st.container(border=True):
             show_text(view.final_output)
-        with st.expander("Conversation", expanded=True):
+        with st.expander(f"Conversation ({len(view.messages)} messages)", expanded=False):
             render_conversation(view.messages, key=f"qa:{view.item.thread_id}")
         render_state(view.values)
         _render_decisions(view)
@@ -290,8 +301,8 @@ def _render_score_form(qa: QA, name: str, view: ItemView, reviewer: str, princip
         correction = st.text_area("Correction of the final output (optional)", value=original, height=150, key=f"{prefix}:correction",
                                   help="Edit the output into what the agent should have produced; exported as the reference output.")  # fmt: skip
         comment = st.text_input("Comment (optional)", key=f"{prefix}:comment")
-        sent = st.form_submit_button(f"Submit scores ({SHORTCUTS['submit']})", type="primary", shortcut=SHORTCUTS["submit"],
-                                     icon=":material/send:")  # fmt: skip
+        sent = st.form_submit_button("Submit scores", type="primary", shortcut=SHORTCUTS["submit"], icon=":material/send:",
+                                     help="Ctrl+Enter from a text field of the form (radios keep their keys to themselves)")  # fmt: skip
     if not sent:
         return
     try:
@@ -305,7 +316,8 @@ def _render_score_form(qa: QA, name: str, view: ItemView, reviewer: str, princip
         show_problem(exc)
         return
     _take_next(qa, name, reviewer, principal)
-    st.session_state["qa_notice"] = st.session_state.get("qa_notice") or f"Scores for {thread_id} recorded."
+    left = st.session_state.get("qa_notice")
+    st.session_state["qa_notice"] = f"Scores for {thread_id} recorded." + (f" {left}" if left else "")
     st.rerun()
 
 
@@ -463,7 +475,7 @@ def _render_forks(qa: QA, name: str, reviewer: str, principal: Any) -> None:
     existing = qa.forks(thread_id)
     if answered:
         labels = {a.interrupt_id: f"{a.node or '?'} · {a.kind} · answered by {a.reviewer or 'the agent process'}" for a in answered}
-        chosen_id = st.selectbox("Answered interrupt", list(labels), format_func=lambda i: md_escape(labels[i]), key=f"qa_fork_pick:{thread_id}")
+        chosen_id = st.selectbox("Answered interrupt", list(labels), format_func=labels.get, key=f"qa_fork_pick:{thread_id}")
         chosen = next(a for a in answered if a.interrupt_id == chosen_id)
         left, right = st.columns(2)
         with left:

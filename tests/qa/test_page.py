@@ -73,12 +73,14 @@ def test_take_score_and_see_progress_and_analytics(desk: Inbox) -> None:
     prefix = f"qa_score:page:{thread_id}"
     at.radio(key=f"{prefix}:correct").set_value("Yes")
     at.radio(key=f"{prefix}:quality").set_value(4)
-    at.button(key=f"FormSubmitter:{prefix}:form-Submit scores (S)").click().run()
+    at.button(key=f"FormSubmitter:{prefix}:form-Submit scores").click().run()
     assert not at.exception, [e.value for e in at.exception]
     (submission,) = QA.of(desk).storage.submissions("page", thread_id)
     assert (submission.reviewer, submission.scores, submission.has_correction) == ("alice", {"correct": True, "quality": 4}, False)
     assert any("recorded" in s.value for s in at.success)
     assert any(t in at.subheader[0].value.replace("\\", "") for t in threads if t != thread_id)  # the next item is open
+    at.session_state["qa_tab"] = "Progress & agreement"
+    at.run()
     assert any(m.label == "Scores" and m.value == "1 / 4" for m in at.metric)
 
     history = _page("alice", "pages/history.py")
