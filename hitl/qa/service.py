@@ -21,6 +21,9 @@ Configuration (HITL_CONFIG):
     [[qa.rubrics]]  ...                      # hitl.qa.rubrics; without any, DEFAULT_RUBRICS
     [[qa.queues]]   ...                      # hitl.qa.queues; queues can also be created at run time
 
+Sampling: `sync` adds the newly finished threads that match and fall in the sample;
+`next_item` runs it when the queue was last sampled over a minute ago, so items keep coming.
+
 Blind review: in a blind queue a reviewer sees no other reviewer's scores of an item (nor its
 adjudication) until they have submitted their own; `item()` leaves them out and says how many
 were hidden. Reservations: `next_item` holds the item for the queue's `reservation_minutes`, so
@@ -71,6 +74,9 @@ DEFAULT_RUBRICS = (
 """Rubrics used when HITL_CONFIG defines no [[qa.rubrics]] (so the demo works out of the box)."""
 
 FINISHED = ("completed", "failed", "resolved")
+
+SYNC_EVERY_SECONDS = 60.0
+"""`next_item` samples newly finished threads into its queue at most this often."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -365,6 +371,13 @@ class QA:
         self.storage.mark_synced(name, now)
         return added
 
+    def sync_if_stale(self, name: str, *, max_age_seconds: float = SYNC_EVERY_SECONDS) -> int:
+        """`sync` when the queue was last sampled more than `max_age_seconds` ago (or never)."""
+        synced = next((i.synced_at for i in self.queues() if i.spec.name == name), None)
+        if synced is not None and self.clock() - synced < max_age_seconds:
+            return 0
+        return self.sync(name)
+
     def _by_outcome(self, spec: QueueSpec, rows: list[Any]) -> list[Any]:
         wanted = set(spec.outcomes)
         verdicts: dict[str, set[str]] = {}
@@ -422,6 +435,8 @@ class QA:
         they have neither scored nor skipped that still needs scores. None when none is left."""
         who = self._who(reviewer, principal)
         spec = self.queue(name)
+        if not self.inbox.store.read_only:
+            self.sync_if_stale(name)  # threads keep finishing: sample them as reviewers ask for work
         now = self.clock()
         thread_id = self.storage.reserve_next(name, who, per_item=spec.reviewers_per_item, now=now, until=now + spec.reservation_seconds)
         if thread_id is None:

@@ -159,3 +159,14 @@ def test_queues_created_at_run_time_are_validated(inbox, make_qa) -> None:
     with pytest.raises(Exception, match="does not define"):
         qa.create_queue({"name": "bad", "rubrics": ["nope"]}, created_by="alice")
     assert [q.source for q in qa.queues()] == ["page"]
+
+
+def test_threads_finishing_later_are_sampled_when_reviewers_ask(inbox, make_qa, clock) -> None:
+    (first,) = finish(inbox, 1, prefix="early")
+    qa = make_qa([{"name": "live", "rubrics": ["correct"]}])
+    assert qa.next_item("live", reviewer="alice").item.thread_id == first
+    qa.submit("live", first, reviewer="alice", scores={"correct": True})
+    (later,) = finish(inbox, 1, prefix="late")
+    assert qa.next_item("live", reviewer="alice") is None  # sampled under a minute ago
+    clock.advance(61)
+    assert qa.next_item("live", reviewer="alice").item.thread_id == later
