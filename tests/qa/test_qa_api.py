@@ -73,3 +73,14 @@ def test_fork_compare_and_analytics_over_rest(inbox) -> None:
     analytics = client.get("/qa/analytics", headers=_as("alice-token")).json()
     assert analytics["decisions"] == 1 and analytics["by_graph"][0]["graph_id"] == "email_approval"
     assert client.get("/qa/queues", headers={}).status_code == 401
+def test_the_qa_routes_are_in_the_openapi_document_with_the_desk_errors(inbox) -> None:
+    document = _client(inbox).get("/openapi.json").json()
+    operations = {(m, p): op for p, item in document["paths"].items() if p.startswith("/qa/") for m, op in item.items()}
+    assert len(operations) == 17 and {("post", "/qa/queues/{queue}/next"), ("get", "/qa/queues/{queue}/export"),
+                                       ("post", "/qa/threads/{thread_id}/forks"), ("get", "/qa/analytics")} <= set(operations)  # fmt: skip
+    for (method, path), op in operations.items():
+        assert op["tags"] == ["qa"], path
+        assert {"401", "403", "404", "409", "422", "500", "503"} <= set(op["responses"]), (method, path)
+    scores = operations[("post", "/qa/queues/{queue}/items/{thread_id}/scores")]
+    assert "$ref" in str(scores["requestBody"]["content"]["application/json"]["schema"])
+    assert "text/csv" in operations[("get", "/qa/queues/{queue}/export")]["responses"]["200"]["content"]
