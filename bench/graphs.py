@@ -47,13 +47,40 @@ def payload(graph_id: str, request: dict) -> object:
     }
 
 
+def _review_refund(state: State) -> dict:
+    answer = interrupt(payload("refund", state["request"]))
+    return {"log": ["refunded" if answer.get("approved") else f"refused: {answer.get('reason', '')}"]}
+
+
+def _review_deploy(state: State) -> dict:
+    go = interrupt(payload("deploy", state["request"]))
+    return {"log": ["deployed" if go else "held"]}
+
+
+def _review_newsletter(state: State) -> dict:
+    answer = interrupt(payload("newsletter", state["request"]))
+    if answer.get("action") == "approve":
+        return {"log": [f"sent: {answer.get('edited', '')[:40]}"]}
+    return {"log": ["rejected" if answer.get("action") == "reject" else "regenerate"]}
+
+
+def _review_crm_tools(state: State) -> dict:
+    answer = interrupt(payload("crm_tools", state["request"]))
+    if not answer.get("approved"):
+        return {"log": [f"cancelled: {answer.get('reason', '')}"]}
+    return {"log": [f"ran {len(answer.get('approved_tools') or [])} calls"]}
+
+
+_REVIEWS = {"refund": _review_refund, "deploy": _review_deploy, "newsletter": _review_newsletter,
+            "crm_tools": _review_crm_tools}
+"""Each graph reads its answer the way a real graph of its kind does (the desk reads its contract from this)."""
+
+
 def _build(graph_id: str) -> StateGraph:
     def prepare(state: State) -> dict:
         return {"log": [f"prepared {state['request']['ref']}"]}
 
-    def review(state: State) -> dict:
-        answer = interrupt(payload(graph_id, state["request"]))
-        return {"log": [f"review:{answer!r}"[:200]]}
+    review = _REVIEWS[graph_id]
 
     def act(state: State) -> dict:
         return {"log": ["done"]}
