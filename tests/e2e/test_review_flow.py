@@ -92,7 +92,12 @@ def test_inbox_open_edit_untick_submit_and_history(app_server, desk, new_page) -
 
     # 3. History lists both decisions under the reviewer's name.
     go_to(page, "History")
-    rows = grid_rows(page)
+    # The audit table is the page's last grid, below the charts and the decision analytics.
+    audit = page.locator('[data-testid="stDataFrame"]').last
+    audit.scroll_into_view_if_needed()
+    audit.locator('td[role="gridcell"]').first.wait_for(state="attached")
+    rows = [[cell.inner_text().strip() for cell in row.locator('td[role="gridcell"]').all()]
+            for row in audit.locator('tbody tr[role="row"]').all()]
     text = "\n".join(" | ".join(row) for row in rows)
     assert "draft-1" in text and "tools-1" in text, text
     assert text.count(REVIEWER) >= 2, text
