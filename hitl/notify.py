@@ -480,6 +480,12 @@ def _outbox_row(hook: Webhook, event_type: str, event_key: str, thread_id: str, 
     }
 
 
+def _is_fork(store: Any, thread_id: str) -> bool:
+    """A QA fork (`hitl_fork_of` in its metadata) is not a production request: no approval_needed."""
+    latest = store.latest_checkpoint(thread_id)
+    return bool(latest and isinstance(latest[1], dict) and latest[1].get("hitl_fork_of"))
+
+
 def enqueue_approvals(inbox: Inbox, thread_ids: Sequence[str], *, config: NotifyConfig | None = None) -> int:
     """Queue one `approval_needed` per pending interrupt of these threads, per subscribed endpoint.
 
@@ -520,6 +526,7 @@ def enqueue_approvals(inbox: Inbox, thread_ids: Sequence[str], *, config: Notify
                 for hook in hooks
             )
         ]
+        missing = [thread_id for thread_id in missing if not _is_fork(store, thread_id)]
         if not missing:
             continue
         graph_of = {row[0]: row[1] for row in waiting}

@@ -185,6 +185,17 @@ def test_approval_needed_is_signed_and_carries_the_interrupt(inbox: Inbox, recei
     assert [(a.outcome, a.status_code) for a in delivery_attempts(inbox, row.id)] == [("delivered", 200)]
 
 
+def test_a_qa_fork_waiting_at_an_interrupt_sends_no_approval_needed(inbox: Inbox, receiver: Callable[..., Receiver]) -> None:
+    config = config_for(receiver())
+    fork = "deploy-a~fork-1"
+    inbox.graph("fragile").invoke({"topic": "a"}, {"configurable": {"thread_id": fork},
+                                                   "metadata": {"graph_id": "fragile", "hitl_fork_of": "deploy-a"}})
+    production = start(inbox, "fragile", {"topic": "b"}, thread_id="deploy-b")
+    inbox.refresh()
+    assert enqueue_approvals(inbox, [fork, production], config=config) == 1
+    assert {row.thread_id for row in outbox_rows(inbox)} == {production}
+
+
 def test_each_interrupt_is_queued_once_per_endpoint_however_often_it_is_offered(
     inbox: Inbox, receiver: Callable[..., Receiver]
 ) -> None:
