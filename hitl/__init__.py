@@ -17,6 +17,7 @@ from hitl.errors import (
     ThreadNotFound,
     UnknownGraph,
 )
+from hitl.contracts import Contract
 from hitl.inbox import (
     BatchResult,
     CheckpointInfo,
@@ -27,6 +28,7 @@ from hitl.inbox import (
     ResumeOutcome,
     ThreadView,
 )
+from hitl.outcome import OutcomeUnknown
 
 __all__ = [
     "Inbox",
@@ -44,4 +46,6 @@ __all__ = [
     "InvalidAnswer",
     "NotAuthorized",
     "StoreError",
+    "OutcomeUnknown",
+    "Contract",
 ]
