@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 SEED_THREADS ?= 42
+# Test processes (pytest-xdist): the machines have 2 cores; TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 # Demo threads go into the embedded default database only. A database you point the desk at
 # (HITL_DATABASE_URL set) never gets demo threads from `make run` or `make api`: run
 # `make seed` yourself if you want them there.
@@ -33,7 +35,7 @@ api: $(STAMP) $(DEMO_DATA)
 	$(PY) -m uvicorn hitl.api:app --port 8000
 
 test: $(STAMP)
-	LANGGRAPH_STRICT_MSGPACK=true $(PY) -m pytest -q
+	LANGGRAPH_STRICT_MSGPACK=true $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
