@@ -838,6 +838,10 @@ def _contract_card(card: _Card, value: Any, contract: Contract) -> Submission | 
         quick.append(("approve", f"Approve (sends {_short(contract.approve_value)})", "approve", False))
     if contract.can_reject and has_reject:
         quick.append(("reject", f"Reject (sends {_short(contract.reject_value)})", "reject", False))
+    if contract.answer == "object" and not contract.can_reject:
+        # Say why there is no Reject: a rejection the graph would misread, or one it has no branch for.
+        st.caption(md_escape(contract.no_reject_reason or "No one-click reject: the graph's code has no rejecting "
+                             "value for this answer. Type the answer to decline."))
     if quick:
         reason = card.reason(label="Reject reason") if any(q[0] == "reject" for q in quick) else ""
         clicked = card.buttons(quick)
@@ -846,8 +850,6 @@ def _contract_card(card: _Card, value: Any, contract: Contract) -> Submission | 
             return Submission(interrupt_id=card.id, answer=answer, comment=reason if clicked == "reject" else "",
                               verb="approved" if clicked == "approve" else "rejected")
         st.caption("Or type the answer yourself:")
-    elif contract.answer == "object" and not contract.can_reject:
-        st.caption(md_escape(contract.no_reject_reason or "The graph's code has no reject branch: type the answer."))
     fixed = {"text": "Text", "number": "Number", "object": "JSON"}.get(contract.answer)
     if fixed is None:
         st.caption("The desk cannot tell what this graph expects: pick the answer's type and check what will be sent.")

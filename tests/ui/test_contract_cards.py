@@ -85,3 +85,15 @@ def test_state_edit_approved_unchanged_sends_modified_false(inbox: Inbox, app) -
     at = _open(app, thread_id)
     at.button(key=_key(item.id, "btn", "approve")).click().run()
     assert json.loads(inbox.history(thread_id=thread_id).iloc[0]["answer"]) == {"modified": False}
+
+
+def test_a_tool_without_a_reject_branch_offers_approve_and_says_why_there_is_no_reject(inbox: Inbox, app) -> None:
+    inbox.start_run("hotel_agent", {}, thread_id="hotel-ui")
+    (item,) = inbox.thread("hotel-ui").interrupts
+    at = _open(app, "hotel-ui")
+    labels = [b.label for b in at.button]
+    assert any(label.startswith("Approve (sends") for label in labels)
+    assert not any(label.startswith("Reject") for label in labels)
+    assert "No one-click reject" in _captions(at)
+    at.button(key=_key(item.id, "btn", "approve")).click().run()
+    assert inbox.thread("hotel-ui").values["messages"][-1].content == "Successfully booked a stay at McKittrick Hotel."
