@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import free_port, screenshot, wait_for_app
-from tests.e2e.test_review_flow import go_to, grid_rows, open_from_inbox
+from tests.e2e.test_review_flow import go_to, grid_rows, history_rows, open_from_inbox
 
 
 APPROVE = '[class*="-btn-approve"] button:visible'
@@ -145,7 +145,7 @@ def test_roles_four_eyes_and_quorum_in_the_browser(login_desk, new_page, tmp_pat
     # The chain moved on to the director level, which alice may not decide (nor open).
     alice.get_by_text("(roles: manager) may not decide director-level approval on thread 'po-1'").wait_for()
     go_to(alice, "History")
-    rows = grid_rows(alice)
+    rows = history_rows(alice)
     assert any("po-1" in row and "alice@example.com" in row for row in rows), rows
     assert list(inbox.history(thread_id="po-1")["reviewer"]) == ["alice@example.com"]
 

@@ -23,6 +23,15 @@ def grid_rows(page: Any, *, within: Any = None) -> list[list[str]]:
     return rows
 
 
+def history_rows(page: Any) -> list[list[str]]:
+    """The History page's audit table: its last grid, below the charts and the decision analytics."""
+    audit = page.locator('[data-testid="stDataFrame"]').last
+    audit.scroll_into_view_if_needed()
+    audit.locator('td[role="gridcell"]').first.wait_for(state="attached")
+    return [[cell.inner_text().strip() for cell in row.locator('td[role="gridcell"]').all()]
+            for row in audit.locator('tbody tr[role="row"]').all()]
+
+
 def tick_row(page: Any, index: int) -> None:
     """Tick the selection checkbox of data row `index` (the grid draws on a canvas)."""
     grid = page.locator('[data-testid="stDataFrame"]').first
@@ -92,12 +101,7 @@ def test_inbox_open_edit_untick_submit_and_history(app_server, desk, new_page) -
 
     # 3. History lists both decisions under the reviewer's name.
     go_to(page, "History")
-    # The audit table is the page's last grid, below the charts and the decision analytics.
-    audit = page.locator('[data-testid="stDataFrame"]').last
-    audit.scroll_into_view_if_needed()
-    audit.locator('td[role="gridcell"]').first.wait_for(state="attached")
-    rows = [[cell.inner_text().strip() for cell in row.locator('td[role="gridcell"]').all()]
-            for row in audit.locator('tbody tr[role="row"]').all()]
+    rows = history_rows(page)
     text = "\n".join(" | ".join(row) for row in rows)
     assert "draft-1" in text and "tools-1" in text, text
     assert text.count(REVIEWER) >= 2, text
