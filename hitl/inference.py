@@ -293,9 +293,13 @@ class _Reader:
         self.depth = depth
         self.parents = _parents(fdef)
         self.globals = getattr(inspect.unwrap(func), "__globals__", None) or {}
+        self._reading: set[str] = set()
 
     def uses_of_name(self, name: str) -> Usage:
         usage = Usage()
+        if name in self._reading:  # `a = b` then `b = a`: each name is read once
+            return usage
+        self._reading.add(name)
         for node in ast.walk(self.fdef):
             if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
                 usage.merge(self.use(node))

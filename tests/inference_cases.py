@@ -95,3 +95,10 @@ def fstring_only_unknown(state):
 def mixed_unknown(state):
     answer = interrupt("?")
     return {"a": answer.strip(), "b": answer.get("x")}
+
+
+def reassigned_text(state):
+    answer = interrupt("Name?")
+    other = answer
+    answer = other
+    return {"name": answer.strip()}
