@@ -295,6 +295,10 @@ class _Reader:
         self.globals = getattr(inspect.unwrap(func), "__globals__", None) or {}
         self._reading: set[str] = set()
 
+    def start_site(self) -> None:
+        """Each interrupt() call site reads the names it binds afresh."""
+        self._reading.clear()
+
     def uses_of_name(self, name: str) -> Usage:
         usage = Usage()
         if name in self._reading:  # `a = b` then `b = a`: each name is read once
@@ -476,6 +480,7 @@ def call_sites(func: Callable[..., Any], *, tool: str | None = None) -> list[Cal
         if not _is_interrupt(node, names, modules):
             continue
         assert isinstance(node, ast.Call)
+        reader.start_site()
         usage = reader.use(node)
         answer_type, why = usage.answer_type()
         prompt, prefix, payload_keys = _payload_facts(node)

@@ -102,3 +102,10 @@ def reassigned_text(state):
     other = answer
     answer = other
     return {"name": answer.strip()}
+
+
+def same_name_twice_text(state):
+    answer = interrupt("First name?")
+    first = answer.strip()
+    answer = interrupt("Last name?")
+    return {"name": first + " " + answer.strip()}
