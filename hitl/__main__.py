@@ -12,8 +12,13 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+import hitl
+from hitl.audit import Anchor, audit_key, parse_anchor, verify_chain
 from hitl.errors import HitlError
+from hitl.notify import run_watcher
+from hitl.policy import sweep
 from hitl.qa import cli as qa_cli
+from hitl.resume import recover_stale_claims
 
 __all__ = ["main"]
 
@@ -31,8 +36,6 @@ def _age(since: datetime) -> str:
 
 
 def _anchor_argument(text: str) -> Any:
-    from hitl.audit import parse_anchor
-
     try:
         return parse_anchor(text)
     except HitlError as exc:
@@ -118,9 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from hitl import Inbox
-
-    inbox = Inbox.open(database_url=args.database_url, graphs_path=args.graphs)
+    # Looked up on the package at call time: tests stand a fake desk in for `hitl.Inbox`.
+    inbox = hitl.Inbox.open(database_url=args.database_url, graphs_path=args.graphs)
     if inbox.store.read_only:
         print(f"note: {inbox.store.read_only_reason or 'the database is read-only.'}", file=sys.stderr)
     if args.command == "pending":
@@ -195,32 +197,24 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "audit":
         return _audit(inbox, args)
     if args.command == "recover":
-        from hitl.resume import recover_stale_claims
-
         settled = recover_stale_claims(inbox)
         for thread_id, interrupt_id, result in settled:
             print(f"{thread_id}\t{interrupt_id}\t{result}")
         print(f"{len(settled)} stale claim(s) settled")
         return 0
     if args.command == "sweep":
-        from hitl.policy import sweep
-
         for line in sweep(inbox, dry_run=args.dry_run):
             print(line)
         return 0
     if args.command == "qa":
         return qa_cli.run(inbox, args)
     if args.command == "notify":
-        from hitl.notify import run_watcher
-
         run_watcher(inbox, once=args.once, interval=args.interval)
         return 0
     return 2
 
 
 def _audit(inbox: Any, args: argparse.Namespace) -> int:
-    from hitl.audit import Anchor, audit_key, verify_chain
-
     head = inbox.store.audit_head()
     report = verify_chain(inbox.store.audit_rows(), head=head, key=audit_key(), anchor=args.anchor)
     if args.action == "verify":

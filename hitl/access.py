@@ -77,7 +77,6 @@ those threads.
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import json
 import math
@@ -87,17 +86,16 @@ import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from hitl import contracts
 from hitl.contracts import Contract
-from hitl.errors import HitlError, InvalidAnswer, NotAuthorized, StoreError
+from hitl.domain import PendingInterrupt, Principal, Source
+from hitl.errors import HitlError, NotAuthorized, StoreError
 from hitl.kinds import kind_of
-from hitl.store import _decode_cursor, _encode_cursor, _like_escape
+from hitl.payloads import classify, tool_calls
+from hitl.store import Store, like_escape
 
-if TYPE_CHECKING:
-    from hitl.inbox import Inbox, Page, PendingInterrupt
-    from hitl.store import Store
 
 __all__ = [
     "Principal",
@@ -107,7 +105,6 @@ __all__ = [
     "IdentityMapping",
     "AccessPolicy",
     "Vote",
-    "QuorumPlan",
     "approves",
     "approved_calls",
     "audit_context",
@@ -117,49 +114,7 @@ __all__ = [
     "thread_requesters",
     "votes",
     "hidden_rows",
-    "my_queue",
-    "sync_facts",
 ]
-
-Source = Literal["local", "oidc", "api", "cli", "test"]
-"""Where a principal's identity was established."""
-
-
-# --------------------------------------------------------------------------- principal
-
-
-@dataclass(frozen=True, kw_only=True)
-class Principal:
-    """Who is deciding: a verified identity and the roles the policy gives it."""
-
-    identity: str
-    """Email (else OIDC subject) or the API token's reviewer; recorded as the reviewer."""
-
-    roles: frozenset[str] = frozenset()
-    """Roles from `[[access.identities]]` (and an API token's own roles)."""
-
-    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    """The identity provider's claims (st.user), or {} for API tokens."""
-
-    source: Source = "oidc"
-    """How the identity was established."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.identity, str) or not self.identity.strip():
-            raise NotAuthorized(
-                f"A principal needs a non-empty identity, got {self.identity!r}. Sign in again, "
-                "or configure the API token's reviewer."
-            )
-
-    @property
-    def key(self) -> str:
-        """The identity compared case-insensitively (emails)."""
-        return self.identity.strip().lower()
-
-    def describe_roles(self) -> str:
-        """`"finance, manager"` or `"none"`."""
-        return ", ".join(sorted(self.roles)) or "none"
-
 
 # --------------------------------------------------------------------------- items
 
@@ -204,8 +159,6 @@ class ReviewItem:
     @property
     def calls(self) -> list[dict[str, Any]]:
         """The tool calls the payload asks about."""
-        from hitl.payloads import tool_calls
-
         return [dict(call) for call in tool_calls(self.value, self.kind)]  # type: ignore[arg-type]
 
     @property
@@ -272,7 +225,7 @@ def normalized_name(name: str) -> str:
     return "".join(char for char in text if not _invisible(char)).strip()
 
 
-def _match_key(name: str) -> str:
+def match_key(name: str) -> str:
     """What rule selectors compare: the normalised name, case-folded."""
     return normalized_name(name).casefold()
 
@@ -280,7 +233,7 @@ def _match_key(name: str) -> str:
 def _same_identity(requester: str | None, principal: Principal) -> bool:
     """Whether the requester is the principal, compared normalised (a zero-width character in
     `requested_by` does not make bob someone else for four eyes)."""
-    return bool(requester) and _match_key(requester) == _match_key(principal.identity)
+    return bool(requester) and match_key(requester) == match_key(principal.identity)
 
 
 def shown_name(name: str) -> str:
@@ -334,11 +287,11 @@ class _Selector:
     def matches(self, item: ReviewItem, answer: Any = None) -> bool:
         """Whether the item is selected: its graph, kind, and the tools its payload proposes
         or its `answer` approves (names compared normalised, see `normalized_name`)."""
-        if self.graphs and _match_key(item.graph_id or "") not in {_match_key(g) for g in self.graphs}:
+        if self.graphs and match_key(item.graph_id or "") not in {match_key(g) for g in self.graphs}:
             return False
         if self.kinds and item.kind not in self.kinds:
             return False
-        if self.tools and not {_match_key(t) for t in self.tools} & _tool_keys(item, answer):
+        if self.tools and not {match_key(t) for t in self.tools} & _tool_keys(item, answer):
             return False
         return True
 
@@ -363,9 +316,9 @@ class _Selector:
 
 def _tool_keys(item: ReviewItem, answer: Any = None) -> set[str]:
     """Match keys of the tools the payload proposes plus those the answer approves."""
-    keys = {_match_key(name) for name in item.tools}
+    keys = {match_key(name) for name in item.tools}
     if answer is not None:
-        keys |= {_match_key(str(call.get("name"))) for call in _answer_calls(item, answer)}
+        keys |= {match_key(str(call.get("name"))) for call in _answer_calls(item, answer)}
     return keys
 
 
@@ -412,11 +365,11 @@ class QuorumRule(_Selector):
             return None
         if self.min_amount is None:
             return f"{self.describe()} needs {self.approvals} approvals"
-        wanted = {_match_key(t) for t in self.tools}
+        wanted = {match_key(t) for t in self.tools}
         unreadable = None
         for call in [*item.calls, *(_answer_calls(item, answer) if answer is not None else [])]:
             name = str(call.get("name"))
-            if wanted and _match_key(name) not in wanted:
+            if wanted and match_key(name) not in wanted:
                 continue
             raw = _field(call.get("args"), self.amount_field)
             try:
@@ -889,8 +842,6 @@ def audit_context(store: Store, thread_id: str, interrupt_id: str, *, history: i
     interrupts, its last `history` checkpoints (an interrupt already resumed), and, for the
     graph, the desk's index. For rows that do not know them (recovery, takeover); never raises.
     """
-    from hitl.payloads import classify
-
     found: dict[str, Any] = {}
     try:
         rows = store.query(
@@ -978,7 +929,7 @@ def approves(kind: str, value: Any, answer: Any, contract: Contract | None = Non
     return kind_of(kind).approves(value, answer)
 
 
-def _agreement_key(item: ReviewItem, answer: Any) -> str | None:
+def agreement_key(item: ReviewItem, answer: Any) -> str | None:
     calls = approved_calls(item.kind, item.value, answer, item.contract)
     if calls is None:
         return None
@@ -1071,203 +1022,17 @@ def votes(store: Store, thread_id: str, interrupt_id: str | None = None) -> list
     ]
 
 
-@dataclass(frozen=True, kw_only=True)
-class QuorumPlan:
-    """What `gate` decided for one resume call."""
-
-    resume: dict[str, Any]
-    """Answers to resume the graph with now (quorum reached, rejections, items without quorum)."""
-
-    recorded: dict[str, str] = field(default_factory=dict)
-    """interrupt_id -> note, for votes recorded without resuming."""
 
 
-def gate(
-    inbox: Inbox,
-    principal: Principal,
-    items: Mapping[str, ReviewItem],
-    validated: Mapping[str, Any],
-    *,
-    comment: str = "",
-) -> QuorumPlan:
-    """Authorize answers and apply quorum; returns which answers resume the graph now.
-
-    Raises:
-        NotAuthorized: a role, four-eyes or repeated-vote refusal; nothing recorded.
-        InvalidAnswer: an approval disagrees with the calls approved by earlier votes.
-    """
-    policy = inbox.access
-    policy.authorize(principal, items.values(), answers=validated)
-    governed = {iid: policy.quorum_for(items[iid], validated[iid]) for iid in validated}
-    if not any(governed.values()):
-        return QuorumPlan(resume=dict(validated))
-    ensure_tables(inbox.store)
-    store = inbox.store
-    resume_now: dict[str, Any] = {}
-    recorded: dict[str, str] = {}
-    pending_votes: list[tuple[str, str, Any, str | None]] = []
-    for iid, answer in validated.items():
-        rule = governed[iid]
-        if rule is None:
-            resume_now[iid] = answer
-            continue
-        item = items[iid]
-        approving = approves(item.kind, item.value, answer, item.contract)
-        earlier = votes(store, item.thread_id, iid)
-        approvals = [v for v in earlier if v.vote == "approve"]
-        mine = next((v for v in earlier if v.voter.lower() == principal.key), None)
-        if mine is not None and not (approving and len(approvals) >= rule.approvals):
-            raise NotAuthorized(
-                f"{principal.identity} already voted ({mine.vote}) on {item.describe()}; a quorum needs "
-                f"{rule.approvals} distinct approvers, and each identity votes once."
-            )
-        key = _agreement_key(item, answer)
-        if approving and key is not None:
-            differing = [v for v in approvals if v.agreement not in (None, key)]
-            if differing:
-                raise InvalidAnswer(
-                    f"{differing[0].voter} approved different tool calls or arguments for {item.describe()}. "
-                    "Approvals under a quorum must agree: approve the calls as they approved them, or reject.",
-                    field_errors={iid: "differs from the approvals already given"},
-                )
-        if mine is None:
-            pending_votes.append((iid, "approve" if approving else "reject", answer, key))
-    now = time.time()
-    for iid, vote, answer, key in pending_votes:
-        with store.connection(write=True) as conn:
-            inserted = conn.execute(
-                store.dialect.sql(
-                    "INSERT INTO hitl_votes (thread_id, interrupt_id, voter, vote, answer, agreement, comment, voted_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, interrupt_id, voter) DO NOTHING"
-                ),
-                (items[iid].thread_id, iid, principal.key, vote, json.dumps(answer, default=str), key, comment or "", now),
-            ).rowcount
-        if not inserted:
-            raise NotAuthorized(
-                f"{principal.identity} already voted on {items[iid].describe()}; each identity votes once."
-            )
-    for iid, answer in validated.items():
-        rule = governed[iid]
-        if rule is None:
-            continue
-        item = items[iid]
-        tally = votes(store, item.thread_id, iid)
-        approvals = sum(1 for v in tally if v.vote == "approve")
-        rejected = not approves(item.kind, item.value, answer, item.contract)
-        if rejected and rule.reject_ends:
-            resume_now[iid] = answer
-        elif not rejected and approvals >= rule.approvals:
-            resume_now[iid] = answer
-        else:
-            needed = max(rule.approvals - approvals, 0)
-            verb = "Rejection" if rejected else "Approval"
-            why = rule.why(item, answer) or ""
-            recorded[iid] = (
-                f"{verb} by {principal.identity} recorded as a vote: {approvals} of {rule.approvals} approvals; "
-                f"{needed} more distinct approver{'s' if needed != 1 else ''} needed before the graph resumes."
-                + (f" The quorum applies because {why}." if "fails closed" in why else "")
-            )
-    if recorded:
-        _audit_votes(inbox, principal, items, validated, recorded, comment, now)
-    return QuorumPlan(resume=resume_now, recorded=recorded)
 
 
-def _audit_votes(
-    inbox: Inbox,
-    principal: Principal,
-    items: Mapping[str, ReviewItem],
-    validated: Mapping[str, Any],
-    recorded: Mapping[str, str],
-    comment: str,
-    now: float,
-) -> None:
-    rows = inbox.store.query("SELECT waiting_since FROM hitl_threads WHERE thread_id = ?", (next(iter(items.values())).thread_id,))
-    waiting_since = float(rows[0][0]) if rows else None
-    inbox.store.append_audit(
-        [
-            {
-                "thread_id": items[iid].thread_id,
-                "interrupt_id": iid,
-                "graph_id": items[iid].graph_id,
-                "kind": items[iid].kind,
-                "action": "vote",
-                "payload": items[iid].value,
-                "answer": validated[iid],
-                "reviewer": principal.identity,
-                "comment": comment,
-                "decided_at": now,
-                "waited_seconds": (now - waiting_since) if waiting_since else None,
-                "outcome": "voted",
-                "error": note,
-            }
-            for iid, note in recorded.items()
-        ]
-    )
 
 
 # --------------------------------------------------------------------------- my queue
 
 
-def _facts_key_sql() -> str:
-    # The leading version makes facts written by an older desk stale once, so they are
-    # rebuilt with what this one keeps (normalised tool names, pinned requesters).
-    return "'f3|' || t.checkpoint_id || '|' || t.interrupt_ids"
 
 
-def sync_facts(inbox: Inbox, *, batch: int = 500) -> int:
-    """Rebuild `hitl_access_facts` for waiting threads whose pending interrupts changed.
-
-    Tool names are kept as `normalized_name` reads them, case-folded, as the rules match
-    them; the requester is the thread's pinned one (`thread_requesters`). Returns how many
-    threads were (re)decoded.
-    """
-    store = inbox.store
-    ensure_tables(store)
-    stale = store.query(
-        f"SELECT t.thread_id, {_facts_key_sql()}, t.graph_id FROM hitl_threads t WHERE t.status = 'waiting' "
-        "AND NOT EXISTS (SELECT 1 FROM hitl_access_facts f WHERE f.thread_id = t.thread_id "
-        f"AND f.source_key = {_facts_key_sql()})"
-    )
-    done = 0
-    for start in range(0, len(stale), batch):
-        chunk = stale[start : start + batch]
-        ids = [row[0] for row in chunk]
-        decoded = store.pending_interrupts(ids)
-        requesters = thread_requesters(store, ids)
-        rows = []
-        for thread_id, source_key, graph_id in chunk:
-            for raw in decoded.get(thread_id, []):
-                if not raw.answerable:
-                    continue
-                pending = inbox._interrupt(raw)
-                item = ReviewItem.of(thread_id, graph_id, pending, requesters.get(thread_id))
-                tools = dict.fromkeys(_match_key(tool) for tool in item.tools)
-                rows.append(
-                    (
-                        thread_id, raw.id, source_key, item.kind, "," + ",".join(tools) + ",",
-                        item.level, _match_key(item.requested_by) if item.requested_by else None,
-                    )  # fmt: skip
-                )
-        with store.connection(write=True) as conn:
-            for thread_id in ids:
-                conn.execute(store.dialect.sql("DELETE FROM hitl_access_facts WHERE thread_id = ?"), (thread_id,))
-            for row in rows:
-                conn.execute(
-                    store.dialect.sql(
-                        "INSERT INTO hitl_access_facts (thread_id, interrupt_id, source_key, kind, tools, level, "
-                        "requested_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, interrupt_id) DO UPDATE SET "
-                        "source_key = excluded.source_key, kind = excluded.kind, tools = excluded.tools, "
-                        "level = excluded.level, requested_by = excluded.requested_by"
-                    ),
-                    row,
-                )
-        done += len(chunk)
-    if stale:
-        store.execute_write(
-            "DELETE FROM hitl_access_facts WHERE thread_id NOT IN "
-            "(SELECT thread_id FROM hitl_threads WHERE status = 'waiting')"
-        )
-    return done
 
 
 # --------------------------------------------------------------------------- requesters
@@ -1406,21 +1171,6 @@ def requester_metadata(requester: str | None) -> dict[str, str]:
     return {"requested_by": requester} if requester else {}
 
 
-def with_requester(inbox: Inbox, graph: Any, requester: str | None) -> Any:
-    """`graph` bound (`with_config`) to write the thread's requester into the metadata of
-    every checkpoint its runs write, as the first run put it there; cached per requester."""
-    if not requester or not hasattr(graph, "with_config"):
-        return graph
-    cache: dict[tuple[int, str], tuple[Any, Any]] = inbox.__dict__.setdefault("_requester_graphs", {})
-    key = (id(graph), requester)
-    hit = cache.get(key)
-    if hit is not None and hit[0] is graph:
-        return hit[1]
-    if len(cache) >= 1024:
-        cache.clear()
-    bound = graph.with_config(metadata=requester_metadata(requester))
-    cache[key] = (graph, bound)
-    return bound
 
 
 def _metadata(blob: Any) -> dict[str, Any]:
@@ -1450,7 +1200,7 @@ def _match_sql(selector: _Selector, params: list[Any]) -> str:
         likes = []
         for tool in selector.tools:
             likes.append("f.tools LIKE ? ESCAPE '\\'")
-            params.append(f"%,{_like_escape(_match_key(tool))},%")
+            params.append(f"%,{like_escape(match_key(tool))},%")
         parts.append("(" + " OR ".join(likes) + ")")
     return "(" + " AND ".join(parts) + ")" if parts else "(1 = 1)"
 
@@ -1477,7 +1227,7 @@ def decidable_sql(policy: AccessPolicy, principal: Principal, params: list[Any])
         # Own requests are not in the queue: there is nothing to approve there (a requester
         # may still open and reject them by link).
         clauses.append("(f.requested_by IS NULL OR f.requested_by <> ?)")
-        params.append(_match_key(principal.identity))
+        params.append(match_key(principal.identity))
     clauses.append(
         "NOT EXISTS (SELECT 1 FROM hitl_votes v WHERE v.thread_id = f.thread_id "
         "AND v.interrupt_id = f.interrupt_id AND v.voter = ?)"
@@ -1486,62 +1236,3 @@ def decidable_sql(policy: AccessPolicy, principal: Principal, params: list[Any])
     return " AND ".join(clauses)
 
 
-def my_queue(
-    inbox: Inbox,
-    principal: Principal,
-    *,
-    limit: int = 50,
-    cursor: str | None = None,
-    graph_id: str | None = None,
-    kind: str | None = None,
-    search: str | None = None,
-    waiting_longer_than: float | None = None,
-    newest_first: bool = False,
-) -> Page:
-    """The page of waiting threads with at least one interrupt this principal may decide.
-
-    `Page.total` counts those threads; `Page.waiting_on_others` the other waiting threads
-    under the same filters. Counting and filtering are SQL; only the page is decoded.
-    """
-    from hitl.inbox import Page
-
-    store = inbox.store
-    if store.read_only:
-        # Nothing can be decided on a read-only database, and the facts table cannot be
-        # kept there: list unfiltered; opening an item still checks access.
-        return inbox.pending(
-            limit=limit, cursor=cursor, graph_id=graph_id, kind=kind, search=search,
-            waiting_longer_than=waiting_longer_than, newest_first=newest_first, refresh=False,
-        )  # fmt: skip
-    sync_facts(inbox)
-    where, params = store.thread_filter(
-        alias="t", status="waiting", graph_id=graph_id, kind=kind, search=search, waiting_longer_than=waiting_longer_than
-    )
-    all_total = int(store.query("SELECT COUNT(*) FROM hitl_threads t WHERE " + " AND ".join(where), params)[0][0])
-    mine_params = list(params)
-    mine = (
-        " AND EXISTS (SELECT 1 FROM hitl_access_facts f WHERE f.thread_id = t.thread_id AND "
-        + decidable_sql(inbox.access, principal, mine_params)
-        + ")"
-    )
-    base = "FROM hitl_threads t WHERE " + " AND ".join(where) + mine
-    total = int(store.query("SELECT COUNT(*) " + base, mine_params)[0][0])
-    page_sql, page_params = base, list(mine_params)
-    op, order = ("<", "DESC") if newest_first else (">", "ASC")
-    if cursor:
-        since, after = _decode_cursor(cursor)
-        page_sql += f" AND (t.waiting_since {op} ? OR (t.waiting_since = ? AND t.thread_id {op} ?))"
-        page_params.extend([since, since, after])
-    rows = store.query(
-        f"SELECT t.thread_id, t.waiting_since {page_sql} ORDER BY t.waiting_since {order}, t.thread_id {order} LIMIT ?",
-        [*page_params, limit + 1],
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    ids = [r[0] for r in rows]
-    listed, _, _ = store.list_threads(status="waiting", thread_ids=ids, limit=max(len(ids), 1), newest_first=newest_first)
-    by_id = {row.thread_id: row for row in listed}
-    decoded = store.pending_interrupts(ids)
-    items = [inbox._pending_thread(by_id[tid], decoded.get(tid, [])) for tid in ids if tid in by_id]
-    next_cursor = _encode_cursor(float(rows[-1][1]), rows[-1][0]) if more and rows else None
-    return Page(items=items, next_cursor=next_cursor, total=total, waiting_on_others=all_total - total)

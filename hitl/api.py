@@ -57,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hitl.config import Settings
 from hitl.errors import (
     AlreadyDecided,
     HitlError,
@@ -67,7 +68,7 @@ from hitl.errors import (
     UnknownGraph,
 )
 from hitl.inbox import BatchResult, Inbox, PendingInterrupt, ResumeOutcome
-from hitl.notify import json_safe
+from hitl.notify import json_safe, start_background_notifier, stop_background_notifier
 from hitl.outcome import OutcomeUnknown
 from hitl.qa.api import qa_router
 
@@ -692,8 +693,6 @@ class _Desk:
     def close(self) -> None:
         """Stop the notifier; close the Inbox if this app opened it."""
         if self._inbox is not None:
-            from hitl.notify import stop_background_notifier
-
             stop_background_notifier(self._inbox)
             if self._owns_inbox:
                 self._inbox.close()
@@ -701,8 +700,6 @@ class _Desk:
 
 
 def _webhooks_configured() -> bool:
-    from hitl.config import Settings
-
     try:
         return bool(Settings.from_env().policy.get("webhooks"))
     except HitlError:
@@ -710,8 +707,6 @@ def _webhooks_configured() -> bool:
 
 
 def _start_notifier(inbox: Inbox) -> None:
-    from hitl.notify import start_background_notifier
-
     try:
         start_background_notifier(inbox)
     except HitlError as exc:

@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
 from hitl import contracts, runner
-from hitl.config import Settings
+from hitl import resume as resume_module
+from hitl.access import ReviewItem, hidden_rows, thread_requesters, votes
+from hitl.audit import ChainReport, audit_key, verify_chain
+from hitl.desk import Desk
+from hitl.domain import (
+    BatchResult,
+    CheckpointInfo,
+    Page,
+    PendingInterrupt,
+    PendingThread,
+    Principal,
+    ResumeOutcome,
+    ThreadView,
+)
 from hitl.errors import (
     AlreadyDecided,
     HitlError,
     InvalidAnswer,
     NotAuthorized,
-    StoreError,
     ThreadNotFound,
     UnknownGraph,
 )
 from hitl.outcome import OutcomeUnknown, UnknownOutcome
-from hitl.registry import GraphMatch, Registry
-from hitl.store import IndexEntry, RawInterrupt, Store, ThreadRow, checkpoint_time
+from hitl.reading import pending_interrupt, waiting_page
+from hitl.services.access import my_queue
+from hitl.store import RawInterrupt, ThreadRow, checkpoint_time
 
 __all__ = [
     "Inbox",
@@ -46,235 +54,13 @@ BATCH_CHUNK = 100
 """Threads `Inbox.batch` decides per claim transaction, audit transaction and index refresh."""
 
 
-OutcomeStatus = Literal["completed", "waiting", "failed"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class PendingInterrupt:
-    """One interrupt waiting for a human."""
-
-    id: str
-    node: str | None
-    value: Any
-    response_schema: dict[str, Any] | None
-    kind: str
-    summary: str = ""
-    task_id: str = ""
-    decode_error: str | None = None
-    failed_error: str | None = None
-    """The node raised after this interrupt was answered; retry or resolve it."""
-    checkpoint_id: str = ""
-    """The checkpoint the interrupt belongs to; its time is when the interrupt began waiting."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class PendingThread:
-    """A thread paused at one or more interrupts."""
-
-    thread_id: str
-    graph_id: str | None
-    checkpoint_id: str
-    waiting_since: datetime
-    interrupts: list[PendingInterrupt]
-    kinds: tuple[str, ...] = ()
-    summary: str = ""
-    read_only_reason: str | None = None
-
-    @property
-    def waited_seconds(self) -> float:
-        """Seconds since the thread paused."""
-        return max(0.0, (datetime.now(timezone.utc) - self.waiting_since).total_seconds())
-
-
-@dataclass(frozen=True, kw_only=True)
-class Page:
-    """One page of the queue."""
-
-    items: list[PendingThread]
-    next_cursor: str | None
-    total: int
-    waiting_on_others: int = 0
-    """With `pending(principal=...)`: waiting threads under the same filters that this
-    principal may not decide (other roles, own requests, already voted)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class CheckpointInfo:
-    """One checkpoint in a thread's timeline."""
-
-    checkpoint_id: str
-    created_at: datetime
-    step: int | None
-    source: str | None
-    channels_written: tuple[str, ...]
-    metadata: dict[str, Any]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ThreadView:
-    """Everything the review page shows about one thread."""
-
-    thread_id: str
-    graph_id: str | None
-    status: str
-    values: dict[str, Any]
-    messages: list[Any]
-    interrupts: list[PendingInterrupt]
-    next_nodes: tuple[str, ...]
-    checkpoints: list[CheckpointInfo]
-    metadata: dict[str, Any]
-    read_only_reason: str | None
-    errors: list[tuple[str, str]]
-    waiting_since: datetime | None
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    votes: list[Any] = field(default_factory=list)
-    """Quorum votes recorded on this thread (`hitl.access.Vote`), oldest first."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResumeOutcome:
-    """What happened when the graph was resumed."""
-
-    status: OutcomeStatus
-    new_interrupts: list[PendingInterrupt] = field(default_factory=list)
-    error: str | None = None
-    thread_id: str = ""
-    note: str | None = None
-    """Set when an approval was recorded as a quorum vote instead of resuming the graph."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class BatchResult:
-    """The result of one thread in a batch decision."""
-
-    thread_id: str
-    result: Literal[
-        "completed", "waiting", "failed", "already decided", "invalid", "not found", "not authorized", "changed",
-        "outcome unknown",
-    ]
-    message: str = ""
-
-
-class Inbox:
+class Inbox(Desk):
     """The review queue over one checkpointer database and one graph registry.
 
     Open with `Inbox.open()`; it reads the environment (HITL_DATABASE_URL, HITL_GRAPHS,
-    HITL_CONFIG) at call time, and keyword arguments override it.
+    HITL_CONFIG) at call time, and keyword arguments override it. The listing, reading and
+    deciding use cases live here; what they share (store, registry, index, hooks) is `Desk`.
     """
-
-    backend: Any = None
-    """`hitl.backends.Backend` the threads live behind when it is not `store` (a LangGraph
-    server, `HITL_LANGGRAPH_API_URL`): listing, reading and resuming go to it; `store` then
-    holds only the desk's own records (claims, audit, votes)."""
-
-    def __init__(self, store: Store, registry: Registry, settings: Settings) -> None:
-        self.store = store
-        self.registry = registry
-        self.settings = settings
-        self._refresh_lock = threading.Lock()
-        self._first_index_lock = threading.Lock()
-        self._first_index_thread: threading.Thread | None = None
-        self._first_index_stop = threading.Event()
-        self._after_index: list[Callable[[list[str]], None]] = []
-        self._after_decision: list[Callable[[list[dict[str, Any]]], None]] = []
-
-    @classmethod
-    def open(
-        cls,
-        *,
-        database_url: str | None = None,
-        graphs_path: str | None = None,
-        config_path: str | None = None,
-        create: bool = False,
-        **settings: Any,
-    ) -> Inbox:
-        """Open the desk.
-
-        Args:
-            database_url: overrides HITL_DATABASE_URL (default sqlite:///data/hitl.db).
-            graphs_path: overrides HITL_GRAPHS (default ./langgraph.json).
-            config_path: overrides HITL_CONFIG (policies file).
-            create: create a missing SQLite database instead of refusing it.
-            **settings: other `Settings` fields (claim_lease_seconds, resume_timeout_seconds...).
-        """
-        resolved = Settings.from_env(
-            database_url=database_url, graphs_path=graphs_path, config_path=config_path, **settings
-        )
-        store = Store.open(
-            resolved.database_url,
-            create=create or bool(resolved.langgraph_api_url),
-            busy_timeout_ms=resolved.busy_timeout_ms,
-            lock_retry_seconds=float(resolved.policy.get("database", {}).get("lock_retry_seconds", 30.0)),
-        )
-        registry = Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver)
-        inbox = cls(store, registry, resolved)
-        if resolved.langgraph_api_url:
-            # Imported only when configured: a desk over its own database never loads the SDK client.
-            from hitl.backends.server import ServerBackend
-
-            inbox.backend = ServerBackend.connect(
-                store, resolved.langgraph_api_url, api_key=resolved.langgraph_api_key,
-                lease_seconds=resolved.claim_lease_seconds,
-            )  # fmt: skip
-        return inbox
-
-    def close(self) -> None:
-        """Stop the background first index (its lease lapses; another desk resumes it) and
-        close the database connection."""
-        self._first_index_stop.set()
-        worker = self._first_index_thread
-        if worker is not None:
-            worker.join(timeout=60)
-        if self.backend is not None:
-            self.backend.close()
-        self.store.close()
-
-    def __enter__(self) -> Inbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ graphs
-
-    def graph(self, graph_id: str) -> Any:
-        """The registered graph, compiled with this desk's checkpointer."""
-        return self.registry.graph(graph_id)
-
-    def graph_ids(self) -> list[str]:
-        """Registered graph ids plus any seen on threads."""
-        if self.backend is not None:
-            return self.backend.graph_ids()
-        return list(dict.fromkeys([*self.registry.ids(), *self.store.graph_ids()]))
-
-    # ------------------------------------------------------------------ access
-
-    @property
-    def access(self) -> Any:
-        """The `[access]` policy of HITL_CONFIG (`hitl.access.AccessPolicy`), parsed once."""
-        policy = self.__dict__.get("_access")
-        if policy is None:
-            from hitl.access import AccessPolicy
-
-            policy = self.__dict__["_access"] = AccessPolicy.from_policy(self.settings.policy)
-        return policy
-
-    @property
-    def contracts(self) -> contracts.ContractResolver:
-        """Answer contracts of this desk's graphs (`hitl.contracts`), cached per (graph, node)."""
-        resolver = self.__dict__.get("_contracts")
-        if resolver is None:
-            declarations = contracts.Declarations.from_policy(self.settings.policy)
-            resolver = self.__dict__["_contracts"] = contracts.ContractResolver(self.registry.graph, declarations)
-        return resolver
-
-    def contract(self, item: PendingInterrupt, graph_id: str | None) -> contracts.Contract:
-        """What the graph `graph_id` expects back from the pending interrupt `item`, and where that came from."""
-        if item.decode_error:
-            return contracts.UNKNOWN
-        return self.contracts.resolve(
-            graph_id=graph_id, node=item.node, kind=item.kind, value=item.value, response_schema=item.response_schema
-        )
 
     def require_principal(self, provider: Callable[[], Any] | None) -> None:
         """Login mode: calls that pass no `principal` act as `provider()` (the signed-in reviewer).
@@ -285,7 +71,7 @@ class Inbox:
         """
         self.__dict__["_principal_provider"] = provider
 
-    def _acting(self, principal: Any) -> Any:
+    def _acting(self, principal: Principal | None) -> Principal | None:
         if principal is not None:
             return principal
         provider = self.__dict__.get("_principal_provider")
@@ -296,23 +82,15 @@ class Inbox:
             raise NotAuthorized("This desk requires signing in: log in to see or decide review items.")
         return current
 
-    def principal(
-        self, identity: str, *, claims: dict[str, Any] | None = None, roles: Sequence[str] = (), source: str = "oidc"
-    ) -> Any:
-        """The `hitl.access.Principal` for a verified identity, with the roles the policy maps."""
-        return self.access.principal(identity, claims=claims, roles=roles, source=source)
-
-    def review_items(self, thread_id: str, *, principal: Any = None) -> list[Any]:
+    def review_items(self, thread_id: str, *, principal: Principal | None = None) -> list[ReviewItem]:
         """The thread's pending interrupts as `hitl.access.ReviewItem`s (what the rules see)."""
-        from hitl.access import ReviewItem, thread_requesters
-
         latest = self.store.latest_checkpoint(thread_id)
         if latest is None:
             raise ThreadNotFound(thread_id)
         raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
         graph_id = self._match(thread_id, latest[1], raw).graph_id
         requester = thread_requesters(self.store, [thread_id], latest={thread_id: latest[1]}).get(thread_id)
-        return [ReviewItem.of(thread_id, graph_id, self._interrupt(i), requester) for i in raw]
+        return [ReviewItem.of(thread_id, graph_id, pending_interrupt(i), requester) for i in raw]
 
     def start_run(
         self,
@@ -327,8 +105,6 @@ class Inbox:
 
         With `background=True` the run executes in a daemon thread and this returns at once.
         """
-        import uuid
-
         graph = self.graph(graph_id)
         thread_id = thread_id or f"{graph_id}-{uuid.uuid4().hex[:8]}"
         if self.store.thread_exists(thread_id):
@@ -357,140 +133,6 @@ class Inbox:
 
     # ------------------------------------------------------------------ listing
 
-    first_index_in_call = 5000
-    """A first index of up to this many threads is done inside the listing call that meets it;
-    a bigger one runs in the background while the Inbox shows what is indexed so far."""
-    index_batch = 1000
-    """Threads per batch of the background first index (one snapshot read, one write). Small
-    enough that a listing waiting on SQLite's one connection waits for one batch at most."""
-    index_lease_seconds = 30.0
-    """How long the background indexer's lease lasts without renewal: a desk process that
-    dies mid-index hands over to another desk after this long."""
-
-    def refresh(self, thread_ids: Sequence[str] | None = None) -> int:
-        """Index threads agents changed since the last call (only these, when given); returns
-        how many.
-
-        On a database the desk has not indexed yet, a small first index is done here; a big
-        one is started in the background (`indexing()` tells its progress) and this call
-        indexes only what agents changed meanwhile.
-        """
-        if self.backend is not None:
-            return self.backend.refresh()
-        count = 0
-        if thread_ids is None and self.store.backfill_pending():
-            progress = self.store.indexing()
-            if progress["total"] - progress["done"] <= self.first_index_in_call:
-                count += self._index_first_batches(owner=None)
-            else:
-                self._start_first_index()
-        with self._refresh_lock:
-            changed: list[str] = []
-            count += self.store.refresh(self._indexer(changed), thread_ids=thread_ids)
-        for hook in self._after_index:
-            hook(changed)
-        return count
-
-    def indexing(self) -> dict[str, Any]:
-        """Progress of the first index of this database: `{"done", "total", "seconds_left"}`.
-
-        `done == total` when the index is complete. `seconds_left` estimates the rest from
-        this process's indexing rate (None until it has one, or when another desk indexes).
-        """
-        progress = self.store.indexing()
-        done, total = progress["done"], progress["total"]
-        seconds_left = None
-        rate = getattr(self, "_index_rate", None)
-        if done < total and rate:
-            seconds_left = round((total - done) / rate, 1)
-        return {"done": done, "total": total, "seconds_left": seconds_left}
-
-    def _index_first_batches(self, *, owner: str | None, stop: threading.Event | None = None) -> int:
-        """Work the first index's queue until it is empty (or the lease is lost, or `stop`)."""
-        count = 0
-        started = time.monotonic()
-        while stop is None or not stop.is_set():
-            changed: list[str] = []
-            taken = self.store.backfill(
-                self._indexer(changed), batch=self.index_batch, owner=owner, lease_seconds=self.index_lease_seconds
-            )
-            for hook in self._after_index:
-                hook(changed)
-            if taken == 0:
-                break
-            count += taken
-            self._index_rate = count / max(time.monotonic() - started, 1e-6)
-        return count
-
-    def _start_first_index(self) -> None:
-        """One background indexer per desk process; across processes the lease row decides."""
-        with self._first_index_lock:
-            if self._first_index_thread is not None and self._first_index_thread.is_alive():
-                return
-            self._first_index_thread = threading.Thread(
-                target=self._first_index_worker, name="hitl-first-index", daemon=True
-            )
-            self._first_index_thread.start()
-
-    def _first_index_worker(self) -> None:
-        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        stop = self._first_index_stop
-        try:
-            while not stop.is_set() and self.store.backfill_pending():
-                if not self.store.take_index_lease(owner, lease_seconds=self.index_lease_seconds):
-                    # Another desk process indexes: watch for it to finish or die.
-                    stop.wait(min(self.index_lease_seconds / 2, 5.0))
-                    continue
-                self._index_first_batches(owner=owner, stop=stop)
-            self.store.release_index_lease(owner)
-        except Exception:  # the next listing starts another worker
-            logging.getLogger(__name__).exception("The background first index stopped")
-
-    def on_indexed(self, hook: Callable[[list[str]], None]) -> None:
-        """Call `hook(thread_ids)` after each refresh with the threads just re-indexed."""
-        self._after_index.append(hook)
-
-    def on_decided(self, hook: Callable[[list[dict[str, Any]]], None]) -> None:
-        """Call `hook(audit_rows)` after each recorded decision (one dict per interrupt, with `seq`).
-
-        A hook that raises is logged and skipped: the decision is already recorded.
-        """
-        self._after_decision.append(hook)
-
-    def _decided(self, rows: list[dict[str, Any]]) -> None:
-        for hook in self._after_decision:
-            try:
-                hook(rows)
-            except Exception:
-                logging.getLogger(__name__).exception("on_decided hook %r failed", hook)
-
-    def _indexer(self, changed: list[str]) -> Callable[[str, dict[str, Any], list[RawInterrupt]], IndexEntry]:
-        from hitl.payloads import classify, search_text, summarize
-
-        def index(thread_id: str, metadata: dict[str, Any], pending: list[RawInterrupt]) -> IndexEntry:
-            changed.append(thread_id)
-            match = self.registry.match(metadata.get("graph_id"), [i.node for i in pending])
-            kinds, summaries, texts = [], [], []
-            for item in pending:
-                if item.decode_error:
-                    kinds.append("json")
-                    summaries.append("undecodable payload")
-                    continue
-                kind = classify(item.value, item.response_schema)
-                kinds.append(kind)
-                summaries.append(summarize(item.value, kind))
-                texts.append(search_text(item.value))
-            summary = summaries[0] if len(summaries) == 1 else f"{len(summaries)} decisions: " + " | ".join(summaries)
-            return IndexEntry(
-                graph_id=match.graph_id,
-                graph_note=match.note,
-                kinds=tuple(dict.fromkeys(kinds)),
-                summary=summary[:300] if summaries else "",
-                search_text=" ".join([thread_id, *texts])[:8000],
-            )
-
-        return index
-
     def pending(
         self,
         limit: int = 50,
@@ -502,7 +144,7 @@ class Inbox:
         waiting_longer_than: float | None = None,
         newest_first: bool = False,
         refresh: bool = True,
-        principal: Any = None,
+        principal: Principal | None = None,
     ) -> Page:
         """One page of threads waiting for a human, oldest first, with the total count.
 
@@ -520,25 +162,14 @@ class Inbox:
             self.refresh()
         principal = self._acting(principal)
         if principal is not None:
-            from hitl.access import my_queue
-
             return my_queue(
                 self, principal, limit=limit, cursor=cursor, graph_id=graph_id, kind=kind, search=search,
                 waiting_longer_than=waiting_longer_than, newest_first=newest_first,
             )  # fmt: skip
-        rows, next_cursor, total = self.store.list_threads(
-            status="waiting",
-            limit=limit,
-            cursor=cursor,
-            graph_id=graph_id,
-            kind=kind,
-            search=search,
-            waiting_longer_than=waiting_longer_than,
-            newest_first=newest_first,
-        )
-        decoded = self.store.pending_interrupts([row.thread_id for row in rows])
-        items = [self._pending_thread(row, decoded.get(row.thread_id, [])) for row in rows]
-        return Page(items=items, next_cursor=next_cursor, total=total)
+        return waiting_page(
+            self.store, limit=limit, cursor=cursor, graph_id=graph_id, kind=kind, search=search,
+            waiting_longer_than=waiting_longer_than, newest_first=newest_first,
+        )  # fmt: skip
 
     def threads(
         self,
@@ -549,7 +180,7 @@ class Inbox:
         graph_id: str | None = None,
         search: str | None = None,
         refresh: bool = True,
-        principal: Any = None,
+        principal: Principal | None = None,
     ) -> tuple[list[ThreadRow], str | None, int]:
         """Threads of any status (waiting, running, completed, failed, resolved), newest first.
 
@@ -567,14 +198,12 @@ class Inbox:
             rows = self._redacted(rows, principal)
         return rows, next_cursor, total
 
-    def _redacted(self, rows: list[ThreadRow], principal: Any) -> list[ThreadRow]:
+    def _redacted(self, rows: list[ThreadRow], principal: Principal) -> list[ThreadRow]:
         """`rows` with the summary of each thread the principal may not see replaced by why."""
         ids = [row.thread_id for row in rows if row.summary]
         if not ids:
             return rows
         raw = self.store.pending_interrupts(ids)
-        from hitl.access import thread_requesters
-
         requesters = thread_requesters(self.store, ids)
         hidden: dict[str, str] = {}
         for row in rows:
@@ -588,65 +217,19 @@ class Inbox:
         ]
 
     def _hidden_by(
-        self, principal: Any, thread_id: str, graph_id: str | None, raw: list[RawInterrupt], requested_by: Any
+        self, principal: Principal, thread_id: str, graph_id: str | None, raw: list[RawInterrupt], requested_by: str | None
     ) -> str | None:
         """Why the principal may not see the thread, judged by its interrupts `raw`: hidden
         when it may see none of them (the first refusal's reason); None when it may see one,
         or when there are none to judge by."""
-        from hitl.access import ReviewItem
-
-        seen = [self.access.can_see(principal, ReviewItem.of(thread_id, graph_id, self._interrupt(i), requested_by)) for i in raw]
+        seen = [self.access.can_see(principal, ReviewItem.of(thread_id, graph_id, pending_interrupt(i), requested_by)) for i in raw]
         if seen and not any(allowed for allowed, _ in seen):
             return next(reason for allowed, reason in seen if not allowed)
         return None
 
-    def counts(self, *, refresh: bool = False) -> dict[str, int]:
-        """Threads per status."""
-        if refresh:
-            self.refresh()
-        return self.store.status_counts()
-
-    def _pending_thread(self, row: ThreadRow, raw: list[RawInterrupt]) -> PendingThread:
-        interrupts = [self._interrupt(item) for item in raw if item.answerable]
-        return PendingThread(
-            thread_id=row.thread_id,
-            graph_id=row.graph_id,
-            checkpoint_id=row.checkpoint_id,
-            waiting_since=row.waiting_since,
-            interrupts=interrupts,
-            kinds=row.kinds,
-            summary=row.summary,
-            read_only_reason=row.graph_note,
-        )
-
-    @staticmethod
-    def _interrupt(item: RawInterrupt) -> PendingInterrupt:
-        from hitl.payloads import classify, summarize
-
-        if item.decode_error:
-            return PendingInterrupt(
-                id=item.id, node=item.node, value=None, response_schema=None, kind="json",
-                summary="undecodable payload", task_id=item.task_id, decode_error=item.decode_error,
-            )  # fmt: skip
-        kind = classify(item.value, item.response_schema)
-        return PendingInterrupt(
-            id=item.id,
-            node=item.node,
-            value=item.value,
-            response_schema=item.response_schema,
-            kind=kind,
-            summary=summarize(item.value, kind),
-            task_id=item.task_id,
-            failed_error=item.failed_error,
-            checkpoint_id=item.checkpoint_id,
-        )
-
     # ------------------------------------------------------------------ one thread
 
-    def _match(self, thread_id: str, metadata: dict[str, Any], raw: list[RawInterrupt]) -> GraphMatch:
-        return self.registry.match(metadata.get("graph_id"), [i.node for i in raw])
-
-    def thread(self, thread_id: str, *, history: int = 50, principal: Any = None) -> ThreadView:
+    def thread(self, thread_id: str, *, history: int = 50, principal: Principal | None = None) -> ThreadView:
         """State, messages, pending interrupts and checkpoint timeline of one thread.
 
         Raises:
@@ -664,15 +247,11 @@ class Inbox:
         match = self._match(thread_id, metadata, raw)
         principal = self._acting(principal)
         if principal is not None:
-            from hitl.access import thread_requesters
-
             requester = thread_requesters(self.store, [thread_id], latest={thread_id: metadata}).get(thread_id)
             reason = self._hidden_by(principal, thread_id, match.graph_id, raw, requester)
             if reason is not None:
                 raise NotAuthorized(reason)
             if not raw:  # nothing pending: what was decided on it says what it is
-                from hitl.access import hidden_rows
-
                 hidden = hidden_rows(self.access, principal, self.store.audit_rows(thread_id=thread_id), store=self.store)
                 if hidden:
                     raise NotAuthorized(hidden[0][1])
@@ -738,7 +317,7 @@ class Inbox:
             status=status,
             values=values,
             messages=list(messages) if isinstance(messages, list) else [],
-            interrupts=[self._interrupt(item) for item in raw],
+            interrupts=[pending_interrupt(item) for item in raw],
             next_nodes=next_nodes,
             checkpoints=checkpoints,
             metadata=metadata,
@@ -751,8 +330,6 @@ class Inbox:
 
     def votes(self, thread_id: str) -> list[Any]:
         """Quorum votes recorded on a thread (`hitl.access.Vote`), oldest first."""
-        from hitl.access import votes
-
         return votes(self.store, thread_id)
 
     # ------------------------------------------------------------------ deciding
@@ -765,7 +342,7 @@ class Inbox:
         reviewer: str = "",
         comment: str = "",
         action: str = "decision",
-        principal: Any = None,
+        principal: Principal | None = None,
     ) -> ResumeOutcome:
         """Answer pending interrupts of one thread and resume its graph once.
 
@@ -794,8 +371,6 @@ class Inbox:
         """
         if self.backend is not None:
             return self.backend.resume(thread_id, answers, reviewer=reviewer, comment=comment)
-        from hitl import resume as resume_module
-
         return resume_module.resume(
             self, thread_id, answers, reviewer=reviewer, comment=comment, action=action, principal=self._acting(principal)
         )
@@ -809,7 +384,7 @@ class Inbox:
         comment: str = "",
         interrupt_id: str | None = None,
         action: str = "decision",
-        principal: Any = None,
+        principal: Principal | None = None,
     ) -> ResumeOutcome:
         """One-click approve or reject of a thread's (only, or given) pending interrupt."""
         principal = self._acting(principal)
@@ -852,7 +427,7 @@ class Inbox:
         target = next((i for i in raw if interrupt_id in (None, i.id)), None)
         if target is None:
             raise InvalidAnswer(f"Interrupt {interrupt_id!r} is not pending on thread {thread_id!r}.")
-        item = self._interrupt(target)
+        item = pending_interrupt(target)
         latest = self.store.latest_checkpoint(thread_id)
         match = self._match(thread_id, latest[1] if latest else {}, raw)
         if match.graph_id is None or match.note:
@@ -872,7 +447,7 @@ class Inbox:
         reviewer: str = "",
         comment: str = "",
         progress: Callable[[int, int, BatchResult], None] | None = None,
-        principal: Any = None,
+        principal: Principal | None = None,
         seen: Mapping[str, str] | None = None,
         chunk_size: int = BATCH_CHUNK,
     ) -> list[BatchResult]:
@@ -892,8 +467,6 @@ class Inbox:
                 re-check the id against the checkpointer, so there is no window between
                 check and answer.)
         """
-        from hitl import resume as resume_module
-
         principal = self._acting(principal)
         if principal is not None:
             reviewer = reviewer or principal.identity
@@ -942,7 +515,7 @@ class Inbox:
         return results
 
     def retry(
-        self, thread_id: str, *, reviewer: str = "", comment: str = "", principal: Any = None, accept_repeat: bool = False
+        self, thread_id: str, *, reviewer: str = "", comment: str = "", principal: Principal | None = None, accept_repeat: bool = False
     ) -> ResumeOutcome:
         """Run a failed thread again; interrupts answered before the failure keep their answers.
 
@@ -950,8 +523,6 @@ class Inbox:
         that decision's answers only with `accept_repeat=True`: the nodes it started may then
         run twice (`UnknownOutcome.warning` says which). Without it, `InvalidAnswer` says so.
         """
-        from hitl import resume as resume_module
-
         reviewer = self._authorize_thread(thread_id, reviewer, principal)
 
         return resume_module.retry(self, thread_id, reviewer=reviewer, comment=comment, accept_repeat=accept_repeat)
@@ -960,19 +531,15 @@ class Inbox:
         """The thread's outcome-unknown decision, or None: a resume that may have run a node
         whose result was not saved; plain decisions on it are refused until it is retried
         (`retry(..., accept_repeat=True)`) or resolved. See `hitl.outcome`."""
-        from hitl import resume as resume_module
-
         return resume_module.unknown_outcome(self, thread_id)
 
-    def resolve(self, thread_id: str, *, reviewer: str = "", reason: str, principal: Any = None) -> None:
+    def resolve(self, thread_id: str, *, reviewer: str = "", reason: str, principal: Principal | None = None) -> None:
         """Close a thread without resuming it (`update_state(..., as_node=END)`), with a reason."""
-        from hitl import resume as resume_module
-
         reviewer = self._authorize_thread(thread_id, reviewer, principal)
 
         resume_module.resolve(self, thread_id, reviewer=reviewer, reason=reason)
 
-    def _authorize_thread(self, thread_id: str, reviewer: str, principal: Any) -> str:
+    def _authorize_thread(self, thread_id: str, reviewer: str, principal: Principal | None) -> str:
         """For retry/resolve: the principal must be allowed to decide every pending interrupt."""
         principal = self._acting(principal)
         if principal is None:
@@ -997,7 +564,7 @@ class Inbox:
         outcome: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        principal: Any = None,
+        principal: Principal | None = None,
     ) -> pd.DataFrame:
         """The audit log as a DataFrame, one row per decision, oldest first.
 
@@ -1009,22 +576,18 @@ class Inbox:
         )
         principal = self._acting(principal)
         if principal is not None and self.access.enabled:
-            from hitl.access import hidden_rows
-
             hidden = {id(row) for row, _ in hidden_rows(self.access, principal, rows, store=self.store)}
             rows = [row for row in rows if id(row) not in hidden]
         frame = pd.DataFrame(rows, columns=list(_HISTORY_COLUMNS))
         frame["decided_at"] = pd.to_datetime(frame["decided_at"].astype("float64"), unit="s", utc=True)
         return frame
 
-    def verify_audit(self) -> Any:
+    def verify_audit(self) -> ChainReport:
         """Check the audit log's hash chain and head; returns an `audit.ChainReport`.
 
         Names the first edited, inserted or deleted row; rows sealed with HITL_AUDIT_KEY are
         checked with it when it is set.
         """
-        from hitl.audit import audit_key, verify_chain
-
         return verify_chain(self.store.audit_rows(), head=self.store.audit_head(), key=audit_key())
 
 

@@ -66,16 +66,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 
+from hitl.config import Settings
+from hitl.desk import Desk
 from hitl.errors import HitlError, StoreError
+from hitl.reading import pending_interrupt
 
-if TYPE_CHECKING:
-    from hitl.config import Settings
-    from hitl.inbox import Inbox
 
 __all__ = [
     "EVENT_TYPES",
@@ -363,7 +363,7 @@ _ready_stores: weakref.WeakSet[Any] = weakref.WeakSet()
 _ready_lock = threading.Lock()
 
 
-def ensure_tables(inbox: Inbox) -> None:
+def ensure_tables(inbox: Desk) -> None:
     """Create `hitl_outbox` and `hitl_deliveries` once per store (idempotent)."""
     store = inbox.store
     with _ready_lock:
@@ -444,7 +444,7 @@ def _when(seconds: Any) -> datetime | None:
 # --------------------------------------------------------------------------- enqueueing
 
 
-def _insert_rows(inbox: Inbox, rows: Iterable[dict[str, Any]]) -> int:
+def _insert_rows(inbox: Desk, rows: Iterable[dict[str, Any]]) -> int:
     """Insert outbox rows; an existing (event_key, endpoint) is left alone. Returns how many were new."""
     store = inbox.store
     columns = ("id", "event_key", "event_type", "endpoint", "thread_id", "interrupt_id", "body", "state",
@@ -486,7 +486,7 @@ def _is_fork(store: Any, thread_id: str) -> bool:
     return bool(latest and isinstance(latest[1], dict) and latest[1].get("hitl_fork_of"))
 
 
-def enqueue_approvals(inbox: Inbox, thread_ids: Sequence[str], *, config: NotifyConfig | None = None) -> int:
+def enqueue_approvals(inbox: Desk, thread_ids: Sequence[str], *, config: NotifyConfig | None = None) -> int:
     """Queue one `approval_needed` per pending interrupt of these threads, per subscribed endpoint.
 
     Idempotent: interrupts already queued for an endpoint are skipped before anything is decoded.
@@ -537,7 +537,7 @@ def enqueue_approvals(inbox: Inbox, thread_ids: Sequence[str], *, config: Notify
             for raw in decoded.get(thread_id, []):
                 if not raw.answerable:
                     continue
-                item = inbox._interrupt(raw)
+                item = pending_interrupt(raw)
                 key = f"approval_needed:{thread_id}:{item.id}"
                 body = {
                     "type": "approval_needed",
@@ -560,7 +560,7 @@ def enqueue_approvals(inbox: Inbox, thread_ids: Sequence[str], *, config: Notify
     return added
 
 
-def enqueue_decisions(inbox: Inbox, decisions: Sequence[Mapping[str, Any]], *, config: NotifyConfig | None = None) -> int:
+def enqueue_decisions(inbox: Desk, decisions: Sequence[Mapping[str, Any]], *, config: NotifyConfig | None = None) -> int:
     """Queue one `decision_made` per audit row (as passed to `Inbox.on_decided` hooks)."""
     config = config or load_config(inbox.settings)
     hooks = config.subscribed("decision_made")
@@ -601,7 +601,7 @@ def enqueue_decisions(inbox: Inbox, decisions: Sequence[Mapping[str, Any]], *, c
     return _insert_rows(inbox, rows)
 
 
-def _audit_anchors(inbox: Inbox, seqs: Sequence[Any]) -> dict[Any, str]:
+def _audit_anchors(inbox: Desk, seqs: Sequence[Any]) -> dict[Any, str]:
     """{seq: "SEQ:row_hash"} of these audit rows (those that exist)."""
     wanted = sorted({int(seq) for seq in seqs if isinstance(seq, int) and not isinstance(seq, bool)})
     if not wanted:
@@ -616,7 +616,7 @@ _attached: weakref.WeakSet[Any] = weakref.WeakSet()
 _attach_lock = threading.Lock()
 
 
-def attach(inbox: Inbox, config: NotifyConfig | None = None) -> bool:
+def attach(inbox: Desk, config: NotifyConfig | None = None) -> bool:
     """Hook the outbox into this inbox (once): refreshes queue approvals, decisions queue events.
 
     Hook failures are logged, never raised into the refresh or the decision: the watcher's
@@ -672,7 +672,7 @@ class Notifier:
 
     def __init__(
         self,
-        inbox: Inbox,
+        inbox: Desk,
         *,
         config: NotifyConfig | None = None,
         worker_id: str | None = None,
@@ -897,7 +897,7 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def run_watcher(
-    inbox: Inbox,
+    inbox: Desk,
     once: bool = False,
     interval: float = 2.0,
     *,
@@ -965,7 +965,7 @@ _background: dict[str, tuple[threading.Thread, threading.Event]] = {}
 _background_lock = threading.Lock()
 
 
-def start_background_notifier(inbox: Inbox, *, interval: float = 2.0) -> threading.Thread | None:
+def start_background_notifier(inbox: Desk, *, interval: float = 2.0) -> threading.Thread | None:
     """Run the watcher in a daemon thread, once per process and database.
 
     Returns None without webhooks, or on a read-only database (where deliveries cannot be
@@ -997,7 +997,7 @@ def start_background_notifier(inbox: Inbox, *, interval: float = 2.0) -> threadi
         return thread
 
 
-def stop_background_notifier(inbox: Inbox, *, timeout: float | None = 30.0) -> None:
+def stop_background_notifier(inbox: Desk, *, timeout: float | None = 30.0) -> None:
     """Stop this database's background notifier, letting in-flight sends finish."""
     with _background_lock:
         running = _background.pop(inbox.store.url, None)
@@ -1010,7 +1010,7 @@ def stop_background_notifier(inbox: Inbox, *, timeout: float | None = 30.0) -> N
 
 
 def outbox_rows(
-    inbox: Inbox, *, state: str | None = None, endpoint: str | None = None, thread_id: str | None = None, limit: int = 200
+    inbox: Desk, *, state: str | None = None, endpoint: str | None = None, thread_id: str | None = None, limit: int = 200
 ) -> list[OutboxRow]:
     """Notifications, newest first, optionally by state, endpoint or thread."""
     ensure_tables(inbox)
@@ -1026,13 +1026,13 @@ def outbox_rows(
     return [OutboxRow.from_row(row) for row in inbox.store.query(sql, [*params, int(limit)])]
 
 
-def outbox_counts(inbox: Inbox) -> dict[str, int]:
+def outbox_counts(inbox: Desk) -> dict[str, int]:
     """How many notifications are in each state."""
     ensure_tables(inbox)
     return {state: int(n) for state, n in inbox.store.query("SELECT state, COUNT(*) FROM hitl_outbox GROUP BY state")}
 
 
-def delivery_attempts(inbox: Inbox, outbox_id: str | None = None, *, limit: int = 500) -> list[DeliveryAttempt]:
+def delivery_attempts(inbox: Desk, outbox_id: str | None = None, *, limit: int = 500) -> list[DeliveryAttempt]:
     """HTTP attempts, newest first: of one notification, or of all."""
     ensure_tables(inbox)
     sql = f"SELECT {', '.join(_DELIVERY_COLUMNS)} FROM hitl_deliveries"
@@ -1044,7 +1044,7 @@ def delivery_attempts(inbox: Inbox, outbox_id: str | None = None, *, limit: int 
     return [DeliveryAttempt.from_row(row) for row in inbox.store.query(sql, [*params, int(limit)])]
 
 
-def retry_delivery(inbox: Inbox, outbox_id: str) -> OutboxRow:
+def retry_delivery(inbox: Desk, outbox_id: str) -> OutboxRow:
     """Send a failed (or backing-off) notification again now, with a fresh attempt budget.
 
     Raises:

@@ -39,14 +39,18 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from hitl import contracts
+from hitl import resume as resume_module
 from hitl.access import audit_context
+from hitl.desk import Desk
+from hitl.domain import PendingInterrupt, PendingThread
+from hitl.reading import pending_interrupt, pending_thread
+from hitl.resume import recover_stale_claims
+from hitl.store import Store
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, StoreError, ThreadNotFound, UnknownGraph
 
-if TYPE_CHECKING:
-    from hitl.inbox import Inbox, PendingInterrupt, PendingThread
-    from hitl.store import Store
 
 __all__ = [
     "SYSTEM_REVIEWER",
@@ -278,7 +282,7 @@ def policy_for(policies: Sequence[TimeoutPolicy], graph_id: str | None, kind: st
     return best
 
 
-def _policies(inbox: Inbox) -> list[TimeoutPolicy]:
+def _policies(inbox: Desk) -> list[TimeoutPolicy]:
     cached = inbox.__dict__.get("_timeout_policies")
     if cached is None or cached[0] is not inbox.settings.policy:
         cached = (inbox.settings.policy, load_policies(inbox.settings.policy))
@@ -360,7 +364,7 @@ def _extensions(store: Store, thread_ids: Sequence[str]) -> dict[tuple[str, str]
     return {(r[0], r[1]): _Extension(r[2] or "", float(r[3]), r[4], r[5], float(r[6])) for r in rows}
 
 
-def escalated_levels(inbox: Inbox, thread_ids: Sequence[str]) -> dict[tuple[str, str], str]:
+def escalated_levels(inbox: Desk, thread_ids: Sequence[str]) -> dict[tuple[str, str], str]:
     """`{(thread_id, interrupt_id): level}` of interrupts the sweeper escalated (latest level)."""
     return {key: item.level for key, item in _escalations(inbox.store, list(thread_ids)).items()}
 
@@ -483,7 +487,7 @@ def _now(now: datetime | float | None) -> float:
     return float(now)
 
 
-def _pending_threads(inbox: Inbox, threads: Iterable[str | PendingThread]) -> list[PendingThread]:
+def _pending_threads(inbox: Desk, threads: Iterable[str | PendingThread]) -> list[PendingThread]:
     """PendingThread objects for ids (decoded fresh) or as given."""
     given = list(threads)
     ready = [t for t in given if not isinstance(t, str)]
@@ -492,12 +496,12 @@ def _pending_threads(inbox: Inbox, threads: Iterable[str | PendingThread]) -> li
         inbox.refresh()  # threads an agent just paused may not be indexed yet
         rows, _, _ = inbox.store.list_threads(status=None, thread_ids=ids, limit=max(len(ids), 1))
         decoded = inbox.store.pending_interrupts([row.thread_id for row in rows])
-        ready += [inbox._pending_thread(row, decoded.get(row.thread_id, [])) for row in rows if row.status == "waiting"]
+        ready += [pending_thread(row, decoded.get(row.thread_id, [])) for row in rows if row.status == "waiting"]
     return ready
 
 
 def interrupt_deadlines(
-    inbox: Inbox, threads: Iterable[str | PendingThread], *, now: datetime | float | None = None
+    inbox: Desk, threads: Iterable[str | PendingThread], *, now: datetime | float | None = None
 ) -> dict[tuple[str, str], DeadlineInfo]:
     """`{(thread_id, interrupt_id): DeadlineInfo}` for every pending interrupt a policy covers."""
     policies = _policies(inbox)
@@ -530,7 +534,7 @@ def interrupt_deadlines(
 
 
 def deadline_info(
-    inbox: Inbox, threads: Iterable[str | PendingThread], *, now: datetime | float | None = None
+    inbox: Desk, threads: Iterable[str | PendingThread], *, now: datetime | float | None = None
 ) -> dict[str, DeadlineInfo]:
     """`{thread_id: DeadlineInfo}` of each thread's earliest deadline, for the inbox to show.
 
@@ -548,7 +552,7 @@ def deadline_info(
 
 
 def extend_deadline(
-    inbox: Inbox,
+    inbox: Desk,
     thread_id: str,
     *,
     reviewer: str,
@@ -646,7 +650,7 @@ def extend_deadline(
 # --------------------------------------------------------------------------- sweeping
 
 
-def _watched_threads(inbox: Inbox, policies: Sequence[TimeoutPolicy]) -> Iterator[list[PendingThread]]:
+def _watched_threads(inbox: Desk, policies: Sequence[TimeoutPolicy]) -> Iterator[list[PendingThread]]:
     """Pages of waiting threads a policy may cover (every graph when a policy has none)."""
     graphs: list[str | None] = [None]
     if all(p.graph for p in policies):
@@ -656,14 +660,14 @@ def _watched_threads(inbox: Inbox, policies: Sequence[TimeoutPolicy]) -> Iterato
         while True:
             rows, cursor, _ = inbox.store.list_threads(status="waiting", limit=200, cursor=cursor, graph_id=graph_id)
             decoded = inbox.store.pending_interrupts([row.thread_id for row in rows])
-            page = [inbox._pending_thread(row, decoded.get(row.thread_id, [])) for row in rows]
+            page = [pending_thread(row, decoded.get(row.thread_id, [])) for row in rows]
             # Threads the desk cannot resume (unknown graph, import error) stay for a human.
             yield [t for t in page if t.read_only_reason is None]
             if cursor is None:
                 break
 
 
-def sweep(inbox: Inbox, *, now: datetime | float | None = None, dry_run: bool = False) -> Iterator[str]:
+def sweep(inbox: Desk, *, now: datetime | float | None = None, dry_run: bool = False) -> Iterator[str]:
     """Apply the timeout policies to every expired interrupt; yields one line per action.
 
     Reject and approve are one-click answers (`quick_answer`) resumed as reviewer
@@ -710,7 +714,7 @@ def sweep(inbox: Inbox, *, now: datetime | float | None = None, dry_run: bool = 
     )
 
 
-def _apply(inbox: Inbox, info: DeadlineInfo, *, moment: float, dry_run: bool) -> tuple[str, str]:
+def _apply(inbox: Desk, info: DeadlineInfo, *, moment: float, dry_run: bool) -> tuple[str, str]:
     """Apply one expired interrupt's policy; returns (counter, line)."""
     label = f"{info.thread_id} {info.interrupt_id[:12]} ({info.graph_id or '?'}/{info.kind})"
     overdue = max(1.0, -info.seconds_left)
@@ -750,21 +754,18 @@ def _apply(inbox: Inbox, info: DeadlineInfo, *, moment: float, dry_run: bool) ->
     return ("approved" if approve else "rejected"), f"{label}: expired {late} ago: {result} (graph {outcome.status}{note})"
 
 
-def _decide_as_system(inbox: Inbox, info: DeadlineInfo, *, approve: bool, comment: str) -> Any:
+def _decide_as_system(inbox: Desk, info: DeadlineInfo, *, approve: bool, comment: str) -> Any:
     """One-click answer as `system:timeout`, through the claim; None if no longer pending.
 
     Calls `hitl.resume` directly rather than `Inbox.decide`: the sweeper is not a signed-in
     reviewer (in login mode the Inbox would ask the UI's session for one), and the policy
     it applies was configured by whoever wrote HITL_CONFIG.
     """
-    from hitl import resume as resume_module
-    from hitl import contracts
-
     pending = [i for i in inbox.store.pending_interrupts([info.thread_id])[info.thread_id] if i.answerable]
     raw = next((i for i in pending if i.id == info.interrupt_id), None)
     if raw is None:
         return None
-    item = inbox._interrupt(raw)
+    item = pending_interrupt(raw)
     answer = contracts.quick(
         inbox.contract(item, info.graph_id), item.kind, item.value, approve=approve, comment=comment,
         reviewer=SYSTEM_REVIEWER, response_schema=item.response_schema,
@@ -774,21 +775,19 @@ def _decide_as_system(inbox: Inbox, info: DeadlineInfo, *, approve: bool, commen
     )
 
 
-def _resolve_instead(inbox: Inbox, info: DeadlineInfo, comment: str, label: str, *, reason: str) -> tuple[str, str]:
+def _resolve_instead(inbox: Desk, info: DeadlineInfo, comment: str, label: str, *, reason: str) -> tuple[str, str]:
     """Fail closed for a kind that has no one-click reject: close the thread, run nothing."""
     pending = [i for i in inbox.store.pending_interrupts([info.thread_id])[info.thread_id] if i.answerable]
     if len(pending) > 1:
         return "skipped", f"{label}: no one-click reject for this kind ({reason}) and other interrupts are pending; left for a human"
     try:
-        from hitl import resume as resume_module
-
         resume_module.resolve(inbox, info.thread_id, reviewer=SYSTEM_REVIEWER, reason=f"{comment}; no one-click reject for kind {info.kind}")
     except HitlError as exc:
         return "skipped", f"{label}: could not close it ({exc}); left for a human"
     return "rejected", f"{label}: expired: no one-click reject for kind {info.kind}; thread marked resolved (nothing ran)"
 
 
-def _escalate(inbox: Inbox, info: DeadlineInfo, target: str, *, moment: float, label: str) -> tuple[str, str]:
+def _escalate(inbox: Desk, info: DeadlineInfo, target: str, *, moment: float, label: str) -> tuple[str, str]:
     store = inbox.store
     _ensure_tables(store)
     comment = (
@@ -832,7 +831,7 @@ def _escalate(inbox: Inbox, info: DeadlineInfo, target: str, *, moment: float, l
 class BackgroundSweeper:
     """A daemon thread sweeping one database every `interval` seconds (see `start_background_sweeper`)."""
 
-    def __init__(self, inbox: Inbox, interval: float, *, recover: bool) -> None:
+    def __init__(self, inbox: Desk, interval: float, *, recover: bool) -> None:
         self.inbox = inbox
         self.interval = interval
         self.recover = recover
@@ -847,8 +846,6 @@ class BackgroundSweeper:
         self.thread = threading.Thread(target=self._loop, name=f"hitl-sweeper-{inbox.store.display_url}", daemon=True)
 
     def _loop(self) -> None:
-        from hitl.resume import recover_stale_claims
-
         while not self._stop.is_set():
             try:
                 lines = list(sweep(self.inbox))
@@ -880,7 +877,7 @@ _SWEEPERS: dict[str, BackgroundSweeper] = {}
 _SWEEPERS_LOCK = threading.Lock()
 
 
-def start_background_sweeper(inbox: Inbox, interval: float = 60.0, *, recover: bool = True) -> BackgroundSweeper:
+def start_background_sweeper(inbox: Desk, interval: float = 60.0, *, recover: bool = True) -> BackgroundSweeper:
     """Sweep this desk's database every `interval` seconds in a daemon thread, once per process.
 
     Calling it again (a Streamlit rerun) returns the running sweeper of the same database.

@@ -30,26 +30,29 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langgraph.errors import is_invalid_resume
 from langgraph.types import Command
 
-from hitl import runner
+from hitl import contracts, runner
 from hitl.kinds import kind_of
-from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized, StoreError, ThreadNotFound, UnknownGraph
+from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized, ThreadNotFound, UnknownGraph
 from hitl.outcome import OutcomeUnknown, UnknownOutcome
+from hitl.access import ReviewItem, audit_context, requester_metadata, thread_requesters
+from hitl.desk import Desk
+from hitl.domain import OutcomeStatus, PendingInterrupt, ResumeOutcome
+from hitl.reading import pending_interrupt
+from hitl.services.access import gate
 from hitl.store import RawInterrupt, checkpoint_time
 
-if TYPE_CHECKING:
-    from hitl.inbox import Inbox, OutcomeStatus, PendingInterrupt, ResumeOutcome
 
 __all__ = ["resume", "resume_many", "retry", "resolve", "recover_stale_claims", "unknown_outcome"]
 
 
 def resume(
-    inbox: Inbox,
+    inbox: Desk,
     thread_id: str,
     answers: dict[str, Any],
     *,
@@ -59,8 +62,6 @@ def resume(
     principal: Any = None,
 ) -> ResumeOutcome:
     """See `Inbox.resume`."""
-    from hitl.inbox import ResumeOutcome
-
     store = inbox.store
     _check_answers(answers)
     reviewer = _reviewer_of(reviewer, principal)
@@ -89,7 +90,7 @@ def resume(
 
 
 def resume_many(
-    inbox: Inbox,
+    inbox: Desk,
     requests: Mapping[str, dict[str, Any]],
     *,
     raw: Mapping[str, list[RawInterrupt]],
@@ -111,8 +112,6 @@ def resume_many(
     refused answer never affects the others: each thread gets its outcome, or the
     `HitlError` `resume` would have raised for it.
     """
-    from hitl.inbox import ResumeOutcome
-
     store = inbox.store
     results: dict[str, ResumeOutcome | HitlError] = {}
     try:
@@ -120,8 +119,6 @@ def resume_many(
     except HitlError as exc:
         return {thread_id: exc for thread_id in requests}
     plans: dict[str, _Plan] = {}
-    from hitl.access import thread_requesters
-
     try:  # the chunk's requesters in one query; each _plan then reads them from the cache
         thread_requesters(store, list(requests), latest=metadata)
     except HitlError:
@@ -197,7 +194,7 @@ def resume_many(
 
 
 def _close_chunk(
-    inbox: Inbox,
+    inbox: Desk,
     plans: dict[str, _Plan],
     ran: dict[str, dict[str, Any]],
     started: dict[str, float],
@@ -206,8 +203,6 @@ def _close_chunk(
     action: str,
 ) -> dict[str, ResumeOutcome | HitlError]:
     """Close the claims of a chunk's finished runs and record them, in one write transaction."""
-    from hitl.inbox import ResumeOutcome
-
     store = inbox.store
     errors = {thread_id: result["error"] for thread_id, result in ran.items() if result.get("error") is not None}
     succeeded = [thread_id for thread_id in ran if thread_id not in errors]
@@ -234,7 +229,7 @@ def _close_chunk(
         elif error is not None:
             state, status, error_text, new = "failed", "failed", _error_text(error), []
         else:
-            pending = [inbox._interrupt(item) for item in remaining[thread_id]]
+            pending = [pending_interrupt(item) for item in remaining[thread_id]]
             status, error_text = _status(pending, failed_tasks.get(thread_id, []))
             new = [item for item in pending if item.id not in plan.validated]
         closes.append((thread_id, list(plan.validated), state))
@@ -306,7 +301,7 @@ def _unrecorded(
                                    state="unrecorded"))  # fmt: skip
 
 
-def _refusal(inbox: Inbox, thread_id: str, exc: OutcomeUnknown) -> OutcomeUnknown:
+def _refusal(inbox: Desk, thread_id: str, exc: OutcomeUnknown) -> OutcomeUnknown:
     """`exc` (from a claim) with the thread's recorded state: a dead desk's running claim is
     first recorded as outcome unknown (`recover_stale_claims`), then the error names the
     original decision, what may run twice and why."""
@@ -351,7 +346,7 @@ def _reviewer_of(reviewer: str, principal: Any) -> str:
 
 
 def _plan(
-    inbox: Inbox,
+    inbox: Desk,
     thread_id: str,
     answers: dict[str, Any],
     raw: list[RawInterrupt],
@@ -362,8 +357,6 @@ def _plan(
 ) -> _Plan:
     """Check answers against the thread's pending interrupts (`raw`, read fresh): ids, graph,
     kinds and schemas, then roles, four eyes and quorum. Raises what `resume` raises."""
-    from hitl import contracts
-
     store = inbox.store
     by_id = {item.id: item for item in raw if item.answerable}
     failed = {item.id: item for item in raw if not item.answerable}
@@ -395,12 +388,10 @@ def _plan(
     if match.graph_id is None or match.note:
         raise UnknownGraph(f"Thread {thread_id!r} cannot be resumed from the desk: {match.note}.")
     # The requester is the thread's (pinned by the desk), carried into every checkpoint the run writes.
-    from hitl.access import thread_requesters, with_requester
-
     requester = thread_requesters(store, [thread_id], latest={thread_id: metadata}).get(thread_id)
-    graph = with_requester(inbox, inbox.registry.graph(match.graph_id), requester)
+    graph = inbox.graph_with_requester(inbox.registry.graph(match.graph_id), requester)
 
-    items = {iid: inbox._interrupt(by_id[iid]) for iid in answers}
+    items = {iid: pending_interrupt(by_id[iid]) for iid in answers}
     for iid, item in items.items():
         if item.decode_error:
             raise InvalidAnswer(f"Interrupt {iid} cannot be answered: {item.decode_error}")
@@ -422,8 +413,6 @@ def _plan(
     if principal is not None:
         # Roles, four eyes and quorum. Votes that do not complete a quorum are recorded
         # and leave the graph paused; the rest resume it through the claim.
-        from hitl.access import ReviewItem, gate
-
         for iid, answer in validated.items():
             if contract_of[iid].kind_shape and not contract_of[iid].shape_kind:  # approval_level records the approver
                 validated[iid] = kind_of(items[iid].kind).stamp_approver(answer, principal.identity)
@@ -443,7 +432,7 @@ def _still_pending(store: Any, thread_id: str, interrupt_id: str) -> bool:
 
 
 def _run(
-    inbox: Inbox,
+    inbox: Desk,
     graph: Any,
     thread_id: str,
     items: dict[str, PendingInterrupt],
@@ -455,8 +444,6 @@ def _run(
     *,
     graph_id: str | None = None,
 ) -> ResumeOutcome:
-    from hitl.inbox import ResumeOutcome
-
     started = time.time()
     leases = _Leases(inbox, reviewer, {thread_id: list(validated)})
 
@@ -483,7 +470,7 @@ def _run(
 
 
 def _invoke(
-    inbox: Inbox,
+    inbox: Desk,
     graph: Any,
     thread_id: str,
     command: Any,
@@ -542,7 +529,7 @@ def _call(graph: Any, thread_id: str, command: Any, graph_id: str | None, databa
 
 
 def _invoke_many(
-    inbox: Inbox,
+    inbox: Desk,
     runs: list[tuple[str, Any, Any, str | None]],
     *,
     started: dict[str, float],
@@ -577,7 +564,7 @@ class _ChunkWorker:
 
     def __init__(
         self,
-        inbox: Inbox,
+        inbox: Desk,
         runs: list[tuple[str, Any, Any, str | None]],
         started: dict[str, float],
         on_late: Callable[[str, dict[str, Any]], None],
@@ -635,7 +622,7 @@ class _ChunkWorker:
             return None, []
 
 
-def _timeout_message(inbox: Inbox) -> str:
+def _timeout_message(inbox: Desk) -> str:
     return (
         f"The graph did not finish within {inbox.settings.resume_timeout_seconds:g} s "
         "(HITL_RESUME_TIMEOUT_SECONDS); it is still running and its result will be recorded "
@@ -653,7 +640,7 @@ class _Leases:
     lease.
     """
 
-    def __init__(self, inbox: Inbox, reviewer: str, claims: dict[str, list[str]]) -> None:
+    def __init__(self, inbox: Desk, reviewer: str, claims: dict[str, list[str]]) -> None:
         self._store = inbox.store
         self._reviewer = reviewer
         self._lease = inbox.settings.claim_lease_seconds
@@ -684,7 +671,7 @@ class _Leases:
 
 
 def _finish(
-    inbox: Inbox,
+    inbox: Desk,
     thread_id: str,
     items: dict[str, PendingInterrupt],
     validated: dict[str, Any],
@@ -704,8 +691,6 @@ def _finish(
             (recorded as `unknown`), or the desk could not record a run that did start
             ("unrecorded": the claims stay open for `recover_stale_claims`).
     """
-    from hitl.inbox import ResumeOutcome
-
     store = inbox.store
     error = result.get("error")
     if error is not None and is_invalid_resume(error):
@@ -717,7 +702,7 @@ def _finish(
     try:
         if error is None:
             state = "done"
-            remaining = [inbox._interrupt(item) for item in store.pending_interrupts([thread_id])[thread_id]]
+            remaining = [pending_interrupt(item) for item in store.pending_interrupts([thread_id])[thread_id]]
             status, error_text = _status(remaining, store.failed_tasks(thread_id) if not remaining else [])
         elif result.get("nodes") and thread_id not in _recorded_failures(store, {thread_id: error}):
             state, status, error_text = "unknown", "unknown", _unknown_text(result["nodes"], error)
@@ -768,7 +753,7 @@ def _refused_answer(error: BaseException) -> InvalidAnswer:
 
 
 def _audit(
-    inbox: Inbox,
+    inbox: Desk,
     thread_id: str,
     items: dict[str, PendingInterrupt],
     validated: dict[str, Any],
@@ -786,7 +771,7 @@ def _audit(
 
 
 def _audit_rows(
-    inbox: Inbox,
+    inbox: Desk,
     thread_id: str,
     items: dict[str, PendingInterrupt],
     validated: dict[str, Any],
@@ -807,7 +792,7 @@ def _audit_rows(
                           indexed_since=indexed_since, graph_id=graph_id)  # fmt: skip
 
 
-def _indexed(inbox: Inbox, thread_ids: list[str]) -> dict[str, tuple[float | None, str | None]]:
+def _indexed(inbox: Desk, thread_ids: list[str]) -> dict[str, tuple[float | None, str | None]]:
     """(waiting_since, graph_id) of indexed threads, from the desk's index."""
     if not thread_ids:
         return {}
@@ -861,7 +846,7 @@ def _decision_rows(
     ]
 
 
-def _record_decisions(inbox: Inbox, rows: list[dict[str, Any]], *, with_claims: Callable[[], None] | None = None) -> None:
+def _record_decisions(inbox: Desk, rows: list[dict[str, Any]], *, with_claims: Callable[[], None] | None = None) -> None:
     """Append decisions to the audit log, then tell the `Inbox.on_decided` hooks (webhooks).
 
     `with_claims` (closing the decisions' claims) runs in the same write transaction.
@@ -871,11 +856,11 @@ def _record_decisions(inbox: Inbox, rows: list[dict[str, Any]], *, with_claims: 
             with_claims()
         seqs = inbox.store.append_audit(rows) if rows else []
     if rows:
-        inbox._decided([{**row, "seq": seq} for row, seq in zip(rows, seqs)])
+        inbox.decided([{**row, "seq": seq} for row, seq in zip(rows, seqs)])
 
 
 def retry(
-    inbox: Inbox, thread_id: str, *, reviewer: str, comment: str = "", accept_repeat: bool = False
+    inbox: Desk, thread_id: str, *, reviewer: str, comment: str = "", accept_repeat: bool = False
 ) -> ResumeOutcome:
     """Run a failed thread's failed tasks again (`invoke(None)`), at most once at a time; or
     an outcome-unknown decision again with its original answers, when `accept_repeat` says
@@ -894,7 +879,7 @@ def retry(
         return _retry_unknown(inbox, thread_id, unknown, latest, reviewer=reviewer, comment=comment,
                               accept_repeat=accept_repeat)  # fmt: skip
     raw = store.pending_interrupts([thread_id])[thread_id]
-    failed = {item.id: inbox._interrupt(item) for item in raw if not item.answerable}
+    failed = {item.id: pending_interrupt(item) for item in raw if not item.answerable}
     if not failed and not store.failed_tasks(thread_id):
         raise InvalidAnswer(f"Thread {thread_id!r} has no failed task to retry.")
     graph, graph_id = _graph_for(inbox, thread_id, latest, raw, verb="retried")
@@ -905,26 +890,24 @@ def retry(
         still_pending=lambda iid: True, runs_graph=True,
     )  # fmt: skip
     if not failed:
-        failed = {keys[0]: inbox._interrupt(RawInterrupt(
+        failed = {keys[0]: pending_interrupt(RawInterrupt(
             thread_id=thread_id, checkpoint_id=latest[0], task_id="", node=None, id=keys[0], value=None, response_schema=None,
         ))}  # fmt: skip
         stored = {keys[0]: None}
     return _run(inbox, graph, thread_id, failed, stored, None, reviewer, comment, "retry", graph_id=graph_id)
 
 
-def _graph_for(inbox: Inbox, thread_id: str, latest: tuple[str, dict[str, Any]], raw: list[RawInterrupt], *, verb: str) -> tuple[Any, str]:
+def _graph_for(inbox: Desk, thread_id: str, latest: tuple[str, dict[str, Any]], raw: list[RawInterrupt], *, verb: str) -> tuple[Any, str]:
     """The thread's registered graph, bound to write its requester, and its id."""
-    from hitl.access import thread_requesters, with_requester
-
     match = inbox.registry.match(latest[1].get("graph_id"), [item.node for item in raw])
     if match.graph_id is None or match.note:
         raise UnknownGraph(f"Thread {thread_id!r} cannot be {verb} from the desk: {match.note}.")
     requester = thread_requesters(inbox.store, [thread_id], latest={thread_id: latest[1]}).get(thread_id)
-    return with_requester(inbox, inbox.registry.graph(match.graph_id), requester), match.graph_id
+    return inbox.graph_with_requester(inbox.registry.graph(match.graph_id), requester), match.graph_id
 
 
 def _retry_unknown(
-    inbox: Inbox,
+    inbox: Desk,
     thread_id: str,
     unknown: UnknownOutcome,
     latest: tuple[str, dict[str, Any]],
@@ -947,7 +930,7 @@ def _retry_unknown(
     graph, graph_id = _graph_for(inbox, thread_id, latest, raw, verb="retried")
     by_id = {item.id: item for item in raw if item.answerable}
     answers = dict(unknown.answers)
-    items = {iid: inbox._interrupt(by_id[iid]) if iid in by_id else _interrupt_of_record(inbox, thread_id, iid) for iid in answers}
+    items = {iid: pending_interrupt(by_id[iid]) if iid in by_id else _interrupt_of_record(inbox, thread_id, iid) for iid in answers}
     store.claim(
         thread_id, list(answers), reviewer=reviewer, answers=answers, lease_seconds=inbox.settings.claim_lease_seconds,
         still_pending=lambda iid: True, runs_graph=True, settle_unknown=True,
@@ -963,19 +946,17 @@ def _retry_unknown(
                 "retry", graph_id=graph_id)  # fmt: skip
 
 
-def _interrupt_of_record(inbox: Inbox, thread_id: str, interrupt_id: str) -> PendingInterrupt:
+def _interrupt_of_record(inbox: Desk, thread_id: str, interrupt_id: str) -> PendingInterrupt:
     """An interrupt no longer pending, as the audit log and the thread's checkpoints tell it
     (kind and payload, for the audit row and `[access]`)."""
-    from hitl.access import audit_context
-
     context = audit_context(inbox.store, thread_id, interrupt_id)
-    return inbox._interrupt(RawInterrupt(
+    return pending_interrupt(RawInterrupt(
         thread_id=thread_id, checkpoint_id="", task_id="", node=None, id=interrupt_id, value=context.get("payload"),
         response_schema=None,
     ))  # fmt: skip
 
 
-def unknown_outcome(inbox: Inbox, thread_id: str) -> UnknownOutcome | None:
+def unknown_outcome(inbox: Desk, thread_id: str) -> UnknownOutcome | None:
     """The thread's outcome-unknown decision (see `hitl.outcome`), or None.
 
     Its original answers and reviewer come from the claims, what went wrong from the
@@ -1005,7 +986,7 @@ def unknown_outcome(inbox: Inbox, thread_id: str) -> UnknownOutcome | None:
     )
 
 
-def _next_nodes(inbox: Inbox, thread_id: str, raw: list[RawInterrupt]) -> tuple[str, ...]:
+def _next_nodes(inbox: Desk, thread_id: str, raw: list[RawInterrupt]) -> tuple[str, ...]:
     latest = inbox.store.latest_checkpoint(thread_id)
     if latest is None:
         return ()
@@ -1018,12 +999,10 @@ def _next_nodes(inbox: Inbox, thread_id: str, raw: list[RawInterrupt]) -> tuple[
         return ()
 
 
-def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None:
+def resolve(inbox: Desk, thread_id: str, *, reviewer: str, reason: str) -> None:
     """Close a thread without resuming it, recorded in the audit log (an outcome-unknown
     decision on it included: closed as resolved, nothing run)."""
     from langgraph.graph import END
-
-    from hitl.access import audit_context, requester_metadata, thread_requesters
 
     if not reason or not reason.strip():
         raise InvalidAnswer("Marking a thread resolved needs a reason; it goes into the audit log.")
@@ -1057,7 +1036,7 @@ def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None
         # Nothing changed: the claims go back to what they were (an unknown outcome stays unknown).
         store.close_claims([(thread_id, [iid for iid in ids if iid not in unknown], "failed"), (thread_id, unknown, "unknown")])
         raise HitlError(f"Could not mark thread {thread_id!r} resolved: {type(exc).__name__}: {exc}") from exc
-    items = {item.id: inbox._interrupt(item) for item in raw}
+    items = {item.id: pending_interrupt(item) for item in raw}
 
     def about(iid: str) -> dict[str, Any]:
         if iid in items:
@@ -1086,7 +1065,7 @@ def resolve(inbox: Inbox, thread_id: str, *, reviewer: str, reason: str) -> None
 
 
 def recover_stale_claims(
-    inbox: Inbox, *, resubmit: bool = False, thread_ids: Sequence[str] | None = None
+    inbox: Desk, *, resubmit: bool = False, thread_ids: Sequence[str] | None = None
 ) -> list[tuple[str, str, str]]:
     """Settle claims whose desk died mid-resume (of these threads only, when given). Returns
     (thread, interrupt, result).
@@ -1104,8 +1083,6 @@ def recover_stale_claims(
       under its original reviewer (action "recovery") through a fresh claim: exactly once, and
       `AlreadyDecided` if someone answered it meanwhile. Unknown outcomes are never resubmitted.
     """
-    from hitl.access import audit_context
-
     store = inbox.store
     settled = []
     for claim in store.stale_claim_rows(thread_ids):
@@ -1146,7 +1123,7 @@ def recover_stale_claims(
     return settled
 
 
-def _resubmit(inbox: Inbox, thread_id: str, interrupt_id: str, claim: dict[str, Any]) -> str:
+def _resubmit(inbox: Desk, thread_id: str, interrupt_id: str, claim: dict[str, Any]) -> str:
     try:
         outcome = resume(
             inbox, thread_id, {interrupt_id: claim["answer"]}, reviewer=claim["reviewer"],

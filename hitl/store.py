@@ -18,7 +18,7 @@ The store never loops `get_state` over threads. Instead:
   listings meanwhile show what is indexed so far, and a desk killed midway is resumed by the next.
 
 Backends share this module: `sqlite:///path` now, `postgresql://...` via the same SQL with a
-different dialect (see `_Dialect`).
+different dialect (see `Dialect`).
 """
 
 from __future__ import annotations
@@ -32,15 +32,27 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from hitl.audit import GENESIS_HASH, audit_key, head_mac, row_hash
 from hitl.errors import AlreadyDecided, InvalidAnswer, StoreError
 from hitl.outcome import OutcomeUnknown, UnknownOutcome
+from hitl.storage.dialect import SQLITE, Dialect
+from hitl.storage.postgres import open_postgres
+from hitl.storage.schema import (
+    AUDIT_COLUMNS,
+    BACKFILL_FROM_CHECKPOINTS,
+    COUNT_TRIGGERS_SQLITE,
+    COUNTS_FROM_THREADS,
+    DESK_TABLES_SQLITE,
+    DIRTY_TRIGGERS_SQLITE,
+    SEARCH_SQLITE,
+)
 
 __all__ = [
     "Store",
@@ -49,6 +61,9 @@ __all__ = [
     "IndexEntry",
     "checkpoint_time",
     "SPECIAL_CHANNELS",
+    "encode_cursor",
+    "decode_cursor",
+    "like_escape",
 ]
 
 INTERRUPT = "__interrupt__"
@@ -129,207 +144,6 @@ class IndexEntry:
 Indexer = Callable[[str, dict[str, Any], list[RawInterrupt]], IndexEntry]
 """(thread_id, latest root checkpoint metadata, pending interrupts) -> IndexEntry."""
 
-
-@dataclass(frozen=True)
-class _Dialect:
-    name: str
-    placeholder: str
-    metadata_graph_id: str
-    """SQL expression for the graph id in checkpoint metadata, given alias `c`."""
-    writes_table: str = "writes"
-    """The saver's table of pending writes (`writes` in SQLite, `checkpoint_writes` in PostgreSQL)."""
-    write_value: str = "value"
-    """The column holding a write's serialized value in `writes_table`."""
-    tick: str = "UPDATE hitl_clock SET n = n + 1 WHERE id = 1"
-    """Statement advancing the dirty-mark clock before `next_version` is read ("" if none)."""
-    next_version: str = "(SELECT n FROM hitl_clock WHERE id = 1)"
-    """SQL expression for a new dirty-mark version: unique, never reused."""
-
-    def sql(self, text: str) -> str:
-        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
-
-
-SQLITE = _Dialect("sqlite", "?", "json_extract(CAST(c.metadata AS TEXT), '$.graph_id')", "writes", "value")
-
-_DESK_TABLES_SQLITE = """
-CREATE TABLE IF NOT EXISTS hitl_dirty (
-    thread_id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS hitl_clock (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    n INTEGER NOT NULL
-);
-INSERT INTO hitl_clock (id, n) VALUES (1, 0) ON CONFLICT DO NOTHING;
-CREATE TABLE IF NOT EXISTS hitl_threads (
-    thread_id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    checkpoint_id TEXT NOT NULL,
-    graph_id TEXT,
-    graph_note TEXT,
-    kinds TEXT NOT NULL DEFAULT ',',
-    summary TEXT NOT NULL DEFAULT '',
-    search_text TEXT NOT NULL DEFAULT '',
-    n_interrupts INTEGER NOT NULL DEFAULT 0,
-    interrupt_ids TEXT NOT NULL DEFAULT '',
-    nodes TEXT NOT NULL DEFAULT '',
-    waiting_since REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS hitl_dirty_version ON hitl_dirty (version);
-CREATE TABLE IF NOT EXISTS hitl_backfill (
-    thread_id TEXT PRIMARY KEY,
-    latest TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS hitl_backfill_latest ON hitl_backfill (latest, thread_id);
-CREATE TABLE IF NOT EXISTS hitl_indexer (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    owner TEXT,
-    lease_until REAL NOT NULL DEFAULT 0,
-    total INTEGER NOT NULL DEFAULT 0,
-    done INTEGER NOT NULL DEFAULT 0
-);
-INSERT INTO hitl_indexer (id, total, done) VALUES (1, 0, 0) ON CONFLICT DO NOTHING;
-CREATE INDEX IF NOT EXISTS hitl_threads_status_wait ON hitl_threads (status, waiting_since, thread_id);
-CREATE INDEX IF NOT EXISTS hitl_threads_status_graph ON hitl_threads (status, graph_id, waiting_since, thread_id);
-CREATE TABLE IF NOT EXISTS hitl_counts (
-    status TEXT NOT NULL,
-    graph_id TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (status, graph_id)
-);
-CREATE TABLE IF NOT EXISTS hitl_claims (
-    thread_id TEXT NOT NULL,
-    interrupt_id TEXT NOT NULL,
-    reviewer TEXT NOT NULL,
-    answer TEXT,
-    state TEXT NOT NULL,
-    claimed_at REAL NOT NULL,
-    lease_until REAL NOT NULL,
-    finished_at REAL,
-    runs_graph INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (thread_id, interrupt_id)
-);
-CREATE TABLE IF NOT EXISTS hitl_audit (
-    seq INTEGER PRIMARY KEY,
-    thread_id TEXT NOT NULL,
-    interrupt_id TEXT NOT NULL,
-    graph_id TEXT,
-    kind TEXT,
-    action TEXT NOT NULL,
-    payload TEXT,
-    answer TEXT,
-    reviewer TEXT NOT NULL,
-    comment TEXT NOT NULL DEFAULT '',
-    decided_at REAL NOT NULL,
-    waited_seconds REAL,
-    outcome TEXT NOT NULL,
-    error TEXT,
-    prev_hash TEXT NOT NULL,
-    row_hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS hitl_audit_thread ON hitl_audit (thread_id, seq);
-"""
-
-_DIRTY_TRIGGERS_SQLITE = """
-DROP TRIGGER IF EXISTS hitl_dirty_on_checkpoint;
-DROP TRIGGER IF EXISTS hitl_dirty_on_write;
-DROP TRIGGER IF EXISTS hitl_dirty_on_checkpoint_delete;
-""" + "".join(
-    f"""
-DROP TRIGGER IF EXISTS hitl_dirty_on_{table}_{event.lower()};
-CREATE TRIGGER hitl_dirty_on_{table}_{event.lower()} AFTER {event} ON {table} BEGIN
-    UPDATE hitl_clock SET n = n + 1 WHERE id = 1;
-    INSERT INTO hitl_dirty (thread_id, version) VALUES ({row}.thread_id, (SELECT n FROM hitl_clock WHERE id = 1))
-    ON CONFLICT (thread_id) DO UPDATE SET version = excluded.version;
-END;"""
-    for table in ("checkpoints", "writes")
-    for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
-)
-"""Every change to the saver's tables marks its thread dirty with a fresh clock value, in the
-agent's own transaction. Versions are never reused (a per-row counter restarting at 1 after
-the mark is cleared would let a slow refresh mistake a new mark for the one it read)."""
-
-_COUNT_TRIGGERS_SQLITE = """
-CREATE TRIGGER IF NOT EXISTS hitl_counts_on_insert AFTER INSERT ON hitl_threads BEGIN
-    INSERT INTO hitl_counts (status, graph_id, n) VALUES (NEW.status, COALESCE(NEW.graph_id, ''), 1)
-    ON CONFLICT (status, graph_id) DO UPDATE SET n = hitl_counts.n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_counts_on_delete AFTER DELETE ON hitl_threads BEGIN
-    UPDATE hitl_counts SET n = n - 1 WHERE status = OLD.status AND graph_id = COALESCE(OLD.graph_id, '');
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_counts_on_update AFTER UPDATE OF status, graph_id ON hitl_threads
-WHEN OLD.status IS NOT NEW.status OR OLD.graph_id IS NOT NEW.graph_id BEGIN
-    UPDATE hitl_counts SET n = n - 1 WHERE status = OLD.status AND graph_id = COALESCE(OLD.graph_id, '');
-    INSERT INTO hitl_counts (status, graph_id, n) VALUES (NEW.status, COALESCE(NEW.graph_id, ''), 1)
-    ON CONFLICT (status, graph_id) DO UPDATE SET n = hitl_counts.n + 1;
-END;
-"""
-"""`hitl_counts` holds COUNT(*) of `hitl_threads` per (status, graph_id), kept in the writing
-transaction, so the queue's total is a lookup, not a count over 100,000 index entries."""
-
-_COUNTS_FROM_THREADS = (
-    "INSERT INTO hitl_counts (status, graph_id, n) "
-    "SELECT status, COALESCE(graph_id, ''), COUNT(*) FROM hitl_threads GROUP BY status, COALESCE(graph_id, '')"
-)
-"""Fills a freshly created `hitl_counts` from rows indexed before it existed."""
-
-_BACKFILL_FROM_CHECKPOINTS = (
-    "INSERT INTO hitl_dirty (thread_id, version) SELECT DISTINCT thread_id, 0 FROM checkpoints WHERE true "
-    "ON CONFLICT DO NOTHING",
-    "INSERT INTO hitl_backfill (thread_id, latest) SELECT thread_id, MAX(checkpoint_id) FROM checkpoints "
-    "GROUP BY thread_id ON CONFLICT DO NOTHING",
-    "UPDATE hitl_indexer SET total = (SELECT COUNT(*) FROM hitl_backfill), done = 0 WHERE id = 1",
-)
-"""The first index of a database the desk has never seen: every thread gets a dirty mark of
-version 0 (as before) and a place in `hitl_backfill`, the queue the first index works through,
-newest latest checkpoint first. `hitl_indexer` holds its progress and the lease that lets one
-desk process at a time work the queue (see `Store.backfill`)."""
-
-_SEARCH_SQLITE = """
-CREATE TABLE IF NOT EXISTS hitl_search_docs (
-    id INTEGER PRIMARY KEY,
-    thread_id TEXT NOT NULL UNIQUE,
-    search_text TEXT NOT NULL
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS hitl_search USING fts5(
-    search_text, content='hitl_search_docs', content_rowid='id', tokenize='trigram'
-);
-INSERT INTO hitl_search (hitl_search, rank) VALUES ('automerge', 8);
-CREATE TRIGGER IF NOT EXISTS hitl_search_docs_insert AFTER INSERT ON hitl_search_docs BEGIN
-    INSERT INTO hitl_search (rowid, search_text) VALUES (NEW.id, NEW.search_text);
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_search_docs_delete AFTER DELETE ON hitl_search_docs BEGIN
-    INSERT INTO hitl_search (hitl_search, rowid, search_text) VALUES ('delete', OLD.id, OLD.search_text);
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_search_docs_update AFTER UPDATE ON hitl_search_docs BEGIN
-    INSERT INTO hitl_search (hitl_search, rowid, search_text) VALUES ('delete', OLD.id, OLD.search_text);
-    INSERT INTO hitl_search (rowid, search_text) VALUES (NEW.id, NEW.search_text);
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_threads_search_insert AFTER INSERT ON hitl_threads BEGIN
-    INSERT INTO hitl_search_docs (thread_id, search_text) VALUES (NEW.thread_id, NEW.search_text)
-    ON CONFLICT (thread_id) DO UPDATE SET search_text = excluded.search_text;
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_threads_search_update AFTER UPDATE OF search_text ON hitl_threads
-WHEN OLD.search_text IS NOT NEW.search_text BEGIN
-    INSERT INTO hitl_search_docs (thread_id, search_text) VALUES (NEW.thread_id, NEW.search_text)
-    ON CONFLICT (thread_id) DO UPDATE SET search_text = excluded.search_text;
-END;
-CREATE TRIGGER IF NOT EXISTS hitl_threads_search_delete AFTER DELETE ON hitl_threads BEGIN
-    DELETE FROM hitl_search_docs WHERE thread_id = OLD.thread_id;
-END;
-"""
-"""Substring search over `hitl_threads.search_text` through an FTS5 trigram index (a scan of
-100,000 rows takes hundreds of ms). Triggers keep it in step with `hitl_threads`, whoever
-writes it; merging segments less eagerly (automerge 8, default 4) halves the mean cost of the
-re-index that follows each resume. The index's rows live in `hitl_search_docs`, whose INTEGER PRIMARY KEY survives
-VACUUM (an external-content index on `hitl_threads`' implicit rowid would not)."""
-
-_AUDIT_COLUMNS = (
-    "seq", "thread_id", "interrupt_id", "graph_id", "kind", "action", "payload", "answer",
-    "reviewer", "comment", "decided_at", "waited_seconds", "outcome", "error",
-    "prev_hash", "row_hash",
-)  # fmt: skip
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -414,7 +228,7 @@ class Store:
         *,
         url: str,
         saver: BaseCheckpointSaver,
-        dialect: _Dialect,
+        dialect: Dialect,
         connection: Any,
         lock: Any,
         lock_retry_seconds: float = 30.0,
@@ -433,7 +247,7 @@ class Store:
         )
         """Why the store is read-only, for the sidebar, `/healthz` and refused writes."""
         # The backend opens transactions (`transaction(store, mode=...)`), names its driver's
-        # `errors` and closes; SQLite's is built here, PostgreSQL's by hitl.store_postgres.
+        # `errors` and closes; SQLite's is built here, PostgreSQL's by hitl.storage.postgres.
         self._backend = backend if backend is not None else _SqliteBackend(connection, lock)
         self._local = threading.local()
 
@@ -461,9 +275,11 @@ class Store:
             StoreError: the file is missing, not a database, or cannot be opened.
         """
         if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-            from hitl.store_postgres import open_postgres
-
-            return open_postgres(cls, url, create=create, lock_retry_seconds=lock_retry_seconds)
+            opened = open_postgres(url, create=create)
+            return cls(
+                url=url, saver=opened.saver, dialect=opened.dialect, connection=opened.connection, lock=None,
+                lock_retry_seconds=lock_retry_seconds, backend=opened.backend,
+            )  # fmt: skip
         if not url.startswith("sqlite:///") and url != "sqlite://":
             raise StoreError(
                 f"Database URL {url!r} is not supported. Use sqlite:///path/to/file.db "
@@ -552,13 +368,13 @@ class Store:
                 fresh = not self._table_exists("hitl_threads")
                 counts_fresh = not self._table_exists("hitl_counts")
                 # One transaction: an agent writing meanwhile never meets a missing trigger.
-                script = _DESK_TABLES_SQLITE + _DIRTY_TRIGGERS_SQLITE + _COUNT_TRIGGERS_SQLITE
+                script = DESK_TABLES_SQLITE + DIRTY_TRIGGERS_SQLITE + COUNT_TRIGGERS_SQLITE
                 if counts_fresh:
-                    script += _COUNTS_FROM_THREADS + ";"
+                    script += COUNTS_FROM_THREADS + ";"
                 if fresh:
                     # Threads written before the triggers existed: index them once (in the
                     # background when there are many, see `backfill`).
-                    script += "".join(statement + ";" for statement in _BACKFILL_FROM_CHECKPOINTS)
+                    script += "".join(statement + ";" for statement in BACKFILL_FROM_CHECKPOINTS)
                 self._conn.executescript("BEGIN IMMEDIATE;" + script + "COMMIT;")
                 _migrate_claims_sqlite(self._conn)
         except sqlite3.DatabaseError as exc:
@@ -572,7 +388,7 @@ class Store:
         try:
             with self._lock:
                 fresh = not self._table_exists("hitl_search_docs")
-                script = _SEARCH_SQLITE
+                script = SEARCH_SQLITE
                 if fresh:
                     script += "INSERT INTO hitl_search_docs (thread_id, search_text) SELECT thread_id, search_text FROM hitl_threads;"
                 self._conn.executescript("BEGIN IMMEDIATE;" + script + "COMMIT;")
@@ -1288,7 +1104,7 @@ class Store:
             params.append(graph_id)
         if kind is not None:
             where.append(f"{column}kinds LIKE ? ESCAPE '\\'")
-            params.append(f"%,{_like_escape(kind)},%")
+            params.append(f"%,{like_escape(kind)},%")
         if search:
             needle = search.lower()
             if self.dialect.name == "sqlite" and getattr(self, "search_index", False) and len(needle) >= 3:
@@ -1305,7 +1121,7 @@ class Store:
                 where = [unindexed.get(clause, clause) for clause in where]
             else:
                 where.append(f"{column}search_text LIKE ? ESCAPE '\\'")
-                params.append(f"%{_like_escape(needle)}%")
+                params.append(f"%{like_escape(needle)}%")
         if waiting_longer_than is not None:
             where.append(f"{column}waiting_since <= ?")
             params.append(time.time() - waiting_longer_than)
@@ -1342,7 +1158,7 @@ class Store:
         page_where = list(where)
         page_params = list(params)
         if cursor:
-            since, after_id = _decode_cursor(cursor)
+            since, after_id = decode_cursor(cursor)
             op = "<" if newest_first else ">"
             page_where.append(f"(waiting_since {op} ? OR (waiting_since = ? AND thread_id {op} ?))")
             page_params.extend([since, since, after_id])
@@ -1375,7 +1191,7 @@ class Store:
             )
             for r in rows
         ]
-        next_cursor = _encode_cursor(float(rows[-1][8]), rows[-1][0]) if more and rows else None
+        next_cursor = encode_cursor(float(rows[-1][8]), rows[-1][0]) if more and rows else None
         return items, next_cursor, total
 
     def status_counts(self) -> dict[str, int]:
@@ -1717,8 +1533,6 @@ class Store:
         the next row continues from the head, keeping such a gap visible. With
         HITL_AUDIT_KEY set, row hashes and the head are HMACs under that key.
         """
-        from hitl.audit import GENESIS_HASH, audit_key, head_mac, row_hash
-
         key = audit_key()
         seqs = []
         sql = self.dialect.sql
@@ -1740,12 +1554,12 @@ class Store:
                 seq += 1
                 record = _audit_record(row, seq=seq, prev_hash=prev, keep_nul=self.dialect.name == "sqlite")
                 record["row_hash"] = row_hash(record, key=key)
-                records.append(tuple(record[c] for c in _AUDIT_COLUMNS))
+                records.append(tuple(record[c] for c in AUDIT_COLUMNS))
                 prev = record["row_hash"]
                 seqs.append(seq)
             if records:
                 conn.executemany(
-                    sql(f"INSERT INTO hitl_audit ({', '.join(_AUDIT_COLUMNS)}) VALUES ({', '.join('?' for _ in _AUDIT_COLUMNS)})"),
+                    sql(f"INSERT INTO hitl_audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' for _ in AUDIT_COLUMNS)})"),
                     records,
                 )
             if seqs:
@@ -1815,13 +1629,13 @@ class Store:
         if until is not None:
             where.append("decided_at < ?")
             params.append(until.timestamp())
-        sql = f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM hitl_audit"
+        sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM hitl_audit"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY seq"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [dict(zip(_AUDIT_COLUMNS, row)) for row in self.query(sql, params)]
+        return [dict(zip(AUDIT_COLUMNS, row)) for row in self.query(sql, params)]
 
 
 def _claim_dict(row: Sequence[Any]) -> dict[str, Any]:
@@ -1948,11 +1762,11 @@ def _answered(interrupt_id: str, node: str | None, task_id: str, resumes: int) -
     return True  # raised inside a subgraph: its answer was stored with the parent task
 
 
-def _like_escape(text: str) -> str:
+def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _encode_cursor(since: float, thread_id: str) -> str:
+def encode_cursor(since: float, thread_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([since, thread_id]).encode()).decode()
 
 
@@ -1960,7 +1774,7 @@ _CURSOR_MAX_CHARS = 4096
 """Far above any cursor the desk issues (a timestamp and a thread id, base64)."""
 
 
-def _decode_cursor(cursor: str) -> tuple[float, str]:
+def decode_cursor(cursor: str) -> tuple[float, str]:
     """A `next_cursor` this desk issued, as (waiting_since, thread_id).
 
     Raises:

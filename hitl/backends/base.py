@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the facade's value objects; the protocol only names them
-    from hitl.inbox import Page, ResumeOutcome, ThreadView
+    from hitl.domain import Page, ResumeOutcome, ThreadView
 
 __all__ = ["Backend"]
 

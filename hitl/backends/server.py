@@ -25,7 +25,6 @@ an outcome they cannot tell.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -35,9 +34,9 @@ from typing import Any
 import httpx
 
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, StoreError, ThreadNotFound
-from hitl.inbox import Page, PendingInterrupt, PendingThread, ResumeOutcome, ThreadView
+from hitl.domain import Page, PendingInterrupt, PendingThread, ResumeOutcome, ThreadView
 from hitl.payloads import classify, search_text, summarize
-from hitl.store import Store
+from hitl.store import Store, decode_cursor, encode_cursor, like_escape
 
 __all__ = ["ServerBackend", "ServerUnreachable", "SEARCH_PAGE"]
 
@@ -218,16 +217,16 @@ class ServerBackend:
             params.append(graph_id)
         if kind:
             where.append("kinds LIKE ? ESCAPE '\\'")
-            params.append(f"%,{_like_escape(kind)},%")
+            params.append(f"%,{like_escape(kind)},%")
         if search:
             where.append("search_text LIKE ? ESCAPE '\\'")
-            params.append("%" + _like_escape(search.lower()) + "%")
+            params.append("%" + like_escape(search.lower()) + "%")
         filters = " AND ".join(where) or "1 = 1"
         total = int(self.store.query(f"SELECT COUNT(*) FROM hitl_server_threads WHERE {filters}", params)[0][0])
         order = "DESC" if newest_first else "ASC"
         page_where, page_params = filters, list(params)
         if cursor:
-            since, after = _decode_cursor(cursor)
+            since, after = decode_cursor(cursor)
             op = "<" if newest_first else ">"
             page_where += f" AND (waiting_since {op} ? OR (waiting_since = ? AND thread_id {op} ?))"
             page_params += [since, since, after]
@@ -250,7 +249,7 @@ class ServerBackend:
             )
             for row in rows
         ]
-        next_cursor = _encode_cursor(float(rows[-1][2]), rows[-1][0]) if more and rows else None
+        next_cursor = encode_cursor(float(rows[-1][2]), rows[-1][0]) if more and rows else None
         return Page(items=items, next_cursor=next_cursor, total=total)
 
     # ------------------------------------------------------------------ one thread
@@ -522,20 +521,6 @@ def _epoch(stamp: Any) -> float:
     return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _encode_cursor(since: float, thread_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([since, thread_id]).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        since, thread_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return float(since), str(thread_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidAnswer(f"cursor={cursor[:40]!r} was not issued by this desk ({exc}); start from the first page.") from None
 
 
 def _http_error(exc: httpx.HTTPStatusError) -> str:

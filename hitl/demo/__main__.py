@@ -6,8 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import hitl
 from hitl.demo.graphs import DEMO_GRAPH_IDS
 from hitl.demo.seed import seed
+from hitl.errors import HitlError
 
 DEFAULT_THREADS = 2 * len(DEMO_GRAPH_IDS)
 """Two pending threads per demo graph."""
@@ -44,12 +46,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
-    from hitl import Inbox
-    from hitl.errors import HitlError
-
     try:
         # Seeding is how a new desk gets its database, so a missing SQLite file is created.
-        with Inbox.open(create=True) as inbox:
+        with hitl.Inbox.open(create=True) as inbox:  # looked up at call time (tests stand in a fake)
             if args.if_empty and inbox.pending(limit=1).total > 0:
                 print("Desk already has pending threads; nothing seeded.")
                 return 0

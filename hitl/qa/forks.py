@@ -28,19 +28,18 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langgraph.types import Command
 
 from hitl import runner
 from hitl.errors import HitlError, InvalidAnswer, ThreadNotFound, UnknownGraph
+from hitl.inbox import Inbox
+from hitl.notify import enqueue_decisions
 from hitl.payloads import classify
 from hitl.qa.analytics import FieldChange, diff_values
 from hitl.qa.datasets import final_output, json_plain, message_dicts, tool_calls_made
 from hitl.qa.storage import ForkRow, QaStorage
-
-if TYPE_CHECKING:
-    from hitl.inbox import Inbox
 
 __all__ = [
     "AnsweredInterrupt",
@@ -310,8 +309,6 @@ def _copy_chain(
 
 
 def _notify(inbox: Inbox, fork_id: str, chosen: AnsweredInterrupt, answer: Any, reviewer: str, clock: Callable[[], float]) -> None:
-    from hitl.notify import enqueue_decisions
-
     enqueue_decisions(inbox, [{
         "thread_id": fork_id, "interrupt_id": chosen.interrupt_id, "graph_id": None, "kind": chosen.kind,
         "action": "qa_fork", "reviewer": reviewer, "comment": f"QA fork of {chosen.checkpoint_id}", "answer": answer,

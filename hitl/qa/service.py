@@ -40,18 +40,16 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hitl.errors import HitlError, InvalidAnswer, NotAuthorized, ThreadNotFound
+from hitl.inbox import Inbox
 from hitl.qa import datasets, forks
 from hitl.qa.agreement import Rating, RubricAgreement, item_disagreement, rubric_agreement
 from hitl.qa.analytics import DecisionAnalytics, DecisionSummary, decision_analytics, summarize_decision
 from hitl.qa.queues import QueueSpec, matches, parse_queues, queue_from_dict, sampled
 from hitl.qa.rubrics import Rubric, parse_rubrics
 from hitl.qa.storage import AdjudicationRow, ForkRow, ItemRow, QaStorage, SubmissionRow
-
-if TYPE_CHECKING:
-    from hitl.inbox import Inbox
 
 __all__ = [
     "QA",

@@ -5,7 +5,7 @@ langgraph's PostgreSQL saver does): a `hitl_qa_schema` row holds the version rea
 migration runs once, in the write transaction that bumps it, so a database made by an older
 desk upgrades itself and two desks starting together never both apply one. The DDL is written
 for SQLite (`?` placeholders, REAL, INTEGER) and translated for PostgreSQL by
-`hitl.store_postgres.translate_ddl`, exactly like the store's own tables.
+`hitl.storage.postgres.translate_ddl`, exactly like the store's own tables.
 
 | table | one row per |
 |---|---|
@@ -24,6 +24,7 @@ PostgreSQL the desk's advisory lock), so "pick an item and reserve it" is atomic
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 import weakref
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hitl.errors import InvalidAnswer
+from hitl.storage.postgres import translate_ddl
 from hitl.store import Store
 
 __all__ = ["QaStorage", "MIGRATIONS", "SCHEMA_VERSION", "ItemRow", "SubmissionRow", "AdjudicationRow", "ForkRow"]
@@ -221,10 +223,7 @@ class QaStorage:
 
     def _statements(self, script: str) -> list[str]:
         if self.store.backend == "postgres":
-            from hitl.store_postgres import translate_ddl
-
             return translate_ddl(script)
-        import sqlite3
 
         statements, buffer = [], ""
         for line in script.splitlines(keepends=True):

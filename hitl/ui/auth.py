@@ -30,7 +30,7 @@ from typing import Any
 
 import streamlit as st
 
-from hitl.access import Principal
+from hitl.access import Principal, ReviewItem
 from hitl.errors import HitlError
 from hitl.ui.desk import get_inbox
 from hitl.ui.context import md_escape
@@ -266,8 +266,6 @@ def render_votes(inbox: Any, view: Any) -> None:
     still needs."""
     if not getattr(view, "votes", None):
         return
-    from hitl.access import ReviewItem
-
     requester = (view.metadata or {}).get("requested_by")
     for item in view.interrupts:
         cast = [vote for vote in view.votes if vote.interrupt_id == item.id]

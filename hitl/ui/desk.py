@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from hitl import HitlError, Inbox
+from hitl.notify import start_background_notifier
+from hitl.policy import start_background_sweeper
+from hitl.ui.text import escape_markdown
 
 __all__ = ["get_inbox", "reviewer_name", "humanize_age", "show_error"]
 
@@ -22,9 +25,6 @@ def _open_inbox(database_url: str, graphs_path: str, config_path: str) -> Inbox:
 def _start_background_work(inbox: Inbox) -> None:
     """Once per process and database: the timeout sweeper (which also settles stale claims)
     and, when webhooks are configured, the notifier. HITL_SWEEP_SECONDS=0 turns the sweeper off."""
-    from hitl.notify import start_background_notifier
-    from hitl.policy import start_background_sweeper
-
     interval = float(os.environ.get("HITL_SWEEP_SECONDS", "60") or 0)
     if interval > 0 and not inbox.store.read_only:
         start_background_sweeper(inbox, interval)
@@ -65,6 +65,4 @@ def humanize_age(since: datetime | float | None, *, now: datetime | None = None)
 
 def show_error(error: HitlError) -> None:
     """Show a desk error as a message (never a traceback), escaped: it may quote payload text."""
-    from hitl.ui.text import escape_markdown
-
     st.error(escape_markdown(str(error)), icon=":material/warning:")

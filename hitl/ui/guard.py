@@ -13,7 +13,7 @@ from hitl.ui.text import escape_markdown
 
 __all__ = ["show_problem", "open_desk", "desk_errors"]
 
-_WHAT_TO_DO = (
+WHAT_TO_DO = (
     "To use the desk with demo data, run `make seed` (or `python -m hitl.demo seed`) and reload. "
     "To review your own agents, set `HITL_DATABASE_URL` to the checkpoint database they write to "
     "(`sqlite:///path/to/file.db` or `postgresql://…`) and `HITL_GRAPHS` to their `langgraph.json`, "
@@ -34,7 +34,7 @@ def open_desk() -> Inbox:
         st.error("The desk cannot open its database.", icon=":material/warning:")
         st.text(str(exc))
         if isinstance(exc, StoreError) or "HITL_" in str(exc):
-            st.info(_WHAT_TO_DO, icon=":material/info:")
+            st.info(WHAT_TO_DO, icon=":material/info:")
         st.stop()
         raise  # unreachable: st.stop() raises; keeps type checkers honest
 

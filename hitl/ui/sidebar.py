@@ -8,6 +8,7 @@ import streamlit as st
 
 from hitl import HitlError, Inbox
 from hitl.ui.desk import get_inbox
+from hitl.ui.guard import WHAT_TO_DO
 from hitl.ui.queue import refresh_seconds
 from hitl.ui.text import escape_markdown
 
@@ -96,9 +97,7 @@ def _render_status() -> None:
 
 
 def _explain_on_page(exc: HitlError) -> None:
-    from hitl.ui.guard import _WHAT_TO_DO
-
     st.title("HITL review desk")
     st.error("The desk cannot open its database.", icon=":material/warning:")
     st.text(str(exc))
-    st.info(_WHAT_TO_DO, icon=":material/info:")
+    st.info(WHAT_TO_DO, icon=":material/info:")

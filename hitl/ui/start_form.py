@@ -19,6 +19,11 @@ from hitl.ui.queue import open_review
 from hitl.ui.state import bound, defaults
 from hitl.ui.text import escape_markdown
 
+try:
+    from hitl.demo.inputs import DEMO_INPUTS
+except ImportError:  # a desk installed without its demo graphs
+    DEMO_INPUTS = None
+
 __all__ = ["render_start_page", "example_input", "chat_text", "parse_input", "MODES"]
 
 MODES = ("Chat message", "JSON")
@@ -27,13 +32,8 @@ FOLLOW_SECONDS = 2.0
 
 def example_input(graph_id: str, index: int = 0) -> dict[str, Any] | None:
     """A demo graph's example input (None for other graphs, or when hitl.demo is absent)."""
-    try:
-        from hitl.demo.inputs import DEMO_INPUTS
-    except ImportError:
-        try:
-            from hitl.demo.graphs import DEMO_INPUTS  # type: ignore[attr-defined, no-redef]
-        except ImportError:
-            return None
+    if DEMO_INPUTS is None:
+        return None
     make = DEMO_INPUTS.get(graph_id)
     return make(index) if make else None
 

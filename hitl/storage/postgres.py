@@ -31,7 +31,8 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
@@ -40,19 +41,28 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hitl.errors import InvalidAnswer, StoreError
-from hitl.store import _BACKFILL_FROM_CHECKPOINTS, _COUNTS_FROM_THREADS, _DESK_TABLES_SQLITE, Store, _Dialect
+from hitl.storage.dialect import POSTGRES, Dialect
+from hitl.storage.schema import BACKFILL_FROM_CHECKPOINTS, COUNTS_FROM_THREADS, DESK_TABLES_SQLITE
 
-__all__ = ["open_postgres", "POSTGRES", "translate_ddl", "describe_url"]
+__all__ = ["open_postgres", "OpenedDatabase", "StoreSettings", "translate_ddl", "describe_url"]
 
-POSTGRES = _Dialect(
-    "postgres",
-    "?",  # the adapter below converts `?` to psycopg's `%s`; the store's SQL stays one text
-    "(c.metadata->>'graph_id')",
-    "checkpoint_writes",
-    "blob",
-    tick="",
-    next_version="nextval('hitl_dirty_clock')",
-)
+
+class StoreSettings(Protocol):
+    """What a transaction reads of the store that runs it."""
+
+    lock_retry_seconds: float
+    display_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenedDatabase:
+    """A PostgreSQL database made ready for the desk, before `hitl.store.Store` wraps it."""
+
+    saver: Any
+    dialect: Dialect
+    connection: ConnectionPool
+    backend: Any
+
 
 POOL_MAX_SIZE = 10
 CONNECT_TIMEOUT_SECONDS = 10
@@ -123,9 +133,9 @@ def translate_ddl(script: str) -> list[str]:
             continue
         if re.match(r"(CREATE\s+(TEMP\w*\s+)?TRIGGER|PRAGMA|DROP\s+TRIGGER)\b", statement, re.I):
             raise StoreError(
-                "The desk's table definitions (hitl.store._DESK_TABLES_SQLITE) contain a statement "
+                "The desk's table definitions (hitl.storage.schema.DESK_TABLES_SQLITE) contain a statement "
                 f"with no PostgreSQL translation: {statement[:80]!r}. Keep triggers and pragmas out "
-                "of that script (hitl.store_postgres installs the PostgreSQL triggers)."
+                "of that script (hitl.storage.postgres installs the PostgreSQL triggers)."
             )
         for pattern, replacement in _TYPES:
             statement = pattern.sub(replacement, statement)
@@ -240,7 +250,7 @@ class _PostgresBackend:
         self.write_lock_name = f"hitl desk writes in {schema}"
 
     @contextmanager
-    def transaction(self, store: Store, *, mode: str) -> Iterator[_PgConnection]:
+    def transaction(self, store: StoreSettings, *, mode: str) -> Iterator[_PgConnection]:
         try:
             conn = self.pool.getconn(timeout=CONNECT_TIMEOUT_SECONDS)
         except PoolTimeout as exc:
@@ -296,16 +306,17 @@ class _PostgresBackend:
 # --------------------------------------------------------------------------- opening
 
 
-def open_postgres(store_cls: type[Store], url: str, *, create: bool, lock_retry_seconds: float) -> Store:
+def open_postgres(url: str, *, create: bool) -> OpenedDatabase:
     """Open a PostgreSQL checkpointer database for the desk.
 
+    Returns what `hitl.store.Store` is built from: the saver, the dialect, the pool and the
+    transaction backend.
+
     Args:
-        store_cls: `Store` (or a subclass) to instantiate.
         url: `postgresql://user:pass@host:port/db` (also `postgres://`, `postgresql+psycopg://`,
             and libpq query parameters such as `?sslmode=require&options=-csearch_path%3Dagents`).
         create: create LangGraph's checkpoint tables when missing; without it a database
             without them is an error (the desk was pointed at the wrong database).
-        lock_retry_seconds: how long a desk write waits for another desk's write.
 
     Raises:
         StoreError: the server cannot be reached, the credentials or database are wrong, or
@@ -374,14 +385,8 @@ def open_postgres(store_cls: type[Store], url: str, *, create: bool, lock_retry_
             "desk needs to create its `hitl_` tables and triggers there (CREATE privilege on the schema).",
             cause=exc,
         ) from None
-    return store_cls(
-        url=url,
-        saver=saver,
-        dialect=POSTGRES,
-        connection=pool,
-        lock=None,
-        lock_retry_seconds=lock_retry_seconds,
-        backend=_PostgresBackend(pool, url=url, schema=schema),
+    return OpenedDatabase(
+        saver=saver, dialect=POSTGRES, connection=pool, backend=_PostgresBackend(pool, url=url, schema=schema)
     )
 
 
@@ -391,17 +396,17 @@ def _setup_desk_tables(conn: psycopg.Connection, schema: str) -> None:
     with conn.transaction():
         fresh = conn.execute("SELECT to_regclass('hitl_threads') IS NULL").fetchone()[0]
         counts_fresh = conn.execute("SELECT to_regclass('hitl_counts') IS NULL").fetchone()[0]
-        for statement in translate_ddl(_DESK_TABLES_SQLITE):
+        for statement in translate_ddl(DESK_TABLES_SQLITE):
             conn.execute(statement)
         _migrate_claims(conn)
         sequence_literal = "'" + f"{quoted}.hitl_dirty_clock".replace("'", "''") + "'"
         conn.execute(_PG_EXTRA.format(schema=quoted, sequence_literal=sequence_literal))
         if counts_fresh:
-            conn.execute(_COUNTS_FROM_THREADS)
+            conn.execute(COUNTS_FROM_THREADS)
         if fresh:
             # Threads written before the trigger existed: index them once. The trigger took a
             # lock on the saver's tables, so no agent write falls between the two.
-            for statement in _BACKFILL_FROM_CHECKPOINTS:
+            for statement in BACKFILL_FROM_CHECKPOINTS:
                 conn.execute(statement)
     try:
         with conn.transaction():
