@@ -1,0 +1,146 @@
+"""One card per pending interrupt: the request drawn for its kind, the reviewer's widgets, submit.
+
+`render_card` draws one interrupt and returns a `Submission` when the reviewer clicked a
+decision and the answer built cleanly (answers come from the pure builders in
+`hitl.decisions`); `submit` resumes the graph with it and keeps the outcome for the page to
+show after the rerun (`render_outcome`). Errors from a builder or from the graph
+(`InvalidAnswer.field_errors`) are kept per interrupt and drawn next to their fields on the
+next run; editing a widget clears them.
+
+Every widget key starts with `review:<interrupt id>:`, so several interrupts of one thread
+(parallel branches) can be answered on one page. Only the first answerable card takes the
+page's keyboard shortcuts (A approve, X reject, S submit), so a key never triggers two buttons.
+
+The pure helpers (`combine_reason`, `review_actions`, `edit_args_schema`,
+`normalize_error_path`, `tool_arg_schemas`) are unit-tested without Streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from hitl.errors import InvalidAnswer
+from hitl.kinds.base import ActionSpec
+from hitl.ui.cards.calls import actions_card, sensitive_tools_card, tool_review_card
+from hitl.ui.cards.card import Card, CardOptions, Submission, keep_errors, settle_stale_click
+from hitl.ui.cards.helpers import (
+    CALLS_PER_PAGE,
+    CLICK_KEY,
+    KIND_TITLES,
+    OUTCOME_KEY,
+    SHORTCUTS,
+    combine_reason,
+    edit_args_schema,
+    errors_key,
+    neighbours,
+    normalize_error_path,
+    review_actions,
+    tool_arg_schemas,
+)
+from hitl.ui.cards.outcome import render_failure_panel, render_outcome, render_resolve, submit
+from hitl.ui.cards.simple import (
+    approval_level_card,
+    confirm_card,
+    contract_card,
+    edit_card,
+    feedback_card,
+    json_card,
+    question_card,
+    schema_card,
+    stage_card,
+    state_edit_card,
+)
+from hitl.ui.context import md_escape, show_alert
+
+__all__ = [
+    "KIND_TITLES",
+    "SHORTCUTS",
+    "CALLS_PER_PAGE",
+    "ActionSpec",
+    "CardOptions",
+    "Submission",
+    "combine_reason",
+    "review_actions",
+    "edit_args_schema",
+    "normalize_error_path",
+    "tool_arg_schemas",
+    "errors_key",
+    "neighbours",
+    "render_card",
+    "submit",
+    "render_outcome",
+    "render_failure_panel",
+    "render_resolve",
+    "settle_stale_click",
+    "OUTCOME_KEY",
+    "CLICK_KEY",
+]
+
+
+
+RENDERERS: dict[str, Callable[..., Submission | None]] = {
+    "confirm": confirm_card,
+    "question": question_card,
+    "edit": edit_card,
+    "stage": stage_card,
+    "approval_level": approval_level_card,
+    "tool_review": tool_review_card,
+    "sensitive_tools": sensitive_tools_card,
+    "state_edit": state_edit_card,
+    "feedback": feedback_card,
+    "json": json_card,
+}
+
+
+
+
+def render_card(item: Any, options: CardOptions) -> Submission | None:
+    """Draw one pending interrupt for its kind; the reviewer's built answer when they decided.
+
+    A decode error or a failed run shows the reason instead of answer widgets. An answer
+    the builder refuses is kept as the card's errors (shown next to the fields after the
+    rerun) and None is returned.
+    """
+    card = Card(item, options)
+    with st.container(border=True, key=f"review-card-{card.id}"):
+        title = KIND_TITLES.get(item.kind, item.kind)
+        contract = options.contract
+        if contract is not None and not contract.kind_shape and contract.answer != "boolean":
+            # Not the kind's own answer: a title promising "approve" would mislead.
+            title = "Question" if isinstance(item.value, str) else "Answer a request"
+        head = f"{title}" + (f" ({options.position})" if options.position else "")
+        node = f"node {item.node}" if item.node else "node unknown"
+        st.markdown(f"#### {md_escape(head)}")
+        st.caption(md_escape(f"{node} · kind {item.kind} · interrupt {card.id}"))
+        if item.decode_error:
+            show_alert("error", f"This request could not be decoded, so it cannot be answered here: {item.decode_error}")
+            return None
+        if item.failed_error:
+            show_alert("error", f"This request was answered, then the graph raised: {item.failed_error}")
+            st.caption("Nothing is lost: LangGraph keeps the answer. Use Retry (above) to run the step again with the same "
+                       "answer, or Mark resolved to close the thread.")
+            return None
+        if contract is not None:
+            st.caption(md_escape(contract.describe()))
+        try:
+            if contract is not None and contract.shape_kind == "schema":  # the schema's form fits, not the kind's
+                return schema_card(card, item.value, item.response_schema or {})
+            if contract is not None and not contract.kind_shape:
+                if item.kind == "confirm" and contract.answer == "boolean":
+                    return confirm_card(card, item.value)
+                return contract_card(card, item.value, contract)
+            if item.kind in ("hitl_request", "tool_approval", "agent_inbox"):
+                return actions_card(card, item.value, item.response_schema)
+            if item.kind == "schema":
+                return schema_card(card, item.value, item.response_schema or {})
+            renderer = RENDERERS.get(item.kind, json_card)
+            return renderer(card, item.value)
+        except InvalidAnswer as error:
+            keep_errors(card.id, error)
+            st.rerun()
+    return None
+
+

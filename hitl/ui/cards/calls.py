@@ -1,0 +1,312 @@
+"""Cards that carry tool calls: tool_review (ticks), sensitive_tools (all or nothing) and the
+per-call decisions of hitl_request, tool_approval and agent_inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from hitl import decisions
+from hitl.kinds.base import ActionSpec
+from hitl.ui.cards.card import (
+    Card,
+    Submission,
+    call_row,
+    calls_page,
+    editor_height,
+    json_errors,
+    kept_choices,
+    show_args,
+)
+from hitl.ui.cards.helpers import (
+    CALLS_PER_PAGE,
+    DECISION_LABELS,
+    NO_REASON,
+    SEND_LABELS,
+    combine_reason,
+    edit_args_schema,
+    get,
+    review_actions,
+)
+from hitl.ui.context import json_view, md_escape, pretty_json, safe_markdown, show_alert, show_hidden_note, show_text
+from hitl.ui.schema_form import render_schema_form
+
+def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
+    tools = get(value, "tools") or []
+    if get(value, "message"):
+        st.markdown(f"**{md_escape(get(value, 'message'))}**")
+    # Ticks and edits live in `kept`, not only in the widgets: a call on another page has no
+    # widget this run, and its tick or edit must still count.
+    kept = kept_choices(card, "tools", ticks={}, texts={})
+    shown = calls_page(card, [call_row(tool) for tool in tools] if len(tools) > CALLS_PER_PAGE else [],
+                        total=len(tools), scope=lambda n: (
+                            f"Approve selected sends every ticked call, on every page: the {n:,} calls not shown here "
+                            "stay ticked unless you untick them on their page. Reject all rejects all of them."))
+    broken = False
+    for index in shown:
+        tool = tools[index]
+        name = str(get(tool, "name", "?"))
+        with st.container(border=True):
+            ticked = st.checkbox(f"Run **{md_escape(name)}**", value=kept["ticks"].get(index, True),
+                                 key=card.key("tick", index), **card.on_change())
+            show_hidden_note(name, what="This tool name")
+            start = pretty_json(get(tool, "args", {}))
+            text = st.text_area(f"Arguments of {md_escape(name)} (JSON, editable)", value=kept["texts"].get(index, start),
+                                key=card.key("args", index), height=editor_height(start), disabled=not ticked, **card.on_change())
+            problem = json_errors(text) if ticked else None
+            if problem:
+                broken = True
+                show_alert("error", f"{name}: {problem} Fix it or untick this call.")
+            elif ticked and text != start:
+                st.caption("Edited: this call runs with your arguments.")
+            elif not ticked:
+                st.caption("Unticked: this call will not run.")
+            card.field_errors(f"tools[{index}]", strip=f"tools[{index}]")
+        kept["ticks"][index] = ticked
+        if text == start:
+            kept["texts"].pop(index, None)  # unedited: the checkpoint's own args, types and all
+        else:
+            kept["texts"][index] = text
+    ticks = [kept["ticks"].get(index, True) for index in range(len(tools))]
+    texts = [kept["texts"].get(index) for index in range(len(tools))]
+    elsewhere = sorted(i for i, text in kept["texts"].items() if i not in shown and ticks[i] and json_errors(text))
+    if elsewhere:
+        broken = True
+        show_alert("error", f"Tool call{'s' if len(elsewhere) > 1 else ''} {', '.join(str(i + 1) for i in elsewhere[:10])} "
+                            "(on another page) hold invalid JSON. Fix or untick them there.")
+    reason = card.reason(label="Reason (for Reject all)")
+    count = sum(ticks)
+    clicked = card.buttons([
+        ("approve", f"Approve selected ({count:,} of {len(tools):,})", "approve", broken),
+        ("reject", "Reject all", "reject", False),
+    ])
+    card.rest()
+    if clicked == "approve":
+        if not count:
+            show_alert("error", "No tool call is ticked. Tick the calls that may run, or use Reject all.")
+            return None
+        answer = decisions.tool_review_answer(tools=tools, selected=ticks, edited_args=texts, display=json_view)
+        return Submission(interrupt_id=card.id, answer=answer, verb=f"approved {count:,} of {len(tools):,} tool calls")
+    if clicked == "reject":
+        answer: dict[str, Any] = {"approved": False}
+        if reason:
+            answer["reason"] = reason
+        return Submission(interrupt_id=card.id, answer=answer, comment=reason, verb="rejected all tool calls")
+    return None
+
+
+def sensitive_tools_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
+    calls = get(value, "sensitive_tools") or []
+    if get(value, "message"):
+        st.markdown(f"**{md_escape(get(value, 'message'))}**")
+    shown = calls_page(card, [call_row(call) for call in calls] if len(calls) > CALLS_PER_PAGE else [],
+                        total=len(calls), scope=lambda n: (
+                            f"Approve all runs every call, the {n:,} not shown here included; Reject runs none of them."))
+    for index in shown:
+        call = calls[index]
+        with st.container(border=True):
+            name = str(get(call, "name", "?"))
+            st.markdown(f"**{md_escape(name)}**")
+            show_hidden_note(name, what="This tool name")
+            show_args(get(call, "args", {}))
+    st.caption("All or nothing: this graph runs every call listed above when you approve and none when you reject "
+               "(its answer carries no per-call choice). Other, non-sensitive calls run without review.")
+    reason = card.reason(label="Reject reason")
+    many = len(calls) > 1
+    clicked = card.buttons([("approve", f"Approve all {len(calls):,}" if many else "Approve", "approve", False),
+                            ("reject", "Reject all" if many else "Reject", "reject", False)])
+    card.rest()
+    if clicked:
+        approved = clicked == "approve"
+        answer = decisions.sensitive_tools_answer(approved=approved, reason="" if approved else reason)
+        return Submission(interrupt_id=card.id, answer=answer, comment="" if approved else reason,
+                          verb="approved" if approved else "rejected")
+    return None
+
+
+
+
+def _args_editor(card: Card, index: int, spec: ActionSpec, schema: Mapping[str, Any] | None,
+                 kept: dict[str, Any]) -> Any:
+    """Edit one call's args: form fields from the tool's schema when known, else JSON.
+
+    What was typed is also kept in `kept` (the call's entry, see `_action_block`)."""
+    st.caption(md_escape(f"Tool: {spec.name} (fixed: an edit changes the arguments, not the tool)"))
+    as_json = schema is None
+    if schema is not None:
+        as_json = st.toggle("Edit as JSON", value=bool(kept.get("asjson")), key=card.key("asjson", index), **card.on_change())
+        kept["asjson"] = as_json
+    if as_json:
+        start = pretty_json(spec.args)
+        typed = kept.get("argsjson")
+        text = st.text_area(f"Arguments of {md_escape(spec.name)} (JSON)", value=typed if isinstance(typed, str) else start,
+                            key=card.key("argsjson", index), height=editor_height(start), **card.on_change())
+        kept["argsjson"] = text
+        problem = json_errors(text)
+        if problem:
+            card.broken = True
+            show_alert("error", problem)
+        card.field_errors(f"[{index}].args", strip=f"[{index}].args")
+        return text
+    filled = kept.get("argsform")
+    data = render_schema_form(schema, key=card.key("argsform", index), initial=filled if filled is not None else spec.args)
+    kept["argsform"] = data
+    card.field_errors(f"[{index}].args", strip=f"[{index}].args")
+    return data
+
+
+def _action_block(card: Card, index: int, spec: ActionSpec, *, total: int,
+                  kept: dict[str, Any] | None = None) -> tuple[str, Any, str]:
+    """One action's request and decision widgets; returns (decision type, args, message).
+
+    `kept` holds what the reviewer chose for this call; it is updated here and read back
+    (`_kept_decision`) when the call is on a page not drawn this run.
+    """
+    kept = {} if kept is None else kept
+    with st.container(border=True):
+        heading = f"{index + 1:,} of {total:,}: {spec.name}" if total > 1 else spec.name
+        st.markdown(f"**{md_escape(heading)}**")
+        show_hidden_note(spec.name, what="This tool name")
+        if spec.description:
+            if spec.markdown:
+                st.markdown(safe_markdown(spec.description))
+            else:
+                show_text(spec.description)
+        st.caption("Arguments")
+        show_args(spec.args)
+        if not spec.allowed:
+            show_alert("warning", "This request allows no decision; it can only be marked resolved.")
+            return "", None, ""
+        options = list(spec.allowed)
+        choice = st.radio("Decision", options, key=card.key("decision", index), horizontal=True,
+                          index=options.index(kept["choice"]) if kept.get("choice") in options else 0,
+                          format_func=lambda t: DECISION_LABELS.get(t, t), **card.on_change())
+        kept["choice"] = choice
+        card.field_errors(f"[{index}].type", strip=f"[{index}]")
+        args: Any = None
+        message = ""
+        schema = card.schemas.get(spec.name)
+        if choice == "edit":
+            args = _args_editor(card, index, spec, schema, kept)
+        elif choice == "reject":
+            left, right = st.columns([2, 3])
+            presets = [NO_REASON, *card.options.reject_reasons]
+            preset = left.selectbox("Reason", presets, key=card.key("preset", index),
+                                    index=presets.index(kept["preset"]) if kept.get("preset") in presets else 0,
+                                    **card.on_change())
+            details = right.text_input("Message to the agent (optional)", value=kept.get("details", ""),
+                                       key=card.key("message", index), **card.on_change())
+            kept.update(preset=preset, details=details)
+            message = combine_reason(preset, details)
+        elif choice in ("respond", "response"):
+            message = st.text_area("Reply (sent instead of running the tool)", value=kept.get("reply", ""),
+                                   key=card.key("reply", index), placeholder="Required", **card.on_change())
+            kept["reply"] = message
+        card.field_errors(f"[{index}].message", strip=f"[{index}]")
+        card.field_errors(f"[{index}]", strip=f"[{index}]")
+        return str(choice), args, message
+
+
+def _kept_decision(card: Card, spec: ActionSpec, kept: Mapping[str, Any]) -> tuple[str, Any, str]:
+    """(decision type, args, message) of a call not drawn this run: what the reviewer chose on
+    its page, else the first decision it allows (what its page would show preselected)."""
+    choice = kept.get("choice") if kept.get("choice") in spec.allowed else (spec.allowed[0] if spec.allowed else "")
+    if choice == "edit":
+        if kept.get("asjson") or card.schemas.get(spec.name) is None:
+            text = kept.get("argsjson")
+            if isinstance(text, str) and json_errors(text):
+                card.broken = True
+            return choice, text if isinstance(text, str) else None, ""
+        return choice, kept.get("argsform"), ""
+    if choice == "reject":
+        return choice, None, combine_reason(kept.get("preset"), kept.get("details"))
+    if choice in ("respond", "response"):
+        return choice, None, str(kept.get("reply", ""))
+    return str(choice), None, ""
+
+
+def _langchain_decision(spec: ActionSpec, choice: str, args: Any, message: str) -> dict[str, Any]:
+    if choice == "edit":
+        return {"type": "edit", "edited_action": {"name": spec.name, "args": args if args is not None else spec.args}}
+    if choice in ("reject", "respond"):
+        return {"type": choice, "message": message.strip()} if message.strip() or choice == "respond" else {"type": choice}
+    return {"type": choice}
+
+
+def _inbox_response(spec: ActionSpec, choice: str, args: Any, message: str) -> dict[str, Any]:
+    if choice == "edit":
+        return {"type": "edit", "args": {"action": spec.name, "args": args if args is not None else spec.args}}
+    if choice == "response":
+        return {"type": "response", "args": message}
+    return {"type": choice, "args": None}
+
+
+def actions_card(card: Card, value: Any, response_schema: Any) -> Submission | None:
+    kind = card.item.kind
+    specs = review_actions(kind, value, response_schema)
+    if kind == "tool_approval":
+        own = edit_args_schema(response_schema)
+        if own is not None and specs:
+            card.schemas = {**card.schemas, specs[0].name: own}
+    if not specs:
+        show_alert("warning", "This request lists no actions.")
+        show_args(value)
+        return None
+    inbox = kind == "agent_inbox"
+    yes, no = ("accept", "ignore") if inbox else ("approve", "reject")
+    kept = kept_choices(card, "actions", calls={})["calls"]
+    first = next(iter(specs[0].allowed), "") if specs else ""
+    shown = calls_page(card, [{"name": s.name, "args": s.args} for s in specs] if len(specs) > CALLS_PER_PAGE else [],
+                        total=len(specs), scope=lambda n: (
+                            f"Submit decisions sends a decision for every call: your choice where you made one, on any page, "
+                            f"and the preselected one ({DECISION_LABELS.get(first, first).lower()}, where allowed) for the "
+                            f"others, {n:,} of them not shown here. {DECISION_LABELS[yes]} all and {DECISION_LABELS[no]} "
+                            f"all apply to all {len(specs):,} calls."))
+    chosen = [
+        _action_block(card, index, spec, total=len(specs), kept=kept.setdefault(index, {})) if index in shown
+        else _kept_decision(card, spec, kept.get(index, {}))
+        for index, spec in enumerate(specs)
+    ]
+    if len(specs) == 1:
+        # One call: the primary button sends the chosen decision; the other one-click
+        # decision stays a keystroke away.
+        choice, allowed = chosen[0][0], specs[0].allowed
+        shortcut_for = "approve" if choice == yes else "reject" if choice == no else "submit"
+        buttons = [("submit", SEND_LABELS.get(choice, "Submit decision"), shortcut_for, card.broken or not choice)]
+        if choice != yes and yes in allowed:
+            buttons.append((yes, DECISION_LABELS[yes], "approve", False))
+        if choice != no and no in allowed:
+            buttons.append((no, DECISION_LABELS[no], "reject", False))
+    else:
+        buttons = [
+            ("submit", "Submit decisions", "submit", card.broken or any(not c[0] for c in chosen)),
+            (yes, f"{DECISION_LABELS[yes]} all", "approve", not all(yes in s.allowed for s in specs)),
+            (no, f"{DECISION_LABELS[no]} all", "reject", not all(no in s.allowed for s in specs)),
+        ]
+    clicked = card.buttons(buttons)
+    card.rest()
+    if not clicked:
+        return None
+    if clicked != "submit":
+        chosen = [(clicked, None, "") for _ in specs]
+    if inbox:
+        responses = [_inbox_response(spec, *c) for spec, c in zip(specs, chosen, strict=True)]
+        answer: Any = decisions.agent_inbox_answer(value, responses)
+    else:
+        made = [_langchain_decision(spec, *c) for spec, c in zip(specs, chosen, strict=True)]
+        if kind == "tool_approval":
+            answer = decisions.tool_approval_answer(value, response_schema, made[0])
+        else:
+            answer = decisions.hitl_request_answer(value, made)
+    types = [c[0] for c in chosen]
+    if len(specs) <= 5:
+        verb = ", ".join(f"{DECISION_LABELS.get(t, t).lower()} {s.name}" for t, s in zip(types, specs, strict=True))
+    else:  # one clause per call would make a banner of thousands
+        counts = {t: types.count(t) for t in dict.fromkeys(types)}
+        verb = ", ".join(f"{DECISION_LABELS.get(t, t).lower()} {n:,}" for t, n in counts.items()) + f" of {len(specs):,} calls"
+    comment = "; ".join(c[2] for c in chosen if c[2])
+    return Submission(interrupt_id=card.id, answer=answer, comment=comment, verb=verb)
+
+

@@ -1,0 +1,278 @@
+"""The plumbing every card shares: keys, kept errors, buttons, reasons, argument views."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from hitl.contracts import Contract
+from hitl.errors import InvalidAnswer
+from hitl.ui.cards.helpers import (
+    CALLS_PER_PAGE,
+    CLICK_KEY,
+    FIELDS_SHOWN,
+    NO_REASON,
+    OUTCOME_KEY,
+    SHORTCUTS,
+    combine_reason,
+    errors_key,
+    get,
+    normalize_error_path,
+)
+from hitl.ui.context import calls_frame, clip, md_escape, show_alert, show_code_json, show_hidden_note, show_text
+from hitl.ui.text import hidden_note, jsonable, visible_controls
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardOptions:
+    """What a card needs besides the interrupt."""
+
+    thread_id: str
+    reject_reasons: Sequence[str] = ()
+    reviewer: str = ""
+    shortcuts: bool = False
+    """This card takes the page's keyboard shortcuts (only one card per page does)."""
+    tool_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Argument schemas of the graph's tools, by tool name."""
+    position: str = ""
+    """"1 of 3" when the thread has several pending interrupts."""
+    contract: Contract | None = None
+    """What the graph expects back (`Inbox.contract`); None draws the kind's own card."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """A reviewer's built answer to one interrupt."""
+
+    interrupt_id: str
+    answer: Any
+    comment: str = ""
+    verb: str = "decided"
+    """What the reviewer did ("approved", "rejected", ...), for the outcome message."""
+
+
+class Card:
+    """Keys, errors and buttons of one card."""
+
+    def __init__(self, item: Any, options: CardOptions) -> None:
+        self.item = item
+        self.id = str(item.id)
+        self.options = options
+        stored = st.session_state.get(errors_key(self.id)) or {}
+        self.message: str = stored.get("message", "")
+        self.errors: dict[str, str] = {
+            normalize_error_path(path, item.kind): text for path, text in (stored.get("fields") or {}).items()
+        }
+        self.shown: set[str] = set()
+        self.schemas: dict[str, Mapping[str, Any]] = dict(options.tool_schemas)
+        self.broken = False
+        """A JSON editor on this card holds invalid JSON (submit stays disabled)."""
+
+    def key(self, *parts: Any) -> str:
+        return ":".join(["review", self.id, *(str(p) for p in parts)])
+
+    def clear_errors(self) -> None:
+        st.session_state.pop(errors_key(self.id), None)
+
+    def on_change(self) -> dict[str, Any]:
+        """Widget kwargs that clear this card's errors when the reviewer edits anything."""
+        return {"on_change": forget_errors, "args": (self.id,)}
+
+    def take(self, prefix: str) -> dict[str, str]:
+        """Errors at `prefix` or below it, not shown yet."""
+        out = {}
+        for path, text in self.errors.items():
+            if path in self.shown:
+                continue
+            if path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[") or (
+                not prefix
+            ):
+                out[path] = text
+                self.shown.add(path)
+        return out
+
+    def field_errors(self, prefix: str, *, strip: str | None = None) -> None:
+        """Draw the errors at `prefix` next to the widget about to follow or just drawn."""
+        for path, text in self.take(prefix).items():
+            where = path[len(strip):].lstrip(".") if strip is not None and path.startswith(strip) else path
+            show_alert("error", f"{where}: {text}" if where else text)
+
+    def rest(self) -> None:
+        """The overall message and any error not shown next to a field."""
+        leftover = self.take("")
+        if self.message or leftover:
+            lines = [self.message] if self.message else []
+            lines += [f"{path}: {text}" if path else text for path, text in leftover.items() if text not in self.message]
+            st.error("\n\n".join(md_escape(line) for line in lines), icon="⚠️")
+
+    def buttons(self, specs: Sequence[tuple[str, str, str, bool]]) -> str | None:
+        """A row of buttons (action, label, shortcut action, disabled); the clicked action."""
+        clicked = None
+        with st.container(horizontal=True, gap="small"):
+            for index, (action, label, shortcut_for, disabled) in enumerate(specs):
+                shortcut = SHORTCUTS.get(shortcut_for) if self.options.shortcuts and shortcut_for else None
+                if st.button(
+                    label,
+                    key=self.key("btn", action),
+                    type="primary" if index == 0 else "secondary",
+                    shortcut=shortcut.upper() if shortcut else None,
+                    help=f"Keyboard shortcut: {shortcut.upper()}" if shortcut else None,
+                    disabled=disabled,
+                    on_click=_note_click,
+                    args=(self.options.thread_id, self.id, label),
+                ):
+                    clicked = action
+        return clicked
+
+    def reason(self, *, label: str = "Reason", details_label: str = "Details (optional)", area: bool = False) -> str:
+        """Preset reasons in a select plus free text; the combined reason."""
+        left, right = st.columns([2, 3])
+        presets = [NO_REASON, *self.options.reject_reasons]
+        preset = left.selectbox(label, presets, key=self.key("preset"), help="Preset reasons come from HITL_CONFIG [review] reject_reasons.", **self.on_change())
+        widget = right.text_area if area else right.text_input
+        details = widget(details_label, key=self.key("reason"), **self.on_change())
+        return combine_reason(preset, details)
+
+
+def _note_click(thread_id: str, interrupt_id: str, label: str) -> None:
+    st.session_state[CLICK_KEY] = {"thread_id": thread_id, "interrupt_id": interrupt_id, "label": label}
+
+
+def settle_stale_click(view: Any) -> None:
+    """Explain a decision click whose request is no longer pending (answered elsewhere).
+
+    Call at the top of the page, before the cards: a click on a card that is still pending
+    is left to that card.
+    """
+    click = st.session_state.pop(CLICK_KEY, None)
+    if not click or click.get("thread_id") != view.thread_id:
+        return
+    if any(item.id == click["interrupt_id"] and not item.failed_error for item in view.interrupts):
+        return
+    rows = [row for row in view.decisions if row.get("interrupt_id") == click["interrupt_id"]]
+    last = rows[-1] if rows else {}
+    st.session_state[OUTCOME_KEY] = {
+        "thread_id": view.thread_id,
+        "status": "already",
+        "reviewer": last.get("reviewer"),
+        "decided_at": float(last["decided_at"]) if last.get("decided_at") is not None else None,
+        "verb": str(click.get("label", "decided")).lower(),
+        "at": time.time(),
+    }
+
+
+def forget_errors(interrupt_id: str) -> None:
+    st.session_state.pop(errors_key(interrupt_id), None)
+
+
+def keep_errors(interrupt_id: str, error: InvalidAnswer) -> None:
+    st.session_state[errors_key(interrupt_id)] = {"message": str(error), "fields": dict(error.field_errors)}
+
+
+def show_args(args: Any) -> None:
+    """Tool arguments one per row, strings as plain text (line breaks kept), others as JSON.
+
+    Invisible characters in names and values are shown and flagged. At most `FIELDS_SHOWN`
+    rows are drawn; the rest of a larger object follows as one JSON block, and the card says so.
+    """
+    if not isinstance(args, Mapping) or not args:
+        show_code_json(args, what="These arguments")
+        return
+    items = list(args.items())
+    for name, value in items[:FIELDS_SHOWN]:
+        left, right = st.columns([1, 4], gap="small")
+        left.caption(md_escape(name))
+        with right:
+            show_hidden_note(str(name), what="This field name")
+            if isinstance(value, str):
+                show_text(value, what=f"The value of {name}")
+            elif isinstance(value, (dict, list, tuple)):
+                show_code_json(value, what=f"The value of {name}")
+            else:
+                show_text(json.dumps(jsonable(value), ensure_ascii=False))  # numbers, true/false, null as JSON spells them
+    if len(items) > FIELDS_SHOWN:
+        st.caption(f"Showing {FIELDS_SHOWN} of {len(items):,} fields one per row; the other {len(items) - FIELDS_SHOWN:,} "
+                   "follow as JSON.")
+        show_code_json(dict(items[FIELDS_SHOWN:]), what="These fields")
+
+
+def editor_hidden(text: str, *, what: str) -> None:
+    """Under an editor that holds the agent's exact text: when the text has invisible characters
+    (a text area applies bidi overrides and hides zero-width ones), say so and show it with them
+    written out. The editor's value is never altered: unedited, it is sent as it was."""
+    note = hidden_note(text, what=what)
+    if note:
+        st.warning(md_escape(f"{note} The editor holds the exact text; here it is with them shown:"),
+                   icon=":material/visibility:")
+        st.text(visible_controls(clip(text)))
+
+
+def kept_choices(card: Card, name: str, **parts: dict[int, Any]) -> dict[str, dict[int, Any]]:
+    """Per-call choices of a card that outlive the widgets drawn for them (paged lists)."""
+    kept = st.session_state.setdefault(card.key("kept", name), {})
+    for part, empty in parts.items():
+        kept.setdefault(part, empty)
+    return kept
+
+
+def call_row(call: Any) -> dict[str, Any]:
+    return {"name": str(get(call, "name", "?")), "args": get(call, "args", {}), "id": str(get(call, "id", "") or "")}
+
+
+def calls_page(card: Card, rows: Sequence[Mapping[str, Any]], *, total: int, scope: Callable[[int], str]) -> range:
+    """The indices of the calls to draw: all of them, or one page of `CALLS_PER_PAGE`.
+
+    A longer list gets a page picker, "Showing 100 of 10,000 tool calls", what the card's
+    decisions do to the calls not shown (`scope(not_shown)`), and every call in one table.
+    """
+    if total <= CALLS_PER_PAGE:
+        return range(total)
+    pages = [range(first, min(first + CALLS_PER_PAGE, total)) for first in range(0, total, CALLS_PER_PAGE)]
+    with st.container(border=True):
+        page = st.selectbox(f"Page ({len(pages):,} pages of {CALLS_PER_PAGE} calls)", range(len(pages)),
+                            format_func=lambda i: f"calls {pages[i].start + 1:,}–{pages[i].stop:,}", key=card.key("page"))
+        shown = pages[page or 0]
+        st.caption(f"Showing {len(shown):,} of {total:,} tool calls (calls {shown.start + 1:,}–{shown.stop:,}); the card "
+                   f"draws at most {CALLS_PER_PAGE} at a time.")
+        show_alert("info", scope(total - len(shown)))
+        with st.expander(f"All {total:,} tool calls as a table"):
+            st.dataframe(calls_frame(rows), hide_index=True, width="stretch", height=320)
+    return shown
+
+
+def field_label(key: str) -> str:
+    return key.replace("_", " ").strip().capitalize() or key
+
+
+def show_fields(value: Mapping[str, Any], *, skip: Sequence[str] = ()) -> None:
+    """A payload's other fields, each under its name; invisible characters shown and flagged."""
+    for key, item in value.items():
+        if key in skip or item is None or item == "":
+            continue
+        st.caption(md_escape(field_label(str(key))))
+        show_hidden_note(str(key), what="This field name")
+        if isinstance(item, str):
+            show_text(item, what=f"The {field_label(str(key)).lower()}")
+        else:
+            show_args(item)
+
+
+def json_errors(text: str) -> str | None:
+    if not text.strip():
+        return None
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+    return None
+
+
+def editor_height(text: str, *, low: int = 120, high: int = 420) -> int:
+    return max(low, min(high, 26 * (text.count("\n") + 2)))
+
