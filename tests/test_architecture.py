@@ -9,6 +9,7 @@ modules may import each other, directly or through others, and no module imports
 from __future__ import annotations
 
 import ast
+import configparser
 import shutil
 import subprocess
 import sys
@@ -113,3 +114,19 @@ def _imports_inside_functions(path: Path) -> list[str]:
 def test_no_hitl_module_imports_another_inside_a_function() -> None:
     found = [line for path in sorted((ROOT / "hitl").rglob("*.py")) for line in _imports_inside_functions(path)]
     assert found == []
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    """A new module must be given its place in `.importlinter`: one left out is checked by nothing."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    layered = {
+        name.strip()
+        for row in config["importlinter:contract:layers"]["layers"].split("\n")
+        for name in row.split("|")
+        if name.strip()
+    }
+    top_level = {path.stem if path.is_file() else path.name for path in (ROOT / "hitl").iterdir()
+                 if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()}  # fmt: skip
+    assert top_level - layered == set()
+    assert layered - top_level == set()
