@@ -19,7 +19,9 @@ def grid_rows(page: Any, *, within: Any = None) -> list[list[str]]:
     grid.locator('td[role="gridcell"]').first.wait_for(state="attached")
     rows = []
     for row in grid.locator('tbody tr[role="row"]').all():
-        rows.append([cell.inner_text().strip() for cell in row.locator('td[role="gridcell"]').all()])
+        cells = [cell.inner_text().strip() for cell in row.locator('td[role="gridcell"]').all()]
+        if cells:  # a row the grid is still painting (a rerun redraws the table) has no cells yet
+            rows.append(cells)
     return rows
 
 
@@ -28,8 +30,9 @@ def history_rows(page: Any) -> list[list[str]]:
     audit = page.locator('[data-testid="stDataFrame"]').last
     audit.scroll_into_view_if_needed()
     audit.locator('td[role="gridcell"]').first.wait_for(state="attached")
-    return [[cell.inner_text().strip() for cell in row.locator('td[role="gridcell"]').all()]
+    rows = [[cell.inner_text().strip() for cell in row.locator('td[role="gridcell"]').all()]
             for row in audit.locator('tbody tr[role="row"]').all()]
+    return [cells for cells in rows if cells]
 
 
 def tick_row(page: Any, index: int) -> None:
