@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from hitl.errors import HitlError
-from hitl.ui import auth, cards, context, deadlines, review_flow, unknown
+from hitl.ui import auth, cards, context, deadlines, keys, review_flow, unknown
 from hitl.ui.desk import humanize_age, reviewer_name
 from hitl.ui.guard import open_desk
 from hitl.ui.review_queue import QueueScope, QueueWindow
@@ -206,6 +206,7 @@ def _load(inbox, thread_id: str):
 
 st.set_page_config(page_title="Review · HITL desk", layout="wide")
 inbox = open_desk()
+keys.keyboard("review")
 scope = review_flow.current_scope()
 review_flow.render_held()
 thread_id = _current_thread()
