@@ -19,12 +19,10 @@ from hitl.ui.desk import humanize_age, reviewer_name
 from hitl.ui.guard import open_desk
 from hitl.ui.review_queue import QueueScope, QueueWindow
 
-if auth.login_configured():
-    # Never run unrouted (and so unguarded) from a first-request URL, signed in or not: an
-    # unrouted run skips app.py, so the desk would not act as the signed-in reviewer. Only in
-    # login mode: the reroute is a rerun, which drops the click being processed, and AppTest
-    # takes the unrouted path on every run.
-    auth.route_through_app()
+# Never run unrouted from a first-request URL (the link a webhook sends, right after a restart):
+# an unrouted run skips app.py, so no navigation names, no sidebar, and in login mode the desk
+# would not act as the signed-in reviewer.
+auth.route_through_app()
 st.session_state.setdefault("review_thread", None)
 st.session_state.setdefault(cards.OUTCOME_KEY, None)
 

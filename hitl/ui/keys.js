@@ -12,7 +12,7 @@
 // Nothing is ever dropped silently: a key is applied, or a note says it was not.
 export default function (component) {
   const { data, setTriggerValue } = component;
-  const state = window.__hitlKeys || (window.__hitlKeys = { installed: false, queue: [], mounts: 0 });
+  const state = window.__hitlKeys || (window.__hitlKeys = { installed: false, queue: [], mounts: 0, refused: 0 });
   state.data = data || {};
   state.send = setTriggerValue;
   state.mounts += 1;
@@ -102,6 +102,7 @@ export default function (component) {
     if (busy() || !state.queue.length) return;
     const next = state.queue.shift();
     if (next.page !== (state.data.page || "")) {
+      state.refused += 1;
       note(`Key ${next.key.toUpperCase()} was not applied: you left the page before it was ready.`);
     } else if (next.page === "inbox") {
       state.send && state.send("key", `${next.key}:${Date.now()}`);
@@ -135,6 +136,7 @@ export default function (component) {
         if (["a", "x", "s"].includes(lower) && !event.shiftKey) {
           if (busy()) {
             stop();
+            state.refused += 1;
             note(`Key ${lower.toUpperCase()} was not applied: the page was still loading. Press it again now that it is ready.`);
             return;
           }

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import streamlit as st
 
-__all__ = ["REVIEW_SHORTCUTS", "INBOX_SHORTCUTS", "GLOBAL_SHORTCUTS", "keyboard", "sections", "parse_key"]
+__all__ = ["remember_reviewer", "remembered_reviewer", "REVIEWER_COOKIE", "REVIEW_SHORTCUTS", "INBOX_SHORTCUTS", "GLOBAL_SHORTCUTS", "keyboard", "sections", "parse_key"]
 
 REVIEW_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("A", "Approve (the card's first action)"),
@@ -45,7 +46,7 @@ button:focus-visible, a:focus-visible, input:focus-visible, textarea:focus-visib
     outline: 2px solid #2563eb !important;
     outline-offset: 2px;
 }
-.st-key-hitl-keys, .st-key-inbox_keys { display: none; }
+.st-key-hitl-keys, .st-key-inbox_keys, .st-key-hitl-reviewer-cookie { display: none; }
 #hitl-key-help {
     position: fixed; inset: 0; z-index: 1000100; background: rgba(15, 23, 42, 0.45);
     display: flex; align-items: center; justify-content: center;
@@ -94,3 +95,37 @@ def keyboard(page: str, *, on_key: Callable[[], None] | None = None, key: str = 
     (read it with `parse_key(st.session_state[key].key)`)."""
     kwargs = {"on_key_change": on_key} if on_key is not None else {}
     return _component(data={"page": page, "sections": sections(page)}, key=key, **kwargs)
+
+
+REVIEWER_COOKIE = "hitl_reviewer"
+"""The cookie that keeps the typed reviewer name across reloads (local mode)."""
+
+_NAME_JS = """
+export default function (component) {
+  const name = (component.data && component.data.name) || "";
+  const cookie = "%s";
+  const current = document.cookie.split("; ").find((c) => c.startsWith(cookie + "="));
+  const value = encodeURIComponent(name);
+  if (name && (!current || current.slice(cookie.length + 1) !== value)) {
+    document.cookie = `${cookie}=${value}; path=/; max-age=31536000; SameSite=Lax`;
+  } else if (!name && current) {
+    document.cookie = `${cookie}=; path=/; max-age=0; SameSite=Lax`;
+  }
+}
+""" % REVIEWER_COOKIE
+
+_name_component = st.components.v2.component("hitl_reviewer_cookie", js=_NAME_JS, isolate_styles=False)
+
+
+def remember_reviewer(name: str) -> None:
+    """Keep the reviewer's typed name in a cookie (read back by `remembered_reviewer`)."""
+    _name_component(data={"name": name}, key="hitl-reviewer-cookie")
+
+
+def remembered_reviewer() -> str:
+    """The name kept in the cookie, as text ("" when there is none)."""
+    try:
+        raw = st.context.cookies.get(REVIEWER_COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (a bare script run)
+        return ""
+    return unquote(str(raw)).strip()[:200] if raw else ""
