@@ -221,6 +221,7 @@ if following:  # decided: the next thread of this queue opens in this same run
     view = _load(inbox, following)
     window = review_flow.window_for(inbox, scope, view.thread_id)
 _header(view, window, scope)
+review_flow.prefetch(inbox, window.following)
 outcome = st.session_state[cards.OUTCOME_KEY]
 if outcome and outcome.get("carried"):
     st.caption(context.md_escape(f"Thread {outcome.get('thread_id')}:"))
