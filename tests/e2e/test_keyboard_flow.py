@@ -115,3 +115,27 @@ def test_u_undoes_a_held_decision_and_nothing_is_sent(app_server, desk, new_page
     assert f"Thread {first}" in page.locator('[data-testid="stMain"]').inner_text()
     assert [i.id for i in inbox.thread(first).interrupts] == pending_before
     assert inbox.history(thread_id=first).empty
+
+
+def test_x_puts_the_cursor_in_the_reason_field_and_then_rejects_with_it(app_server, desk, new_page) -> None:
+    inbox = desk()
+    thread_id = inbox.start_run("two_stage", DEMO_INPUTS["two_stage"](0), thread_id="reason-1")
+    interrupt_id = inbox.thread(thread_id).interrupts[0].id
+    app = app_server()
+    page = new_page()
+    _name_cookie(page, app)
+    page.goto(f"{app.url}/review?thread={thread_id}")
+    wait_for_next_card(page, "none")
+    page.keyboard.press("x")
+    focused = page.evaluate("() => document.activeElement.closest('[class*=\"-reason\"]')?.className || ''")
+    assert f"st-key-review-{interrupt_id}-reason" in focused
+    assert inbox.history(thread_id=thread_id).empty  # X only moved the cursor
+    page.keyboard.type("outline misses the Q3 numbers")
+    page.keyboard.press("Escape")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    wait_for_app(page)
+    before = card_token(page)
+    page.keyboard.press("x")
+    wait_for_next_card(page, before)
+    (answer,) = inbox.history(thread_id=thread_id)["answer"]
+    assert '"approved": false' in answer and "outline misses the Q3 numbers" in answer
