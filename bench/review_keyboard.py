@@ -58,8 +58,7 @@ class TimedLog(flow.KeyLog):
 def _serve(db: Path, undo_seconds: float, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "HITL_DATABASE_URL": f"sqlite:///{db}", "HITL_GRAPHS": str(ROOT / "langgraph.json"),
-           "HITL_REFRESH_SECONDS": "0", "HITL_UNDO_SECONDS": f"{undo_seconds:g}", "PYTHONPATH": str(ROOT),
-           "LANGGRAPH_STRICT_MSGPACK": "true"}  # fmt: skip
+           "HITL_REFRESH_SECONDS": "0", "HITL_UNDO_SECONDS": f"{undo_seconds:g}", "PYTHONPATH": str(ROOT)}  # fmt: skip
     env.pop("HITL_CONFIG", None)
     subprocess.run([sys.executable, "-m", "hitl.demo", "seed", "--threads", str(ARGS.threads)], cwd=ROOT, env=env,
                    check=True, capture_output=True)  # fmt: skip
