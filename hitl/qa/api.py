@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from hitl.notify import json_safe
 from hitl.qa.datasets import message_dicts
 from hitl.qa.forks import AnsweredInterrupt, Comparison
-from hitl.qa.service import QA, ItemView
+from hitl.qa.service import QA
+from hitl.qa.values import ItemView
 from hitl.qa.storage import AdjudicationRow, ForkRow, SubmissionRow
 
 __all__ = ["qa_router"]
