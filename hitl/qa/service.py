@@ -50,7 +50,6 @@ from hitl.qa.queues import QueueSpec, matches, queue_from_dict, sampled
 from hitl.qa.rubrics import Rubric
 from hitl.qa.storage import AdjudicationRow, ForkRow, ItemRow, QaStorage, SubmissionRow
 from hitl.qa.values import (
-    DEFAULT_RUBRICS,
     Decision,
     Disagreement,
     ItemView,
@@ -61,18 +60,7 @@ from hitl.qa.values import (
     load_qa_config,
 )
 
-__all__ = [
-    "QA",
-    "QaConfig",
-    "load_qa_config",
-    "DEFAULT_RUBRICS",
-    "QueueInfo",
-    "ItemView",
-    "Decision",
-    "Progress",
-    "ReviewerProgress",
-    "Disagreement",
-]
+__all__ = ["QA"]
 
 FINISHED = ("completed", "failed", "resolved")
 
