@@ -8,9 +8,10 @@ import uuid
 
 import pytest
 
-from hitl.backends import Backend
-from hitl.backends.server import ServerBackend, ServerUnreachable
+from hitl.backends import Backend, Graphs
+from hitl.backends.server import ServerRegistry, ServerStore, ServerUnreachable
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, ThreadNotFound
+from hitl.outcome import OutcomeUnknown
 
 
 def token() -> str:
@@ -38,29 +39,32 @@ def runs_on(client, thread_id: str) -> int:
 
 
 def test_inbox_open_with_the_server_url_picks_the_server_backend(desk) -> None:
-    assert isinstance(desk.backend, ServerBackend)
+    assert isinstance(desk.backend, ServerStore) and desk.backend is desk.store
     assert isinstance(desk.backend, Backend)
+    assert isinstance(desk.registry, ServerRegistry) and isinstance(desk.registry, Graphs)
 
 
-def test_without_the_server_url_the_sql_store_stays_the_backend(tmp_path) -> None:
+def test_without_the_server_url_the_sql_store_is_the_backend(tmp_path) -> None:
     from hitl import Inbox
+    from hitl.registry import Registry
+    from hitl.store import Store
 
     with Inbox.open(database_url=f"sqlite:///{tmp_path / 'x.db'}", graphs_path=str(tmp_path / "none.json"), create=True) as desk:
-        assert desk.backend is None
+        assert type(desk.backend) is Store and isinstance(desk.backend, Backend)
+        assert isinstance(desk.registry, Registry) and isinstance(desk.registry, Graphs)
 
 
 def test_the_two_variables_pick_the_server_and_its_key(tmp_path, monkeypatch) -> None:
     from hitl.config import Settings
-    from hitl.store import Store
 
     monkeypatch.setenv("HITL_LANGGRAPH_API_URL", "https://agents.example.com")
     monkeypatch.setenv("HITL_LANGGRAPH_API_KEY", "lsv2-secret")
     settings = Settings.from_env()
     assert (settings.langgraph_api_url, settings.langgraph_api_key) == ("https://agents.example.com", "lsv2-secret")
-    with Store.open(f"sqlite:///{tmp_path / 'desk.db'}", create=True) as store:
-        backend = ServerBackend.connect(store, settings.langgraph_api_url, api_key=settings.langgraph_api_key)
-        assert backend.client.http.client.headers["x-api-key"] == "lsv2-secret"
-        backend.close()
+    store = ServerStore.connect(f"sqlite:///{tmp_path / 'desk.db'}", settings.langgraph_api_url,
+                                api_key=settings.langgraph_api_key)  # fmt: skip
+    assert store.client.http.client.headers["x-api-key"] == "lsv2-secret"
+    store.close()
 
 
 # ------------------------------------------------------------------ listing and reading
@@ -104,7 +108,7 @@ def test_refresh_is_incremental_by_updated_at(desk, client) -> None:
     desk.refresh()
     assert desk.refresh() == 0  # nothing changed since
     start_thread(client, "approve", {"action_details": token()})
-    assert desk.backend.refresh() >= 1
+    assert desk.refresh() >= 1
 
 
 def test_reads_state_messages_and_interrupts_from_the_server(desk, client) -> None:
@@ -267,9 +271,48 @@ def test_a_server_gone_while_the_run_runs_marks_the_decision_unknown(own_server,
     own_server.kill()
     worker.join(timeout=30)
 
-    assert len(errors) == 1 and isinstance(errors[0], ServerUnreachable), errors
-    assert "outcome is unknown" in str(errors[0])
+    assert len(errors) == 1 and isinstance(errors[0], OutcomeUnknown), errors
+    assert "went away while run" in str(errors[0])
     assert desk.store.claim_of(thread_id, item.id)["state"] == "unknown"
     assert list(desk.history(thread_id=thread_id)["outcome"]) == ["unknown"]
-    with pytest.raises(AlreadyDecided):
-        desk.backend._refuse_not_pending(thread_id, item.id)
+    # The server comes back on its files (a kill may lose its last writes): the decision is not
+    # answered again as a plain one, and nothing runs.
+    own_server.start()
+    before = len(client.runs.list(thread_id, limit=100)) if _exists(client, thread_id) else 0
+    with pytest.raises((OutcomeUnknown, AlreadyDecided, ThreadNotFound)):
+        desk.resume(thread_id, {item.id: True}, reviewer="bob")
+    after = len(client.runs.list(thread_id, limit=100)) if _exists(client, thread_id) else 0
+    assert after == before
+
+
+def _exists(client, thread_id: str) -> bool:
+    from langgraph_sdk.errors import NotFoundError
+
+    try:
+        client.threads.get(thread_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def test_a_restarted_server_keeps_a_second_answer_refused_and_runs_nothing(own_server, sqlite_desk) -> None:
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=own_server.url, api_key=None)
+    answered = start_thread(client, "docs_approve", {"action_details": token()})
+    waiting = start_thread(client, "docs_approve", {"action_details": token()})
+    desk = sqlite_desk(own_server.url)
+    first = only_interrupt(desk, answered)
+    assert desk.resume(answered, {first.id: True}, reviewer="alice").status == "completed"
+    own_server.stop()  # a graceful restart: the server keeps its threads
+    own_server.start()
+
+    runs = runs_on(client, answered)
+    with pytest.raises(AlreadyDecided, match="alice"):
+        desk.resume(answered, {first.id: False}, reviewer="bob")
+    assert runs_on(client, answered) == runs
+    assert client.threads.get_state(answered)["values"]["effects"] == ["performed"]
+    # A thread that waited across the restart is answered once, as before.
+    other = only_interrupt(desk, waiting)
+    assert desk.resume(waiting, {other.id: False}, reviewer="bob").status == "completed"
+    assert desk.backend.run_ids(waiting) and len(desk.history(thread_id=waiting)) == 1
