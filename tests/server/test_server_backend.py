@@ -316,3 +316,53 @@ def test_a_restarted_server_keeps_a_second_answer_refused_and_runs_nothing(own_s
     other = only_interrupt(desk, waiting)
     assert desk.resume(waiting, {other.id: False}, reviewer="bob").status == "completed"
     assert desk.backend.run_ids(waiting) and len(desk.history(thread_id=waiting)) == 1
+
+
+# ------------------------------------------------------------------ faults between the claim and the run
+
+
+def test_an_answer_given_on_the_server_after_the_claim_is_caught_before_the_run(desk, client, monkeypatch) -> None:
+    """Studio (or another client) answers between the desk's read and its run: the server would
+    accept the desk's resume as a no-op "success"; the re-check right before the run refuses it."""
+    thread_id = start_thread(client, "approve", {"action_details": token()})
+    item = only_interrupt(desk, thread_id)
+    claim = desk.store.claim
+
+    def claim_then_someone_answers(*args, **kwargs):
+        result = claim(*args, **kwargs)
+        client.runs.wait(thread_id, "approve", command={"resume": {item.id: False}})
+        return result
+
+    monkeypatch.setattr(desk.store, "claim", claim_then_someone_answers)
+    with pytest.raises(AlreadyDecided, match="outside the desk"):
+        desk.resume(thread_id, {item.id: True}, reviewer="alice")
+
+    assert runs_on(client, thread_id) == 2  # the first run and the outside answer: the desk ran nothing
+    assert client.threads.get_state(thread_id)["values"]["status"] == "rejected"
+    assert desk.store.claim_of(thread_id, item.id) is None  # released: nothing was decided here
+    assert len(desk.history(thread_id=thread_id)) == 0
+
+
+def test_a_run_started_elsewhere_just_before_ours_is_refused_by_the_server(desk, client, monkeypatch) -> None:
+    """The re-check passed, then another client starts a run: `multitask_strategy="reject"`
+    makes the server refuse ours (409) instead of queueing a second resume behind it."""
+    thread_id = start_thread(client, "approve", {"action_details": "slow"})
+    item = only_interrupt(desk, thread_id)
+    create = desk.store.client.runs.create
+    sent: list[dict] = []
+
+    def someone_starts_a_run_first(*args, **kwargs):
+        client.runs.create(thread_id, "approve", command={"resume": {item.id: True}})  # busy for ~3 s
+        sent.append(kwargs)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(desk.store.client.runs, "create", someone_starts_a_run_first)
+    with pytest.raises(HitlError, match="busy on the server"):
+        desk.resume(thread_id, {item.id: False}, reviewer="alice")
+
+    assert sent[0]["multitask_strategy"] == "reject"
+    assert desk.backend.run_ids(thread_id) == []  # no run of ours was created
+    assert desk.store.claim_of(thread_id, item.id) is None
+    client.runs.join(thread_id, client.runs.list(thread_id, limit=1)[0]["run_id"])
+    assert runs_on(client, thread_id) == 2
+    assert client.threads.get_state(thread_id)["values"]["status"] == "approved"
