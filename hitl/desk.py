@@ -21,7 +21,8 @@ from typing import Any, Self
 
 from hitl import contracts
 from hitl.access import AccessPolicy, requester_metadata
-from hitl.backends.server import ServerBackend
+from hitl.backends.base import Backend, Graphs
+from hitl.backends.server import ServerRegistry, ServerStore
 from hitl.config import Settings
 from hitl.domain import PendingInterrupt, Principal
 from hitl.reading import index_entry
@@ -38,12 +39,7 @@ class Desk:
     HITL_GRAPHS, HITL_CONFIG) at call time, and keyword arguments override it.
     """
 
-    backend: Any = None
-    """`hitl.backends.Backend` the threads live behind when it is not `store` (a LangGraph
-    server, `HITL_LANGGRAPH_API_URL`): listing, reading and resuming go to it; `store` then
-    holds only the desk's own records (claims, audit, votes)."""
-
-    def __init__(self, store: Store, registry: Registry, settings: Settings) -> None:
+    def __init__(self, store: Store, registry: Graphs, settings: Settings) -> None:
         self.store = store
         self.registry = registry
         self.settings = settings
@@ -76,20 +72,24 @@ class Desk:
         resolved = Settings.from_env(
             database_url=database_url, graphs_path=graphs_path, config_path=config_path, **settings
         )
-        store = Store.open(
-            resolved.database_url,
-            create=create or bool(resolved.langgraph_api_url),
-            busy_timeout_ms=resolved.busy_timeout_ms,
-            lock_retry_seconds=float(resolved.policy.get("database", {}).get("lock_retry_seconds", 30.0)),
-        )
-        registry = Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver)
-        inbox = cls(store, registry, resolved)
-        if resolved.langgraph_api_url:
-            inbox.backend = ServerBackend.connect(
-                store, resolved.langgraph_api_url, api_key=resolved.langgraph_api_key,
-                lease_seconds=resolved.claim_lease_seconds,
+        lock_retry = float(resolved.policy.get("database", {}).get("lock_retry_seconds", 30.0))
+        if resolved.langgraph_api_url:  # the threads live on a LangGraph server; the desk's records here
+            store: Store = ServerStore.connect(
+                resolved.database_url, resolved.langgraph_api_url, api_key=resolved.langgraph_api_key,
+                busy_timeout_ms=resolved.busy_timeout_ms, lock_retry_seconds=lock_retry,
             )  # fmt: skip
-        return inbox
+            local = Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver)
+            return cls(store, ServerRegistry(store, local), resolved)
+        store = Store.open(resolved.database_url, create=create, busy_timeout_ms=resolved.busy_timeout_ms,
+                           lock_retry_seconds=lock_retry)  # fmt: skip
+        return cls(store, Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver), resolved)
+
+    @property
+    def backend(self) -> Backend:
+        """Where the threads live (`hitl.backends.Backend`): the SQL store, or a LangGraph
+        server's client (`HITL_LANGGRAPH_API_URL`). It is `store` either way: the desk's own
+        records are its SQL tables."""
+        return self.store
 
     def close(self) -> None:
         """Stop the background first index (its lease lapses; another desk resumes it) and
@@ -98,8 +98,6 @@ class Desk:
         worker = self._first_index_thread
         if worker is not None:
             worker.join(timeout=60)
-        if self.backend is not None:
-            self.backend.close()
         self.store.close()
 
     def __enter__(self) -> Self:
@@ -114,8 +112,6 @@ class Desk:
 
     def graph_ids(self) -> list[str]:
         """Registered graph ids plus any seen on threads."""
-        if self.backend is not None:
-            return self.backend.graph_ids()
         return list(dict.fromkeys([*self.registry.ids(), *self.store.graph_ids()]))
 
     @property
@@ -169,8 +165,6 @@ class Desk:
         one is started in the background (`indexing()` tells its progress) and this call
         indexes only what agents changed meanwhile.
         """
-        if self.backend is not None:
-            return self.backend.refresh()
         count = 0
         if thread_ids is None and self.store.backfill_pending():
             progress = self.store.indexing()

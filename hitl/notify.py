@@ -530,7 +530,7 @@ def enqueue_approvals(inbox: Desk, thread_ids: Sequence[str], *, config: NotifyC
         if not missing:
             continue
         graph_of = {row[0]: row[1] for row in waiting}
-        decoded = store.pending_interrupts(missing)
+        decoded = store.listed_interrupts(missing)
         now = time.time()
         rows = []
         for thread_id in missing:

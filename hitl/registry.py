@@ -20,6 +20,7 @@ import sys
 import sysconfig
 import threading
 import traceback
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,10 @@ class Registry:
         if graph_id in self._errors:
             raise UnknownGraph(f"Graph {graph_id!r} could not be loaded: {self._errors[graph_id]}")
         return self._graphs[graph_id]
+
+    def new_thread_id(self, graph_id: str) -> str:
+        """An id for a new thread of `graph_id` (Start a run): `<graph>-1a2b3c4d`."""
+        return f"{graph_id}-{uuid.uuid4().hex[:8]}"
 
     def nodes(self, graph_id: str) -> frozenset[str]:
         """Node names of a graph (empty when it cannot be loaded)."""

@@ -523,6 +523,20 @@ class Store:
                 result[row[0]].extend(self._decode_interrupts(*row))
         return {tid: self._name_pushed_nodes(items) for tid, items in result.items()}
 
+    def listed_interrupts(self, thread_ids: Iterable[str]) -> dict[str, list[RawInterrupt]]:
+        """The pending interrupts of a listed page (`hitl.backends.Backend`): here the same fresh
+        read as `pending_interrupts`, which is cheap on the savers' own tables."""
+        return self.pending_interrupts(thread_ids)
+
+    def changed_since(self, updated_after: float) -> list[str]:
+        """Threads re-indexed after `updated_after` (epoch seconds) or changed by agents since the
+        last refresh (`hitl.backends.Backend`)."""
+        rows = self.query(
+            "SELECT thread_id FROM hitl_threads WHERE updated_at > ? UNION SELECT thread_id FROM hitl_dirty",
+            (updated_after,),
+        )
+        return sorted(row[0] for row in rows)
+
     def _name_pushed_nodes(self, items: list[RawInterrupt]) -> list[RawInterrupt]:
         """Name the node of interrupts raised in `Send` tasks (e.g. create_agent's tool calls).
 

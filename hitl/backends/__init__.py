@@ -8,6 +8,6 @@ live. The SQL store (`hitl.store`, the default) reads the savers' tables directl
 
 from __future__ import annotations
 
-from hitl.backends.base import Backend
+from hitl.backends.base import Backend, Graphs
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "Graphs"]
