@@ -10,11 +10,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import hitl
 from hitl.audit import Anchor, audit_key, parse_anchor, verify_chain
+from hitl.durations import humanize_age
 from hitl.errors import HitlError
 from hitl.notify import run_watcher
 from hitl.policy import sweep
@@ -26,14 +26,6 @@ __all__ = ["main"]
 
 def _json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str, ensure_ascii=False)
-
-
-def _age(since: datetime) -> str:
-    seconds = (datetime.now(timezone.utc) - since).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.0f} s"
 
 
 def _anchor_argument(text: str) -> Any:
@@ -147,7 +139,7 @@ def _pending(inbox: Any, args: argparse.Namespace) -> int:
     print(f"{page.total} thread(s) waiting")
     for item in page.items:
         kinds = ",".join(item.kinds)
-        print(f"{item.thread_id}\t{item.graph_id or '?'}\t{kinds}\t{_age(item.waiting_since)}\t{item.summary}")
+        print(f"{item.thread_id}\t{item.graph_id or '?'}\t{kinds}\t{humanize_age(item.waiting_since)}\t{item.summary}")
     if page.next_cursor:
         print(f"more: --cursor {page.next_cursor}")
     return 0

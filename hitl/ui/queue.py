@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from hitl import HitlError, Inbox, Page
+from hitl.durations import humanize_seconds
 from hitl.payloads import KINDS
 from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk, show_problem
@@ -201,20 +202,12 @@ def _render_indexing(progress: dict[str, Any]) -> None:
     if done >= total:
         return
     left = progress.get("seconds_left")
-    estimate = f", about {_duration(left)} left" if left is not None else ""
+    estimate = f", about {humanize_seconds(max(1.0, left))} left" if left is not None else ""
     st.progress(
         done / total if total else 0.0,
         text=f"Indexing this database for the first time: {done:,} of {total:,} threads{estimate}. "
         "The newest threads are listed first; the rest appear as they are indexed.",
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _on_select() -> None:
