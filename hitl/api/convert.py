@@ -11,7 +11,7 @@ from typing import Any
 from hitl.api.models import DecisionOut, InterruptOut, ResumeOut
 from hitl.errors import InvalidAnswer
 from hitl.inbox import PendingInterrupt, ResumeOutcome
-from hitl.notify import json_safe
+from hitl.jsondata import json_safe
 
 __all__ = ["interrupt_out", "decision_out", "plain", "parse_json", "outcome_out", "as_utc"]
 

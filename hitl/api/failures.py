@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, NotAuthorized, StoreError, ThreadNotFound, UnknownGraph
-from hitl.notify import json_safe
+from hitl.jsondata import json_safe
 from hitl.outcome import OutcomeUnknown
 
 __all__ = [

@@ -12,7 +12,7 @@ from hitl.api.models import (
     AUTH_ERRORS, THREAD_ERRORS, CheckpointOut, ErrorBody, Health, Indexing, PendingPage, PendingThreadOut, TaskError,
     ThreadOut,
 )
-from hitl.notify import json_safe
+from hitl.jsondata import json_safe
 
 __all__ = ["router"]
 

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hitl.notify import json_safe
+from hitl.jsondata import json_safe
 from hitl.qa.datasets import message_dicts
 from hitl.qa.forks import AnsweredInterrupt, Comparison
 from hitl.qa.service import QA

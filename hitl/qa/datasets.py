@@ -29,12 +29,12 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from hitl.jsondata import json_safe
 from hitl.qa.queues import MISSING, value_at
 
 __all__ = [
     "ExportFormat",
     "EXPORT_FORMATS",
-    "json_plain",
     "message_dicts",
     "final_output",
     "run_inputs",
@@ -81,20 +81,6 @@ def _text(content: Any) -> str:
     return json.dumps(content, ensure_ascii=False, default=str)
 
 
-def json_plain(value: Any) -> Any:
-    """JSON-safe copy (LangChain messages and other objects become their dict or text)."""
-    return json.loads(json.dumps(value, ensure_ascii=False, default=_default))
-
-
-def _default(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return dump()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)
-
-
 def message_dicts(messages: Iterable[Any]) -> list[dict[str, Any]]:
     """LangChain messages (objects or dicts) as OpenAI-style `{"role", "content", ...}` dicts."""
     out = []
@@ -108,7 +94,7 @@ def message_dicts(messages: Iterable[Any]) -> list[dict[str, Any]]:
                     "id": str(_field(call, "id") or f"call_{index}"),
                     "type": "function",
                     "function": {"name": str(_field(call, "name") or ""),
-                                 "arguments": json.dumps(json_plain(_field(call, "args") or {}), ensure_ascii=False)},
+                                 "arguments": json.dumps(json_safe(_field(call, "args") or {}), ensure_ascii=False)},
                 }  # fmt: skip
                 for index, call in enumerate(calls)
             ]
@@ -134,13 +120,13 @@ def final_output(values: Mapping[str, Any], *, output_key: str | None = None) ->
     if output_key:
         found = value_at(values, output_key)
         if found is not MISSING:
-            return json_plain(found), f"state.{output_key}"
+            return json_safe(found), f"state.{output_key}"
     messages = message_dicts(values.get("messages") or []) if isinstance(values, Mapping) else []
     for message in reversed(messages):
         if _is_answer(message):
             return message["content"], "last assistant message"
     rest = {k: v for k, v in values.items() if k != "messages"} if isinstance(values, Mapping) else values
-    return json_plain(rest), "final state"
+    return json_safe(rest), "final state"
 
 
 def run_inputs(values: Mapping[str, Any], first_input: Any) -> dict[str, Any]:
@@ -149,7 +135,7 @@ def run_inputs(values: Mapping[str, Any], first_input: Any) -> dict[str, Any]:
     if messages:
         last = max((i for i, m in enumerate(messages) if _is_answer(m)), default=len(messages))
         return {"messages": messages[:last]}
-    plain = json_plain(first_input)
+    plain = json_safe(first_input)
     return plain if isinstance(plain, dict) else {"input": plain}
 
 
@@ -170,7 +156,7 @@ def tool_calls_made(messages: Iterable[Any], *, skip_ids: set[str] | frozenset[s
         call = calls.get(str(_field(message, "tool_call_id") or ""), {})
         made.append({
             "name": str(_field(message, "name") or _field(call, "name") or ""),
-            "args": json_plain(_field(call, "args") or {}),
+            "args": json_safe(_field(call, "args") or {}),
             "result": _text(_field(message, "content")),
             "status": str(_field(message, "status") or "success"),
         })  # fmt: skip
@@ -196,16 +182,16 @@ def example_record(
     """One dataset example (the `jsonl` line); `to_csv` and `to_openai_jsonl` read it."""
     return {
         "inputs": inputs,
-        "outputs": {"output": json_plain(correction if corrected else agent_output)},
+        "outputs": {"output": json_safe(correction if corrected else agent_output)},
         "metadata": {
             "queue": queue,
             "thread_id": thread_id,
             "checkpoint_id": checkpoint_id,
             "graph_id": graph_id,
-            "agent_output": json_plain(agent_output),
+            "agent_output": json_safe(agent_output),
             "corrected": corrected,
-            "scores": json_plain(dict(final_scores)),
-            "reviewer_scores": json_plain({k: dict(v) for k, v in reviewer_scores.items()}),
+            "scores": json_safe(dict(final_scores)),
+            "reviewer_scores": json_safe({k: dict(v) for k, v in reviewer_scores.items()}),
             "reviewers": sorted(reviewer_scores),
             "adjudicated": adjudicator is not None,
             "adjudicator": adjudicator,

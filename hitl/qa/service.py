@@ -43,6 +43,7 @@ from typing import Any
 
 from hitl.errors import HitlError, InvalidAnswer, NotAuthorized, ThreadNotFound
 from hitl.inbox import Inbox
+from hitl.jsondata import json_safe
 from hitl.qa import datasets, forks
 from hitl.qa.agreement import Rating, RubricAgreement, item_disagreement, rubric_agreement
 from hitl.qa.analytics import DecisionAnalytics, DecisionSummary, decision_analytics, summarize_decision
@@ -269,7 +270,7 @@ class QA:
         if spec.nodes and not set(spec.nodes) & set(saved.checkpoint.get("versions_seen", {})):
             return False
         values = {k: v for k, v in saved.checkpoint.get("channel_values", {}).items() if not k.startswith(("branch:", "__"))}
-        return matches(spec.state, datasets.json_plain(values))
+        return matches(spec.state, json_safe(values))
 
     def add_item(self, name: str, thread_id: str, *, reviewer: str, principal: Any = None) -> bool:
         """Put one thread (a fork, say) into a queue by hand; False if it was already there."""
