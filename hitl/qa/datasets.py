@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from hitl.jsondata import json_safe
+from hitl.messages import content_text, message_field
 from hitl.qa.queues import MISSING, value_at
 
 __all__ = [
@@ -59,48 +60,26 @@ _ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assi
           "developer": "system", "tool": "tool", "function": "tool"}  # fmt: skip
 
 
-def _field(message: Any, name: str, default: Any = None) -> Any:
-    if isinstance(message, Mapping):
-        return message.get(name, default)
-    return getattr(message, name, default)
-
-
-def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, Mapping) and block.get("type") == "text":
-                parts.append(str(block.get("text", "")))
-        return "\n".join(parts)
-    return json.dumps(content, ensure_ascii=False, default=str)
-
-
 def message_dicts(messages: Iterable[Any]) -> list[dict[str, Any]]:
     """LangChain messages (objects or dicts) as OpenAI-style `{"role", "content", ...}` dicts."""
     out = []
     for message in messages or []:
-        role = _ROLES.get(str(_field(message, "type") or _field(message, "role") or ""), "user")
-        entry: dict[str, Any] = {"role": role, "content": _text(_field(message, "content"))}
-        calls = _field(message, "tool_calls") or []
+        role = _ROLES.get(str(message_field(message, "type") or message_field(message, "role") or ""), "user")
+        entry: dict[str, Any] = {"role": role, "content": content_text(message_field(message, "content"))}
+        calls = message_field(message, "tool_calls") or []
         if role == "assistant" and calls:
             entry["tool_calls"] = [
                 {
-                    "id": str(_field(call, "id") or f"call_{index}"),
+                    "id": str(message_field(call, "id") or f"call_{index}"),
                     "type": "function",
-                    "function": {"name": str(_field(call, "name") or ""),
-                                 "arguments": json.dumps(json_safe(_field(call, "args") or {}), ensure_ascii=False)},
+                    "function": {"name": str(message_field(call, "name") or ""),
+                                 "arguments": json.dumps(json_safe(message_field(call, "args") or {}), ensure_ascii=False)},
                 }  # fmt: skip
                 for index, call in enumerate(calls)
             ]
         if role == "tool":
-            entry["tool_call_id"] = str(_field(message, "tool_call_id") or "")
-        name = _field(message, "name")
+            entry["tool_call_id"] = str(message_field(message, "tool_call_id") or "")
+        name = message_field(message, "name")
         if name and role in ("user", "assistant", "system"):
             entry["name"] = str(name)
         out.append(entry)
@@ -146,19 +125,19 @@ def tool_calls_made(messages: Iterable[Any], *, skip_ids: set[str] | frozenset[s
     messages = list(messages or [])
     calls = {}
     for message in messages:
-        for call in _field(message, "tool_calls") or []:
-            calls[str(_field(call, "id") or "")] = call
+        for call in message_field(message, "tool_calls") or []:
+            calls[str(message_field(call, "id") or "")] = call
     made = []
     for message in messages:
-        role = _ROLES.get(str(_field(message, "type") or _field(message, "role") or ""), "")
-        if role != "tool" or str(_field(message, "id") or "") in skip_ids:
+        role = _ROLES.get(str(message_field(message, "type") or message_field(message, "role") or ""), "")
+        if role != "tool" or str(message_field(message, "id") or "") in skip_ids:
             continue
-        call = calls.get(str(_field(message, "tool_call_id") or ""), {})
+        call = calls.get(str(message_field(message, "tool_call_id") or ""), {})
         made.append({
-            "name": str(_field(message, "name") or _field(call, "name") or ""),
-            "args": json_safe(_field(call, "args") or {}),
-            "result": _text(_field(message, "content")),
-            "status": str(_field(message, "status") or "success"),
+            "name": str(message_field(message, "name") or message_field(call, "name") or ""),
+            "args": json_safe(message_field(call, "args") or {}),
+            "result": content_text(message_field(message, "content")),
+            "status": str(message_field(message, "status") or "success"),
         })  # fmt: skip
     return made
 
