@@ -29,7 +29,7 @@ seed: $(STAMP)
 	$(PY) -m hitl.demo seed --if-empty --threads $(SEED_THREADS)
 
 run: $(STAMP) $(DEMO_DATA)
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m hitl.ui.serve --server.port $(PORT)
 
 api: $(STAMP) $(DEMO_DATA)
 	$(PY) -m uvicorn hitl.api:app --port 8000

@@ -6,7 +6,10 @@ import streamlit as st
 
 from hitl import HitlError
 from hitl.notify import OUTBOX_STATES, delivery_attempts, load_config, outbox_counts, outbox_rows, retry_delivery
+from hitl.ui import auth
 from hitl.ui.guard import desk_errors, open_desk, show_problem
+
+auth.route_through_app()  # never run unrouted (unguarded, no sidebar) from a first-request URL
 
 st.session_state.setdefault("deliveries_state", "all")
 st.session_state.setdefault("deliveries_selected", None)

@@ -3,6 +3,5 @@
 from hitl.ui import auth
 from hitl.ui.qa_view import render_qa_page
 
-if auth.login_configured():
-    auth.route_through_app()  # never run unrouted (and so unguarded) from a first-request URL
+auth.route_through_app()  # never run unrouted (unguarded, no sidebar) from a first-request URL
 render_qa_page()

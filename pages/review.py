@@ -15,17 +15,15 @@ from streamlit.errors import StreamlitAPIException
 
 from hitl.durations import humanize_age
 from hitl.errors import HitlError
-from hitl.ui import auth, cards, context, deadlines, review_flow, unknown
+from hitl.ui import auth, cards, context, deadlines, keys, review_flow, unknown
 from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk
 from hitl.ui.review_queue import QueueScope, QueueWindow
 
-if auth.login_configured():
-    # Never run unrouted (and so unguarded) from a first-request URL, signed in or not: an
-    # unrouted run skips app.py, so the desk would not act as the signed-in reviewer. Only in
-    # login mode: the reroute is a rerun, which drops the click being processed, and AppTest
-    # takes the unrouted path on every run.
-    auth.route_through_app()
+# Never run unrouted from a first-request URL (the link a webhook sends, right after a restart):
+# an unrouted run skips app.py, so no navigation names, no sidebar, and in login mode the desk
+# would not act as the signed-in reviewer.
+auth.route_through_app()
 st.session_state.setdefault("review_thread", None)
 st.session_state.setdefault(cards.OUTCOME_KEY, None)
 
@@ -207,6 +205,7 @@ def _load(inbox, thread_id: str):
 
 st.set_page_config(page_title="Review · HITL desk", layout="wide")
 inbox = open_desk()
+keys.keyboard("review")
 scope = review_flow.current_scope()
 review_flow.render_held()
 thread_id = _current_thread()
@@ -223,6 +222,7 @@ if following:  # decided: the next thread of this queue opens in this same run
     view = _load(inbox, following)
     window = review_flow.window_for(inbox, scope, view.thread_id)
 _header(view, window, scope)
+review_flow.prefetch(inbox, window.following)
 outcome = st.session_state[cards.OUTCOME_KEY]
 if outcome and outcome.get("carried"):
     st.caption(context.md_escape(f"Thread {outcome.get('thread_id')}:"))

@@ -28,7 +28,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import sys
+
 import streamlit as st
+from streamlit import config
+from streamlit.runtime.pages_manager import PagesManager
 
 from hitl.access import Principal, ReviewItem
 from hitl.errors import HitlError
@@ -186,12 +190,16 @@ def route_through_app() -> None:
 
     Until some session first calls st.navigation, Streamlit runs `pages/<name>.py` straight from
     the URL (its multipage-v1 fallback for apps with a `pages/` folder), skipping app.py: the
-    first request after a restart could open `/review?thread=...` without signing in. When this
-    run is such a run, switch the process to app.py routing and rerun.
-    """
-    import sys
+    first request after a restart could open `/review?thread=...` without signing in, and in
+    local mode it rendered an unrouted app (file names in the nav, no name field, no counts).
+    When this run is such a run, switch the process to app.py routing and rerun: only the first
+    run of the process can be one, so only that run is repeated.
 
-    from streamlit.runtime.pages_manager import PagesManager
+    AppTest runs a page through the same fallback on every run, so there it routes only in login
+    mode (AppTest tests of local mode drive app.py's navigation instead).
+    """
+    if config.get_option("global.appTest") and not login_configured():
+        return
 
     frame = sys._getframe(1)
     while frame is not None:

@@ -20,8 +20,9 @@ from hitl.payloads import KINDS
 from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk, show_problem
 from hitl.ui.state import bound, defaults
+from hitl.ui import keys
 from hitl.ui.deadlines import page_deadlines, time_left_label
-from hitl.ui.review_queue import WAITING_LONGER_THAN, QueueScope
+from hitl.ui.review_queue import SCOPE_PARAMS, WAITING_LONGER_THAN, QueueScope
 from hitl.ui.tables import batch_blockers, batch_frame, queue_frame
 from hitl.ui.text import escape_markdown, visible_controls
 
@@ -30,6 +31,7 @@ __all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONG
 PAGE_SIZES = (25, 50, 100)
 SORTS = ("Oldest first", "Newest first")
 TABLE_KEY = "inbox_table"
+KEYS_KEY = "inbox_keys"
 ALL_GRAPHS = "All graphs"
 ALL_KINDS = "All kinds"
 DEFAULT_REFRESH_SECONDS = 10.0
@@ -63,6 +65,7 @@ def _init_state() -> None:
             "inbox_page_ids": [],  # thread ids of the rows drawn last, to map row numbers back
             "inbox_shown": {},  # thread id -> the interrupt ids the reviewer was shown
             "inbox_batch": None,  # the last batch's results, shown until dismissed
+            "inbox_cursor": None,  # the keyboard's cursor row (a thread id)
         }
     )
 
@@ -94,8 +97,41 @@ def render_inbox_page() -> None:
         "or several of one kind to approve or reject them together."
         + (f" The list refreshes every {every:g} s." if every else "")
     )
+    _adopt_url_scope()
     _render_filters(inbox)
+    _mirror_scope_to_url()
     st.fragment(render_queue, run_every=every)()
+
+
+def _adopt_url_scope() -> None:
+    """A link with a queue scope (`/?kind=question&graph=payments`) sets the filters it names."""
+    state = st.session_state
+    given = {name: str(st.query_params.get(name)) for name in SCOPE_PARAMS if st.query_params.get(name)}
+    if not given or given == state.get("inbox_url_scope"):
+        return
+    scope = QueueScope.from_params(given)
+    state.update(
+        inbox_graph=scope.graph or ALL_GRAPHS,
+        inbox_kind=scope.kind or ALL_KINDS,
+        inbox_search=scope.search or "",
+        inbox_waiting=scope.waiting or "any time",
+        inbox_sort=SORTS[1] if scope.newest_first else SORTS[0],
+    )
+    _first_page()
+    if scope.ignored:
+        st.caption(escape_markdown("Ignored in the link: " + "; ".join(scope.ignored)))
+
+
+def _mirror_scope_to_url() -> None:
+    """The URL always shows the Inbox's filters, so copying it shares this queue."""
+    params = inbox_scope().params()
+    for name in SCOPE_PARAMS:
+        if name in params:
+            if st.query_params.get(name) != params[name]:
+                st.query_params[name] = params[name]
+        elif name in st.query_params:
+            del st.query_params[name]
+    st.session_state["inbox_url_scope"] = params
 
 
 def _render_filters(inbox: Inbox) -> None:
@@ -153,6 +189,8 @@ def render_queue() -> None:
         return
 
     ids = [item.thread_id for item in page.items]
+    result = keys.keyboard("inbox", key=KEYS_KEY)
+    _apply_key(keys.parse_key(getattr(result, "key", None)), ids)
     selected = list(state["inbox_selected"])
     state["inbox_page_ids"] = ids
     state["inbox_shown"] = {
@@ -170,11 +208,19 @@ def render_queue() -> None:
     show_deadline = bool(deadlines)
     urgent = {visible_controls(tid) for tid, info in deadlines.items() if info.expiring_soon or info.expired}
     st.space("small")  # room for the table's toolbar, which would cover the Order select
+    cursor = state["inbox_cursor"] if state["inbox_cursor"] in ids else None
+    marked = visible_controls(cursor) if cursor else None
+
+    def tint(row: Any) -> list[str]:
+        # The keyboard's cursor row is blue; rows about to expire are tinted so they stand out.
+        color = "#bfdbfe" if row["Thread"] == marked else "#fde2e1" if row["Thread"] in urgent else ""
+        return [f"background-color: {color}" if color else "" for _ in row]
+
+    if cursor:
+        st.caption(escape_markdown(f"Cursor: row {ids.index(cursor) + 1}, {cursor}. Enter or o opens it in Review, "
+                                   "x ticks it, j/k move; ? lists every shortcut."))
     st.dataframe(
-        # Rows about to expire are tinted so they stand out in a long queue.
-        frame.style.apply(
-            lambda row: ["background-color: #fde2e1" if row["Thread"] in urgent else "" for _ in row], axis=1
-        ) if urgent else frame,
+        frame.style.apply(tint, axis=1) if urgent or marked else frame,
         key=TABLE_KEY,
         on_select=_on_select,
         selection_mode="multi-row",
@@ -194,6 +240,33 @@ def render_queue() -> None:
     )  # fmt: skip
     _render_pagination(page)
     _render_actions(inbox, selected, {item.thread_id: item for item in page.items}, seen)
+
+
+def _apply_key(pressed: str | None, ids: list[str]) -> None:
+    """The Inbox's keyboard (hitl.ui.keys): j/k move the cursor row, x ticks it, o (Enter) opens
+    it (or the one ticked row) in Review, in the Inbox's queue scope."""
+    if pressed is None or not ids:
+        return
+    state = st.session_state
+    cursor = state["inbox_cursor"] if state["inbox_cursor"] in ids else None
+    if pressed in ("j", "k"):
+        if cursor is None:
+            state["inbox_cursor"] = ids[0] if pressed == "j" else ids[-1]
+        else:
+            step = 1 if pressed == "j" else -1
+            state["inbox_cursor"] = ids[min(len(ids) - 1, max(0, ids.index(cursor) + step))]
+    elif pressed == "x":
+        target = cursor or ids[0]
+        state["inbox_cursor"] = target
+        chosen = list(state["inbox_selected"])
+        state["inbox_selected"] = [t for t in chosen if t != target] if target in chosen else [*chosen, target]
+    elif pressed == "o":
+        chosen = [t for t in state["inbox_selected"] if t in ids]
+        target = cursor or (chosen[0] if len(chosen) == 1 else None)
+        if target is None:
+            st.toast("Move the cursor to a row with j/k first (or tick one row), then press Enter.")
+            return
+        open_review(target)
 
 
 def _render_indexing(progress: dict[str, Any]) -> None:

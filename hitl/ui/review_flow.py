@@ -7,6 +7,7 @@ this module binds them to the page: query parameters, session_state and the widg
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import streamlit as st
@@ -24,6 +25,7 @@ __all__ = [
     "render_held",
     "held_thread_ids",
     "advance_after_decision",
+    "prefetch",
     "HOLDS_KEY",
     "AHEAD_KEY",
 ]
@@ -187,3 +189,35 @@ def _held_bar(held: Hold, *, shortcut: bool) -> None:
                     on_click=_undo, args=(held.key,))  # fmt: skip
         now.button("Send now", key=f"review:held:{token}:send", icon=":material/send:", disabled=disabled,
                    width="stretch", on_click=_send_now, args=(held.key,))  # fmt: skip
+
+
+_prefetching: set[str] = set()
+_prefetch_lock = threading.Lock()
+
+
+def prefetch(inbox: Any, thread_id: str | None) -> None:
+    """Warm what opening `thread_id` costs (its checkpoint reads, the graph, each interrupt's
+    answer contract, read from the graph's code once per node) on a background thread, so the
+    next thread of the queue opens at once after a decision. Nothing read here is shown: the
+    page reads the thread again when it opens it, so a prefetch can never show stale state."""
+    if not thread_id:
+        return
+    with _prefetch_lock:
+        if thread_id in _prefetching:
+            return
+        _prefetching.add(thread_id)
+
+    def work() -> None:
+        try:
+            view = inbox.thread(thread_id)
+            if view.graph_id and not view.read_only_reason:
+                inbox.registry.graph(view.graph_id).get_graph()
+            for item in view.interrupts:
+                inbox.contract(item, view.graph_id)
+        except Exception:  # noqa: BLE001 - a warm-up; the page reports errors when it opens the thread
+            pass
+        finally:
+            with _prefetch_lock:
+                _prefetching.discard(thread_id)
+
+    threading.Thread(target=work, name=f"hitl-prefetch-{thread_id}", daemon=True).start()

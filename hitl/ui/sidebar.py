@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from hitl import HitlError, Inbox
+from hitl.ui import keys
 from hitl.ui.desk import get_inbox
 from hitl.ui.guard import WHAT_TO_DO
 from hitl.ui.queue import refresh_seconds
@@ -53,15 +54,19 @@ def render_sidebar(*, signed_in: bool | None = None) -> bool:
         signed_in: login mode (the reviewer is the signed-in identity, shown elsewhere, and
             no name can be typed); detected from `st.user` when None.
     """
-    st.session_state.setdefault("reviewer", "")
+    login = _signed_in() if signed_in is None else signed_in
+    # Local mode: the name typed last in this browser (a cookie) survives a reload.
+    st.session_state.setdefault("reviewer", "" if login else keys.remembered_reviewer())
     with st.sidebar:
-        if not (_signed_in() if signed_in is None else signed_in):
+        if not login:
             st.text_input(
                 "Your name",
                 key="reviewer",
                 placeholder="e.g. alice",
-                help="Recorded on every decision you take, in the audit log.",
+                help="Recorded on every decision you take, in the audit log. Kept in this browser "
+                "(cookie hitl_reviewer) across reloads.",
             )
+            keys.remember_reviewer(str(st.session_state.get("reviewer", "")).strip())
             st.caption("Local mode, no login: anyone who can open this URL can decide, under any name.")
         try:
             inbox = get_inbox()
