@@ -22,7 +22,7 @@ from typing import Any
 
 import streamlit as st
 
-from hitl.errors import InvalidAnswer
+from hitl.errors import HitlError, InvalidAnswer
 from hitl.kinds.base import ActionSpec
 from hitl.ui.cards.calls import actions_card, sensitive_tools_card, tool_review_card
 from dataclasses import replace
@@ -66,6 +66,9 @@ from hitl.ui.cards.simple import (
     state_edit_card,
 )
 from hitl.ui.context import md_escape, show_alert
+from hitl.ui.auth import login_configured
+from hitl.ui.desk import get_inbox
+from hitl.ui.duties import duty_warnings, last_round
 
 __all__ = [
     "KIND_TITLES",
@@ -154,11 +157,31 @@ def render_card(item: Any, options: CardOptions) -> Submission | None:
     line = confirmation_line(item.kind, item.value, item.response_schema, submission.answer,
                              approving=submission.approving,
                              kind_shape=contract is None or bool(contract.kind_shape))
+    if item.kind == "feedback" and submission.approving is False and not (contract is not None and not contract.kind_shape):
+        rounds = last_round(item.value)
+        if rounds is not None and rounds.is_last:
+            line = f"Confirm: {rounds.warning()}"
     if not line:
         return submission
     st.session_state[confirm_key(card.id)] = replace(submission, confirm_line=line)
     st.rerun()
     return None
+
+
+def _duties(item: Any, options: CardOptions) -> list[str]:
+    """Separation-of-duties warnings for this card (`hitl.ui.duties`), local mode only."""
+    login = options.login_mode if options.login_mode is not None else login_configured()
+    if login or not options.reviewer.strip():
+        return []
+    decisions, metadata = options.decisions, options.metadata
+    if decisions is None or metadata is None:
+        try:
+            view = get_inbox().thread(options.thread_id, history=1)
+        except HitlError:
+            return []
+        decisions = view.decisions if decisions is None else decisions
+        metadata = view.metadata if metadata is None else metadata
+    return duty_warnings(kind=item.kind, reviewer=options.reviewer, decisions=decisions, metadata=metadata)
 
 
 def _draw(card: Card, item: Any, options: CardOptions) -> Submission | None:
@@ -179,6 +202,12 @@ def _draw(card: Card, item: Any, options: CardOptions) -> Submission | None:
             with st.container(key=f"review-impact-{card.id}" + ("-risky" if risky else "")):
                 st.markdown(f"**{md_escape(impact.line)}**")
         st.caption(md_escape(f"{node} · kind {item.kind} · interrupt {card.id}"))
+        for warning in _duties(item, options):
+            st.warning(md_escape(warning), icon=":material/group:")
+        if item.kind == "feedback" and not item.decode_error:
+            rounds = last_round(item.value)
+            if rounds is not None and rounds.is_last:
+                st.warning(md_escape(rounds.warning()), icon=":material/last_page:")
         if item.decode_error:
             show_alert("error", f"This request could not be decoded, so it cannot be answered here: {item.decode_error}")
             return None

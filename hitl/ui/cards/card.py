@@ -44,6 +44,14 @@ class CardOptions:
     """"1 of 3" when the thread has several pending interrupts."""
     contract: Contract | None = None
     """What the graph expects back (`Inbox.contract`); None draws the kind's own card."""
+    decisions: Sequence[Mapping[str, Any]] | None = None
+    """The thread's audit rows so far (`ThreadView.decisions`), for separation-of-duties
+    warnings; None: the card reads them itself (one small thread read)."""
+    metadata: Mapping[str, Any] | None = None
+    """The run's metadata (`ThreadView.metadata`: requested_by); None: read with the decisions."""
+    login_mode: bool | None = None
+    """Login is configured (four eyes is then enforced by HITL_CONFIG, not warned about); None:
+    read from the app's secrets."""
 
 
 @dataclass(frozen=True, kw_only=True)
