@@ -333,7 +333,7 @@ def _render_batch(inbox: Inbox, selected: list[str], present: list[Any], gone: l
                          column_config={"Amount": st.column_config.NumberColumn(format="%.2f"),
                                         "Approving": st.column_config.TextColumn(width="large")})  # fmt: skip
         waiting = st.session_state.get(BATCH_CONFIRM_KEY)
-        if waiting is not None and waiting != sorted(selected):
+        if waiting is not None and waiting["ids"] != sorted(selected):
             waiting = st.session_state[BATCH_CONFIRM_KEY] = None  # the selection changed: ask again
         if waiting is not None and not disabled:
             st.warning(escape_markdown(batch_confirm_line(count, tally)), icon=":material/priority_high:")
@@ -343,7 +343,9 @@ def _render_batch(inbox: Inbox, selected: list[str], present: list[Any], gone: l
             no_col.button("Cancel", key="inbox_batch_cancel", width="stretch", on_click=_forget_batch_confirm)
             if confirmed:
                 st.session_state[BATCH_CONFIRM_KEY] = None
-                _run_batch(inbox, selected, seen, approve=True, reviewer=reviewer, comment=comment)
+                # Answered at the interrupts shown when Approve was clicked: a thread that moved
+                # on while the confirmation waited comes back "changed", unanswered.
+                _run_batch(inbox, selected, waiting["seen"], approve=True, reviewer=reviewer, comment=comment)
             return
         approve_col, reject_col, _ = st.columns([1, 1, 3])
         approve = approve_col.button(f"Approve all {count}", type="primary", icon=":material/done_all:",
@@ -352,7 +354,7 @@ def _render_batch(inbox: Inbox, selected: list[str], present: list[Any], gone: l
                                    disabled=disabled, width="stretch")  # fmt: skip
         if approve and risky:
             # Money, deletions or a large batch: a preview was shown; a second step sends it.
-            st.session_state[BATCH_CONFIRM_KEY] = sorted(selected)
+            st.session_state[BATCH_CONFIRM_KEY] = {"ids": sorted(selected), "seen": dict(seen)}
             st.rerun()
         if approve or reject:
             _run_batch(inbox, selected, seen, approve=approve, reviewer=reviewer, comment=comment)
@@ -361,7 +363,8 @@ def _render_batch(inbox: Inbox, selected: list[str], present: list[Any], gone: l
 BATCH_CONFIRM_OVER = 10
 """A batch approval of more threads than this asks for confirmation (as do money and deletions)."""
 BATCH_CONFIRM_KEY = "inbox_batch_confirming"
-"""session_state key: the sorted thread ids of a batch approval waiting for its confirmation."""
+"""session_state key: a batch approval waiting for its confirmation (the sorted thread ids, and
+the interrupts shown when Approve was clicked)."""
 
 
 def _forget_batch_confirm() -> None:

@@ -339,16 +339,17 @@ def test_batch_approval_of_payments_previews_what_runs_and_needs_a_confirmation(
     at.session_state["inbox_selected"] = payments
     at.run()
     preview = next(d.value for d in at.dataframe if "Approving" in d.value.columns).set_index("Thread")
-    assert list(preview["Tool"]) == ["make_payment", "make_payment"]
+    assert preview.loc[payments[0], "Tool"] == "make_payment"
     assert preview.loc[payments[0], "Amount"] > 0 and preview.loc[payments[0], "Currency"]
+    assert preview.loc[payments[0], "Approving"].startswith("Approving runs make_payment: ")
     queue = next(d.value for d in at.dataframe if "Summary" in d.value.columns and "Waiting" in d.value.columns)
     assert {"Tool", "Target", "Amount"} <= set(queue.columns)
-    assert set(queue["Tool"]) == {"make_payment"}
+    assert "make_payment" in set(queue["Tool"])
 
     at.button(key="inbox_batch_approve").click().run()
     assert inbox.history().empty  # nothing sent before the confirmation
     (line,) = [plain(w.value) for w in at.warning if plain(w.value).startswith("Confirm: ")]
-    assert line.startswith("Confirm: approving all 2 threads runs 2 calls · moves money in 2 threads (")
+    assert line.startswith("Confirm: approving all 2 threads runs 2 calls") and "moves money in" in line
     at.button(key="inbox_batch_cancel").click().run()
     assert inbox.history().empty
     at.button(key="inbox_batch_approve").click().run()
