@@ -81,7 +81,7 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
     reason = card.reason(label="Reason (for Reject all)")
     count = sum(ticks)
     running = [call_row(tool) for tool, ticked in zip(tools, ticks, strict=True) if ticked]
-    card.will_run = (calls_impact(running, verb="Approve selected runs").line if running
+    card.will_run = (calls_impact(running, verb="Approve selected").line if running
                      else "Nothing is ticked: Approve selected would run no tool call.")
     clicked = card.buttons([
         ("approve", f"Approve selected ({count:,} of {len(tools):,})", "approve", broken),
@@ -317,14 +317,14 @@ def actions_card(card: Card, value: Any, response_schema: Any) -> Submission | N
 
 
 def _will_run(specs: list[ActionSpec], chosen: list[tuple[str, Any, str]]) -> str:
-    """ "Your choices run: send_email; make_payment: 1,250.00 EUR to Acme GmbH (1 rejected)"."""
+    """ "Submitting your choices runs 2 tool calls: send_email …; … — 1 not run"."""
     running = [{"name": s.name, "args": s.args} for s, c in zip(specs, chosen, strict=True) if c[0] in APPROVING]
     if len(specs) == 1:
         return ""
     held = len(specs) - len(running)
     if not running:
-        return f"Your choices run no tool call ({held:,} not run)."
-    line = calls_impact(running, verb="Your choices run").line
+        return f"Submitting your choices runs no tool call ({held:,} not run)."
+    line = calls_impact(running, verb="Submitting your choices").line
     return line + (f" — {held:,} not run" if held else "")
 
 
