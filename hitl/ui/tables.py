@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from hitl.inbox import BatchResult, PendingThread, ThreadView
+from hitl.kinds import kind_of
 from hitl.kinds.impact import Impact, format_amount, read_impact
 from hitl.store import ThreadRow
 from hitl.ui.text import hidden_in, visible_controls
@@ -27,6 +28,7 @@ __all__ = [
     "batch_preview",
     "batch_confirm_line",
     "threads_frame",
+    "last_decision",
     "timeline_frame",
     "batch_frame",
     "batch_blockers",
@@ -158,18 +160,39 @@ def batch_confirm_line(count: int, tally: dict[str, Any]) -> str:
     return " · ".join(parts) + ". Check the preview above; nothing is sent until you confirm."
 
 
-def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None) -> pd.DataFrame:
-    """One row per thread for the Threads page."""
+def last_decision(row: Mapping[str, Any]) -> dict[str, str]:
+    """Kind, summary and where it ended for a thread no longer paused, from its last audit row."""
+    kind = str(row.get("kind") or "")
+    payload = row.get("payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            pass
+    try:
+        summary = kind_of(kind).summary(payload) if kind else ""
+    except Exception:  # a hostile payload: the row still draws
+        summary = ""
+    reviewer = str(row.get("reviewer") or "someone")
+    action = str(row.get("action") or "decided")
+    return {"kind": kind, "summary": summary, "node": f"ended · last {action} by {reviewer}"}
+
+
+def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None,
+                  last: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+    """One row per thread for the Threads page; `last` (`last_decision` by thread id) fills
+    Kind, Summary and Paused at for threads that are no longer paused."""
     now = now or datetime.now(timezone.utc)
+    last = last or {}
     data = [
         {
             "Thread": visible_controls(row.thread_id),
             "Graph": visible_controls(row.graph_id or "—"),
             "Status": row.status,
-            "Kind": ", ".join(row.kinds),
-            "Summary": visible_controls(row.summary),
+            "Kind": ", ".join(row.kinds) or last.get(row.thread_id, {}).get("kind", "") or "—",
+            "Summary": visible_controls(row.summary or last.get(row.thread_id, {}).get("summary", "")) or "—",
             "Updated": _age(row.updated_at, now) + " ago",
-            "Node": visible_controls(", ".join(row.nodes)),
+            "Node": visible_controls(", ".join(row.nodes) or last.get(row.thread_id, {}).get("node", "")) or "—",
             "Note": _note(row.graph_note, hidden=bool(hidden_in([row.thread_id, row.graph_id, row.summary, *row.nodes]))),
         }
         for row in rows
