@@ -15,7 +15,7 @@
 
 Read by the module that uses them (documented here so this stays the one list):
 `HITL_REFRESH_SECONDS` (hitl/ui/queue.py, default 10), `HITL_SWEEP_SECONDS` (hitl/ui/desk.py,
-default 60), `HITL_API_TOKENS` (hitl/api.py), `HITL_AUDIT_KEY` (hitl/audit.py).
+default 60), `HITL_API_TOKENS` (hitl/api/tokens.py), `HITL_AUDIT_KEY` (hitl/audit.py).
 
 Settings are read when `Settings.from_env()` is called, never at import, so one process can open
 several desks with different settings.

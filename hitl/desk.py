@@ -25,6 +25,7 @@ from hitl.backends.base import Backend, Graphs
 from hitl.backends.server import ServerRegistry, ServerStore
 from hitl.config import Settings
 from hitl.domain import PendingInterrupt, Principal
+from hitl.indexing import IndexPool, default_workers, pool_can_decode
 from hitl.reading import index_entry
 from hitl.registry import GraphMatch, Registry
 from hitl.store import IndexEntry, RawInterrupt, Store
@@ -193,15 +194,34 @@ class Desk:
             seconds_left = round((total - done) / rate, 1)
         return {"done": done, "total": total, "seconds_left": seconds_left}
 
-    def _index_first_batches(self, *, owner: str | None, stop: threading.Event | None = None) -> int:
+    index_workers: int = default_workers()
+    """Worker processes computing a big background first index (`hitl.indexing`); 0: none."""
+
+    index_pool_min = 20_000
+    """A background first index with more threads than this to go uses `index_workers`."""
+
+    index_pool_batch = 20_000
+    """Threads read per batch when the workers compute (written `index_batch` at a time)."""
+
+    def _index_first_batches(
+        self, *, owner: str | None, stop: threading.Event | None = None, pool: IndexPool | None = None
+    ) -> int:
         """Work the first index's queue until it is empty (or the lease is lost, or `stop`)."""
         count = 0
         started = time.monotonic()
         while stop is None or not stop.is_set():
             changed: list[str] = []
             taken = self.store.backfill(
-                self._indexer(changed), batch=self.index_batch, owner=owner, lease_seconds=self.index_lease_seconds
+                self._indexer(changed),
+                batch=self.index_pool_batch if pool is not None else self.index_batch,
+                owner=owner,
+                lease_seconds=self.index_lease_seconds,
+                pool=pool,
+                chunk=self.index_batch,
             )
+            if pool is not None:
+                changed += pool.indexed
+                pool.indexed.clear()
             for hook in self._after_index:
                 hook(changed)
             if taken == 0:
@@ -223,16 +243,31 @@ class Desk:
     def _first_index_worker(self) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         stop = self._first_index_stop
+        pool: IndexPool | None = None
         try:
             while not stop.is_set() and self.store.backfill_pending():
                 if not self.store.take_index_lease(owner, lease_seconds=self.index_lease_seconds):
                     # Another desk process indexes: watch for it to finish or die.
                     stop.wait(min(self.index_lease_seconds / 2, 5.0))
                     continue
-                self._index_first_batches(owner=owner, stop=stop)
+                if pool is None:
+                    pool = self._index_pool()
+                self._index_first_batches(owner=owner, stop=stop, pool=pool)
             self.store.release_index_lease(owner)
         except Exception:  # the next listing starts another worker
             logging.getLogger(__name__).exception("The background first index stopped")
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _index_pool(self) -> IndexPool | None:
+        """Worker processes for a big first index, when it pays (see `index_workers`)."""
+        progress = self.store.indexing()
+        if self.index_workers < 1 or progress["total"] - progress["done"] <= self.index_pool_min:
+            return None
+        if not pool_can_decode(self.store.saver.serde):
+            return None
+        return IndexPool(self.registry.matcher(), keep_nul=self.store.dialect.name == "sqlite", workers=self.index_workers)
 
     def on_indexed(self, hook: Callable[[list[str]], None]) -> None:
         """Call `hook(thread_ids)` after each refresh with the threads just re-indexed."""

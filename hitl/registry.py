@@ -21,7 +21,7 @@ import sysconfig
 import threading
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from hitl import runner
 from hitl.errors import HitlError, UnknownGraph
 
-__all__ = ["Registry", "GraphSpec", "GraphMatch"]
+__all__ = ["Registry", "GraphSpec", "GraphMatch", "GraphMatcher"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,53 @@ class GraphMatch:
 
     graph_id: str | None
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class GraphMatcher:
+    """`Registry.match` over a snapshot of the registry: what the first index's worker
+    processes use (they load no graph code)."""
+
+    ids: dict[str, None]
+    """The registered graph ids (a dict: looked up as `Registry.specs` is)."""
+    errors: dict[str, str]
+    nodes: dict[str, frozenset[str]]
+
+    def match(self, metadata_graph_id: str | None, nodes: Iterable[str | None]) -> GraphMatch:
+        return _match(self.ids, self.errors.get, lambda gid: self.nodes.get(gid, frozenset()), metadata_graph_id, nodes)
+
+
+def _match(
+    registered: Iterable[str],
+    error_of: Callable[[str], str | None],
+    nodes_of: Callable[[str], frozenset[str]],
+    metadata_graph_id: str | None,
+    nodes: Iterable[str | None],
+) -> GraphMatch:
+    if metadata_graph_id:
+        if metadata_graph_id not in registered:
+            return GraphMatch(
+                metadata_graph_id,
+                f"graph {metadata_graph_id!r} is not registered in the desk's langgraph.json: read-only",
+            )
+        error = error_of(metadata_graph_id)
+        if error:
+            return GraphMatch(metadata_graph_id, f"graph {metadata_graph_id!r} failed to load: {error}")
+        return GraphMatch(metadata_graph_id)
+    wanted = {n for n in nodes if n}
+    if not wanted:
+        return GraphMatch(None, "no graph_id in the thread's metadata and no pending node to match: read-only")
+    candidates = [gid for gid in registered if wanted <= nodes_of(gid)]
+    if len(candidates) == 1:
+        return GraphMatch(candidates[0])
+    names = ", ".join(sorted(wanted))
+    if not candidates:
+        return GraphMatch(None, f"no registered graph has node(s) {names}: read-only")
+    return GraphMatch(
+        None,
+        f"node(s) {names} exist in several graphs ({', '.join(candidates)}); tag runs with "
+        "config={'metadata': {'graph_id': ...}} to choose: read-only",
+    )
 
 
 class Registry:
@@ -126,29 +173,15 @@ class Registry:
         The checkpoint metadata's `graph_id` wins; else the one registered graph whose nodes
         include every pending node; none or several → unknown, with the reason.
         """
-        if metadata_graph_id:
-            if metadata_graph_id not in self.specs:
-                return GraphMatch(
-                    metadata_graph_id,
-                    f"graph {metadata_graph_id!r} is not registered in the desk's langgraph.json: read-only",
-                )
-            error = self.error(metadata_graph_id)
-            if error:
-                return GraphMatch(metadata_graph_id, f"graph {metadata_graph_id!r} failed to load: {error}")
-            return GraphMatch(metadata_graph_id)
-        wanted = {n for n in nodes if n}
-        if not wanted:
-            return GraphMatch(None, "no graph_id in the thread's metadata and no pending node to match: read-only")
-        candidates = [gid for gid in self.specs if wanted <= self.nodes(gid)]
-        if len(candidates) == 1:
-            return GraphMatch(candidates[0])
-        names = ", ".join(sorted(wanted))
-        if not candidates:
-            return GraphMatch(None, f"no registered graph has node(s) {names}: read-only")
-        return GraphMatch(
-            None,
-            f"node(s) {names} exist in several graphs ({', '.join(candidates)}); tag runs with "
-            "config={'metadata': {'graph_id': ...}} to choose: read-only",
+        return _match(self.specs, self.error, self.nodes, metadata_graph_id, nodes)
+
+    def matcher(self) -> GraphMatcher:
+        """`match` as a picklable snapshot (every registered graph loaded once), for worker processes."""
+        ids = list(self.specs)
+        return GraphMatcher(
+            ids=dict.fromkeys(ids),
+            errors={gid: error for gid in ids if (error := self.error(gid))},
+            nodes={gid: self.nodes(gid) for gid in ids},
         )
 
     def _try_load(self, graph_id: str) -> None:

@@ -1,8 +1,9 @@
 """Review one thread: the context that led to the pause, then one card per pending interrupt.
 
-Deep link: `?thread=ID` (the Inbox may set session_state["review_thread"] instead). Without a
-thread, a picker over the first page of the queue. Keyboard: A approve, X reject, S submit,
-J next thread, K previous thread.
+Deep link: `?thread=ID`, plus the Inbox's queue scope (`graph`, `kind`, `q`, `waiting`,
+`order`; see `hitl.ui.review_queue`): J/K and the thread opened after a decision stay in that
+queue. Without a thread, a picker over the first page of the queue. Keyboard: A approve, X reject,
+S submit, J next thread, K previous thread, U undo, ? every shortcut.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from urllib.parse import quote
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from hitl.durations import humanize_age
 from hitl.errors import HitlError
-from hitl.ui import auth, cards, context, deadlines, unknown
-from hitl.ui.desk import humanize_age, reviewer_name
+from hitl.ui import auth, cards, context, deadlines, review_flow, unknown
+from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk
+from hitl.ui.review_queue import QueueScope, QueueWindow
 
 if auth.login_configured():
     # Never run unrouted (and so unguarded) from a first-request URL, signed in or not: an
@@ -28,13 +31,8 @@ st.session_state.setdefault(cards.OUTCOME_KEY, None)
 
 
 def _open(thread_id: str | None) -> None:
-    """Show another thread (or the picker) and keep the URL shareable."""
-    st.session_state["review_thread"] = thread_id
-    st.session_state[cards.OUTCOME_KEY] = None if thread_id else st.session_state[cards.OUTCOME_KEY]
-    if thread_id:
-        st.query_params["thread"] = thread_id
-    else:
-        st.query_params.pop("thread", None)
+    """Show another thread (or the picker) and keep the URL shareable (with the queue scope)."""
+    review_flow.open_thread(thread_id)
 
 
 def _picked() -> None:
@@ -67,13 +65,17 @@ def _link(page: str, url_path: str, label: str, thread_id: str | None = None) ->
         st.markdown(f"[{context.md_escape(label)}]({target})")
 
 
-def _picker(inbox) -> None:
+def _picker(inbox, scope: QueueScope) -> None:
     st.title("Review")
-    page = inbox.pending(limit=50)
+    page = inbox.pending(limit=50, **scope.query())
     if not page.items:
-        st.info("Nothing is waiting for review. New requests appear here and in the Inbox as agents pause.")
+        st.info("Nothing is waiting for review. New requests appear here and in the Inbox as agents pause."
+                if not scope.filtered else f"Nothing is waiting in: {scope.describe()}.")
         return
-    st.caption(f"{page.total} thread{'s' if page.total != 1 else ''} waiting; the oldest {len(page.items)} are listed.")
+    waiting = f"{page.total} thread{'s' if page.total != 1 else ''} waiting in: {scope.describe()}"
+    if len(page.items) < page.total:
+        waiting += f"; the {'newest' if scope.newest_first else 'oldest'} {len(page.items)} are listed"
+    st.caption(context.md_escape(waiting + "."))
     labels = {
         item.thread_id: " · ".join(
             [item.thread_id, item.graph_id or "unknown graph", ", ".join(item.kinds) or "?", item.summary or "",
@@ -89,8 +91,8 @@ def _picker(inbox) -> None:
         st.rerun()
 
 
-def _header(view, queue: list[str], total: int) -> None:
-    previous, following = cards.neighbours(queue, view.thread_id)
+def _header(view, window: QueueWindow, scope: QueueScope) -> None:
+    previous, following = window.previous, window.following if window.position is not None else None
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
         st.title("Review")
@@ -104,13 +106,17 @@ def _header(view, queue: list[str], total: int) -> None:
             facts.append(f"waiting {humanize_age(view.waiting_since)}")
         facts.append(f"status {view.status}")
         st.caption(context.md_escape(" · ".join(facts)))
+        with st.container(key="review-queue-line"):
+            st.caption(context.md_escape(window.line(scope)))
+        if scope.ignored:
+            st.caption(context.md_escape("Ignored in the link: " + "; ".join(scope.ignored)))
     with right, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
         if st.button("Previous", key="review:nav:previous", icon=":material/arrow_back:", disabled=previous is None,
-                     shortcut=cards.SHORTCUTS["previous"].upper(), help="Previous thread in the queue (K)"):
+                     shortcut=cards.SHORTCUTS["previous"].upper(), help="Previous thread in this queue (K)"):
             _open(previous)
             st.rerun()
         if st.button("Next", key="review:nav:next", icon=":material/arrow_forward:", disabled=following is None,
-                     shortcut=cards.SHORTCUTS["next"].upper(), help=f"Next waiting thread (J); {total} in the queue"):
+                     shortcut=cards.SHORTCUTS["next"].upper(), help=f"Next thread in this queue (J); {window.total} in it"):
             _open(following)
             st.rerun()
         if st.button("Pick another", key="review:nav:pick", icon=":material/list:"):
@@ -133,7 +139,7 @@ def _context(inbox, view) -> None:
     context.render_state(view.values)
 
 
-def _decisions(inbox, view) -> None:
+def _decisions(inbox, view, window: QueueWindow) -> None:
     pending = [item for item in view.interrupts if not item.failed_error]
     st.subheader(f"Decision{'s' if len(pending) != 1 else ''} needed ({len(pending)})" if pending else "Decision")
     reviewer = reviewer_name()
@@ -178,7 +184,8 @@ def _decisions(inbox, view) -> None:
         )
         submission = cards.render_card(item, options)
         if submission is not None:
-            cards.submit(inbox, view.thread_id, submission, reviewer=reviewer)
+            review_flow.send_decision(inbox, view, submission, reviewer=reviewer, window=window,
+                                      principal=auth.current_principal())
 
 
 def _tool_schemas(inbox, graph_id: str | None) -> dict:
@@ -188,31 +195,40 @@ def _tool_schemas(inbox, graph_id: str | None) -> dict:
         return {}
 
 
+def _load(inbox, thread_id: str):
+    try:
+        return inbox.thread(thread_id)
+    except HitlError as error:
+        context.show_alert("error", str(error))
+        _open(None)
+        _picker(inbox, scope)
+        st.stop()
+
+
 st.set_page_config(page_title="Review · HITL desk", layout="wide")
 inbox = open_desk()
+scope = review_flow.current_scope()
+review_flow.render_held()
 thread_id = _current_thread()
 if not thread_id:
-    _picker(inbox)
+    _picker(inbox, scope)
     st.stop()
 
-try:
-    view = inbox.thread(thread_id)
-except HitlError as error:
-    context.show_alert("error", str(error))
-    _open(None)
-    _picker(inbox)
-    st.stop()
-
+view = _load(inbox, thread_id)
 cards.settle_stale_click(view)
-queue_page = inbox.pending(limit=100)
-_header(view, [item.thread_id for item in queue_page.items], queue_page.total)
-status = cards.render_outcome(st.session_state[cards.OUTCOME_KEY], view.thread_id)
-if status in ("completed", "already", "resolved") and not any(not i.failed_error for i in view.interrupts):
-    following = cards.neighbours([i.thread_id for i in queue_page.items], view.thread_id)[1]
-    if following and st.button("Next pending thread", key="review:outcome:next", type="primary",
-                               icon=":material/skip_next:"):
-        _open(following)
-        st.rerun()
+window = review_flow.window_for(inbox, scope, view.thread_id)
+following = review_flow.advance_after_decision(view, window)
+if following:  # decided: the next thread of this queue opens in this same run
+    review_flow.open_thread(following, carry=True)
+    view = _load(inbox, following)
+    window = review_flow.window_for(inbox, scope, view.thread_id)
+_header(view, window, scope)
+outcome = st.session_state[cards.OUTCOME_KEY]
+if outcome and outcome.get("carried"):
+    st.caption(context.md_escape(f"Thread {outcome.get('thread_id')}:"))
+    cards.render_outcome(outcome, outcome.get("thread_id"))
+else:
+    cards.render_outcome(outcome, view.thread_id)
 cards.render_failure_panel(inbox, view, reviewer=reviewer_name())
 
 left, right = st.columns([5, 6], gap="large")
@@ -224,7 +240,7 @@ with right:
     if not unknown.render_unknown(inbox, view, reviewer=reviewer_name()):
         if view.interrupts and not view.read_only_reason:
             deadlines.render_deadline(inbox, view.thread_id, reviewer=reviewer_name())
-        _decisions(inbox, view)
+        _decisions(inbox, view, window)
         if view.interrupts and not view.read_only_reason:
             cards.render_resolve(inbox, view, reviewer=reviewer_name())
 

@@ -15,18 +15,19 @@ from typing import Any
 import streamlit as st
 
 from hitl import HitlError, Inbox, Page
+from hitl.durations import humanize_seconds
 from hitl.payloads import KINDS
 from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk, show_problem
 from hitl.ui.state import bound, defaults
 from hitl.ui.deadlines import page_deadlines, time_left_label
+from hitl.ui.review_queue import WAITING_LONGER_THAN, QueueScope
 from hitl.ui.tables import batch_blockers, batch_frame, queue_frame
 from hitl.ui.text import escape_markdown, visible_controls
 
-__all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "PAGE_SIZES", "graph_filter"]
+__all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "inbox_scope", "open_review", "PAGE_SIZES", "graph_filter"]
 
 PAGE_SIZES = (25, 50, 100)
-WAITING_LONGER_THAN: dict[str, float | None] = {"any time": None, "5 min": 300.0, "1 h": 3600.0, "24 h": 86400.0}
 SORTS = ("Oldest first", "Newest first")
 TABLE_KEY = "inbox_table"
 ALL_GRAPHS = "All graphs"
@@ -124,14 +125,7 @@ def graph_filter(column: Any, key: str, graph_ids: list[str], *, on_change: Any)
 
 def _load_page(inbox: Inbox) -> Page:
     state = st.session_state
-    query = {
-        "limit": int(state["inbox_page_size"]),
-        "graph_id": None if state["inbox_graph"] == ALL_GRAPHS else state["inbox_graph"],
-        "kind": None if state["inbox_kind"] == ALL_KINDS else state["inbox_kind"],
-        "search": state["inbox_search"].strip() or None,
-        "waiting_longer_than": WAITING_LONGER_THAN.get(state["inbox_waiting"]),
-        "newest_first": state["inbox_sort"] == SORTS[1],
-    }
+    query = {"limit": int(state["inbox_page_size"]), **inbox_scope().query()}
     page = inbox.pending(cursor=state["inbox_cursors"][-1], **query)
     if not page.items and len(state["inbox_cursors"]) > 1:
         # Everything on this page was decided meanwhile: go back to the first page.
@@ -175,6 +169,7 @@ def render_queue() -> None:
     show_note = bool((frame["Note"] != "").any())
     show_deadline = bool(deadlines)
     urgent = {visible_controls(tid) for tid, info in deadlines.items() if info.expiring_soon or info.expired}
+    st.space("small")  # room for the table's toolbar, which would cover the Order select
     st.dataframe(
         # Rows about to expire are tinted so they stand out in a long queue.
         frame.style.apply(
@@ -207,20 +202,12 @@ def _render_indexing(progress: dict[str, Any]) -> None:
     if done >= total:
         return
     left = progress.get("seconds_left")
-    estimate = f", about {_duration(left)} left" if left is not None else ""
+    estimate = f", about {humanize_seconds(max(1.0, left))} left" if left is not None else ""
     st.progress(
         done / total if total else 0.0,
         text=f"Indexing this database for the first time: {done:,} of {total:,} threads{estimate}. "
         "The newest threads are listed first; the rest appear as they are indexed.",
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _on_select() -> None:
@@ -284,11 +271,14 @@ def _render_actions(inbox: Inbox, selected: list[str], on_page: dict[str, Any], 
     if len(selected) == 1:
         with st.container(border=True):
             left, right = st.columns([4, 1], vertical_alignment="center")
-            if present:
-                item = present[0]
-                left.text(f"Selected: {item.thread_id} · {', '.join(item.kinds)} · {item.summary}")
-            else:
-                left.text(f"Selected: {gone[0]} · no longer waiting in this list (someone else decided it, or it moved on)")
+            if not present:
+                # Decided (here, elsewhere) or moved on: nothing is left to open, so drop the selection.
+                st.session_state["inbox_selected"] = []
+                left.caption(escape_markdown(f"{gone[0]} is no longer waiting in this list (it was decided, or it "
+                                             "moved on); the selection was cleared."))
+                return
+            item = present[0]
+            left.text(f"Selected: {item.thread_id} · {', '.join(item.kinds)} · {item.summary}")
             if right.button("Open review", type="primary", icon=":material/rate_review:", shortcut="O",
                             key="inbox_open", width="stretch"):  # fmt: skip
                 open_review(selected[0])
@@ -296,10 +286,23 @@ def _render_actions(inbox: Inbox, selected: list[str], on_page: dict[str, Any], 
     _render_batch(inbox, selected, present, gone, seen)
 
 
+def inbox_scope() -> QueueScope:
+    """The Inbox's filters, search and order as the queue Review walks (`hitl.ui.review_queue`)."""
+    state = st.session_state
+    return QueueScope(
+        graph=None if state["inbox_graph"] == ALL_GRAPHS else state["inbox_graph"],
+        kind=None if state["inbox_kind"] == ALL_KINDS else state["inbox_kind"],
+        search=state["inbox_search"].strip() or None,
+        waiting=None if WAITING_LONGER_THAN.get(state["inbox_waiting"]) is None else state["inbox_waiting"],
+        newest_first=state["inbox_sort"] == SORTS[1],
+    )
+
+
 def open_review(thread_id: str) -> None:
-    """Go to the Review page for one thread (deep link `?thread=ID`)."""
+    """Go to the Review page for one thread (deep link `?thread=ID`), in the Inbox's queue:
+    its filters, search and order ride along as query parameters."""
     st.session_state["review_thread"] = thread_id
-    st.switch_page("pages/review.py", query_params={"thread": thread_id})
+    st.switch_page("pages/review.py", query_params={"thread": thread_id, **inbox_scope().params()})
 
 
 def _render_batch(inbox: Inbox, selected: list[str], present: list[Any], gone: list[str], seen: dict[str, list[str]]) -> None:

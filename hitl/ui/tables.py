@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from hitl.durations import humanize_seconds
 from hitl.inbox import BatchResult, PendingThread, ThreadView
 from hitl.store import ThreadRow
 from hitl.ui.text import hidden_in, visible_controls
@@ -32,22 +33,10 @@ __all__ = [
     "history_table",
     "approval_rates",
     "csv_bytes",
-    "humanize_seconds",
 ]
 
 QUEUE_COLUMNS = ("Thread", "Graph", "Kind", "Waiting", "Time left", "Interrupts", "Summary", "Note")
 """Short columns first, so the waiting time stays on screen and the summary takes the rest."""
-
-
-def humanize_seconds(seconds: float | None) -> str:
-    """'45 s', '12 min', '3 h', '2 d'; '—' when unknown."""
-    if seconds is None or pd.isna(seconds):
-        return "—"
-    seconds = max(0.0, float(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit}"
-    return f"{int(seconds)} s"
 
 
 def _age(since: datetime | None, now: datetime) -> str:

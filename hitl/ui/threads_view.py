@@ -13,7 +13,8 @@ from typing import Any
 import streamlit as st
 
 from hitl import HitlError, Inbox, ThreadView
-from hitl.ui.desk import humanize_age, reviewer_name
+from hitl.durations import humanize_age
+from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk, show_problem
 from hitl.ui.queue import ALL_GRAPHS, graph_filter, open_review
 from hitl.ui.sidebar import STATUSES

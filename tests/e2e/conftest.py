@@ -178,12 +178,15 @@ def app_server(tmp_path: Path, desk_env: dict[str, str]) -> Iterator[Callable[..
         secrets: the text of a secrets.toml (e.g. an [auth] section) for login mode.
         config: the text of a HITL_CONFIG file ([access] and friends).
         port: the port to listen on (a free one by default).
+        undo_seconds: HITL_UNDO_SECONDS (0 by default: decisions resume at once).
     """
     processes: list[subprocess.Popen] = []
 
-    def start(*, secrets: str | None = None, config: str | None = None, port: int | None = None) -> App:
+    def start(*, secrets: str | None = None, config: str | None = None, port: int | None = None,
+              undo_seconds: float = 0) -> App:
         port = port or free_port()
-        env = {**os.environ, **desk_env, "PYTHONPATH": str(ROOT), "HITL_REFRESH_SECONDS": "0"}
+        env = {**os.environ, **desk_env, "PYTHONPATH": str(ROOT), "HITL_REFRESH_SECONDS": "0",
+               "HITL_UNDO_SECONDS": f"{undo_seconds:g}"}
         env.pop("HITL_CONFIG", None)
         if config is not None:
             policy = tmp_path / f"hitl-{port}.toml"

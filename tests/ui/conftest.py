@@ -83,6 +83,7 @@ def desk_env(inbox, db_url: str, graphs_file: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("HITL_GRAPHS", str(graphs_file))
     monkeypatch.delenv("HITL_CONFIG", raising=False)
     monkeypatch.setenv("HITL_REFRESH_SECONDS", "0")
+    monkeypatch.setenv("HITL_UNDO_SECONDS", "0")  # decisions resume at once; the undo tests set their own window
     _open_inbox.clear()
     st.cache_data.clear()
     yield

@@ -166,14 +166,17 @@ def test_previous_and_next_walk_the_queue_with_keyboard_shortcuts(inbox: Inbox, 
 
 
 def test_after_completing_a_thread_next_pending_opens_the_queue_head(inbox: Inbox, app) -> None:
+    # Issue 17: the next thread opens at once (no "Next pending thread" button any more); past
+    # the queue's end that is its head. The banner stays, naming the thread it belongs to.
     first, second = seed(inbox, "simple_confirm", 2)
     at = _open(app, second)
     item = inbox.thread(second).interrupts[0]
     at.button(key=_key(item.id, "btn", "yes")).click().run()
-    assert "You confirmed. The run completed." in _texts(at, "success")
-    at.button(key="review:outcome:next").click().run()
     assert f"Thread {first}" in _captions(at)
-    assert not at.success  # the banner belonged to the other thread
+    assert "You confirmed. The run completed." in _texts(at, "success")
+    assert f"Thread {second}:" in _captions(at)
+    at.button(key="review:nav:pick").click().run()  # moving on drops the banner
+    assert not at.success
 
 
 def test_decision_trail_and_history_link(inbox: Inbox, app) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from hitl.durations import humanize_age
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer
 from hitl.ui.cards.card import Submission, forget_errors, keep_errors
 from hitl.ui.cards.helpers import OUTCOME_KEY
@@ -51,14 +52,7 @@ def _ago(timestamp: float | None) -> str:
     if timestamp is None:
         return "at an unknown time"
     moment = datetime.fromtimestamp(float(timestamp), timezone.utc)
-    seconds = max(0.0, (datetime.now(timezone.utc) - moment).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            ago = f"{int(seconds // size)} {unit} ago"
-            break
-    else:
-        ago = f"{int(seconds)} s ago"
-    return f"{ago} ({moment.strftime('%Y-%m-%d %H:%M:%S UTC')})"
+    return f"{humanize_age(moment)} ago ({moment.strftime('%Y-%m-%d %H:%M:%S UTC')})"
 
 
 def render_outcome(outcome: Mapping[str, Any] | None, thread_id: str) -> str | None:
