@@ -266,9 +266,26 @@ class ServerStore(Store):
             if not changed:
                 return 0
             newest = max([watermark, *(_epoch(t["updated_at"]) for t in changed)])
-            self._index(changed, indexer, watermark=newest)
-            # The skew window re-reads a few threads already indexed; they are not news.
-            return sum(1 for t in changed if _epoch(t["updated_at"]) > watermark)
+            # The skew window re-reads threads already indexed at that version: not news.
+            news = self._unseen(changed)
+            if news or newest > watermark:
+                self._index(news, indexer, watermark=newest)
+            return len(news)
+
+    def _unseen(self, threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The threads whose `updated_at` differs from the one indexed."""
+        seen: dict[str, float] = {}
+        ids = [t["thread_id"] for t in threads]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            seen.update(
+                (tid, float(at))
+                for tid, at in self.query(
+                    f"SELECT thread_id, updated_at FROM hitl_server_interrupts WHERE thread_id IN ({','.join('?' for _ in chunk)})",
+                    chunk,
+                )
+            )
+        return [t for t in threads if seen.get(t["thread_id"]) != _epoch(t["updated_at"])]
 
     def _index(self, threads: list[dict[str, Any]], indexer: Indexer, *, watermark: float | None = None) -> None:
         now = time.time()
@@ -290,18 +307,20 @@ class ServerStore(Store):
                 entry.summary, entry.search_text.lower(), len(raw), ",".join(i.id for i in raw), "", updated, now,
             ))  # fmt: skip
             side.append((thread_id, updated, json.dumps(metadata, default=str), json.dumps(items, default=str)))
-        if not rows:
-            return
+        if rows:
+            self._write_rows(rows)
+        # Seen only once indexed: a refresh that failed above re-reads these threads next time.
         sql = self.dialect.sql
         with self.connection(write=True) as conn:
-            conn.executemany(
-                sql(
-                    "INSERT INTO hitl_server_interrupts (thread_id, updated_at, metadata, interrupts) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at, "
-                    "metadata = excluded.metadata, interrupts = excluded.interrupts"
-                ),
-                side,
-            )
+            if side:
+                conn.executemany(
+                    sql(
+                        "INSERT INTO hitl_server_interrupts (thread_id, updated_at, metadata, interrupts) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at, "
+                        "metadata = excluded.metadata, interrupts = excluded.interrupts"
+                    ),
+                    side,
+                )
             if watermark is not None:
                 conn.execute(
                     sql(
@@ -310,8 +329,10 @@ class ServerStore(Store):
                     ),
                     (watermark,),
                 )
-        # The rows go through the store's own index writer (counts, search), which writes the
-        # threads whose dirty marks it clears.
+
+    def _write_rows(self, rows: list[tuple]) -> None:
+        """Write index rows through the store's own index writer (counts, search), which writes
+        the threads whose dirty marks it clears."""
         ids = [row[0] for row in rows]
         self.mark_dirty(ids)
         dirty: list[tuple[str, int]] = []

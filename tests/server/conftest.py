@@ -18,7 +18,6 @@ import subprocess
 import sys
 import sysconfig
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path

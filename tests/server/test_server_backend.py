@@ -195,11 +195,22 @@ def test_an_interrupt_answered_outside_the_desk_is_not_answered_again(desk, clie
     assert runs_on(client, thread_id) == runs
 
 
-def test_eight_concurrent_answers_to_one_interrupt_run_exactly_once(server, client, desk_factory) -> None:
+def test_eight_concurrent_answers_to_one_interrupt_run_exactly_once(server, client, desk_factory, monkeypatch) -> None:
+    from hitl.store import Store
+
     thread_id = start_thread(client, "approve", {"action_details": token()})
     desks = [desk_factory(server.url) for _ in range(8)]
     item = only_interrupt(desks[0], thread_id)
     barrier = threading.Barrier(8)
+    # Every desk has read the interrupt as pending from the server and claims at the same
+    # moment: only the desk database's unique claim can tell them apart now.
+    claim, at_claim = Store.claim, threading.Barrier(8)
+
+    def claim_together(self, *args, **kwargs):
+        at_claim.wait(timeout=60)
+        return claim(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "claim", claim_together)
     results: list[object] = [None] * 8
 
     def answer(n: int) -> None:
