@@ -26,7 +26,7 @@ from hitl.config import Settings
 from hitl.domain import PendingInterrupt, Principal
 from hitl.indexing import IndexPool, default_workers, pool_can_decode
 from hitl.reading import index_entry
-from hitl.registry import GraphMatch, Registry
+from hitl.registry import GraphMatch, Registry, memo_match
 from hitl.store import IndexEntry, RawInterrupt, Store
 
 __all__ = ["Desk"]
@@ -294,9 +294,11 @@ class Desk:
                 logging.getLogger(__name__).exception("on_decided hook %r failed", hook)
 
     def _indexer(self, changed: list[str]) -> Callable[[str, dict[str, Any], list[RawInterrupt]], IndexEntry]:
+        match = memo_match(self.registry.match)
+
         def index(thread_id: str, metadata: dict[str, Any], pending: list[RawInterrupt]) -> IndexEntry:
             changed.append(thread_id)
-            return index_entry(self.registry.match(metadata.get("graph_id"), [i.node for i in pending]), thread_id, pending)
+            return index_entry(match(metadata.get("graph_id"), [i.node for i in pending]), thread_id, pending)
 
         return index
 

@@ -79,8 +79,12 @@ _GREGORIAN_OFFSET_100NS = 0x01B21DD213814000
 def checkpoint_time(checkpoint_id: str) -> datetime:
     """The creation time encoded in a LangGraph checkpoint id (a UUIDv6)."""
     try:
-        raw = uuid.UUID(checkpoint_id).int
-    except ValueError:
+        if len(checkpoint_id) == 36 and checkpoint_id[8] == checkpoint_id[13] == checkpoint_id[18] == checkpoint_id[23] == "-":
+            # uuid.UUID's own parse of its canonical form, without building the object
+            raw = int(checkpoint_id[:8] + checkpoint_id[9:13] + checkpoint_id[14:18] + checkpoint_id[19:23] + checkpoint_id[24:], 16)
+        else:
+            raw = uuid.UUID(checkpoint_id).int
+    except (ValueError, TypeError):
         return datetime.now(timezone.utc)
     time_high = raw >> 96
     time_mid = (raw >> 80) & 0xFFFF
