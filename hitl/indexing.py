@@ -27,7 +27,7 @@ from typing import Any
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from hitl.reading import index_entry
-from hitl.registry import GraphMatcher
+from hitl.registry import GraphMatcher, memo_match
 from hitl.store import IndexEntry, RawInterrupt, index_rows, thread_state
 
 __all__ = ["IndexPool", "pool_can_decode", "default_workers", "serve"]
@@ -46,11 +46,11 @@ def pool_can_decode(serde: Any) -> bool:
 
 
 def _start(matcher: GraphMatcher, keep_nul: bool) -> None:
-    _worker.update(serde=JsonPlusSerializer(), matcher=matcher, keep_nul=keep_nul)
+    _worker.update(serde=JsonPlusSerializer(), match=memo_match(matcher.match), keep_nul=keep_nul)
 
 
 def _entry(thread_id: str, metadata: dict[str, Any], pending: list[RawInterrupt]) -> IndexEntry:
-    match = _worker["matcher"].match(metadata.get("graph_id"), [i.node for i in pending])
+    match = _worker["match"](metadata.get("graph_id"), [i.node for i in pending])
     return index_entry(match, thread_id, pending)
 
 

@@ -31,7 +31,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from hitl import runner
 from hitl.errors import HitlError, UnknownGraph
 
-__all__ = ["Registry", "GraphSpec", "GraphMatch", "GraphMatcher"]
+__all__ = ["Registry", "GraphSpec", "GraphMatch", "GraphMatcher", "memo_match"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,27 @@ class GraphMatcher:
 
     def match(self, metadata_graph_id: str | None, nodes: Iterable[str | None]) -> GraphMatch:
         return _match(self.ids, self.errors.get, lambda gid: self.nodes.get(gid, frozenset()), metadata_graph_id, nodes)
+
+
+Match = Callable[[Any, Iterable[str | None]], GraphMatch]
+
+
+def memo_match(match: Match) -> Match:
+    """`match` remembered per (graph id, pending nodes): threads of one graph share one answer.
+    For one index batch (a registry's answers do not change within it) or a `GraphMatcher`."""
+    seen: dict[tuple[Any, tuple[str | None, ...]], GraphMatch] = {}
+
+    def remembered(metadata_graph_id: Any, nodes: Iterable[str | None]) -> GraphMatch:
+        key = (metadata_graph_id, tuple(nodes))
+        try:
+            return seen[key]
+        except KeyError:
+            found = seen[key] = match(*key)
+            return found
+        except TypeError:  # an unhashable graph_id in odd metadata
+            return match(*key)
+
+    return remembered
 
 
 def _match(

@@ -79,8 +79,12 @@ _GREGORIAN_OFFSET_100NS = 0x01B21DD213814000
 def checkpoint_time(checkpoint_id: str) -> datetime:
     """The creation time encoded in a LangGraph checkpoint id (a UUIDv6)."""
     try:
-        raw = uuid.UUID(checkpoint_id).int
-    except ValueError:
+        if len(checkpoint_id) == 36 and checkpoint_id[8] == checkpoint_id[13] == checkpoint_id[18] == checkpoint_id[23] == "-":
+            # uuid.UUID's own parse of its canonical form, without building the object
+            raw = int(checkpoint_id[:8] + checkpoint_id[9:13] + checkpoint_id[14:18] + checkpoint_id[19:23] + checkpoint_id[24:], 16)
+        else:
+            raw = uuid.UUID(checkpoint_id).int
+    except (ValueError, TypeError):
         return datetime.now(timezone.utc)
     time_high = raw >> 96
     time_mid = (raw >> 80) & 0xFFFF
@@ -1114,12 +1118,21 @@ class Store:
         newest_first: bool = False,
     ) -> tuple[list[ThreadRow], str | None, int]:
         """One page of `hitl_threads` with the total count for the same filters."""
+        matched = self._search_matches(search) if thread_ids is None else None
+        if matched is not None:
+            # The trigram index answered once; page and total come from its matches (the
+            # phrase matches exactly the rows containing the text, so no LIKE is needed).
+            search, thread_ids = None, matched
         where, params = self.thread_filter(
             status=status, graph_id=graph_id, kind=kind, search=search, waiting_longer_than=waiting_longer_than
         )
         if thread_ids is not None:
             if not thread_ids:
                 return [], None, 0
+            # Start from the ids (primary-key lookups), not from a walk of every row of that
+            # status probing them: `+column` keeps the planner off the status/graph indexes.
+            unindexed = {"status = ?": "+status = ?", "graph_id = ?": "+graph_id = ?"}
+            where = [unindexed.get(clause, clause) for clause in where]
             where.append(f"thread_id IN ({','.join('?' for _ in thread_ids)})")
             params.extend(thread_ids)
         total_sql = "SELECT COUNT(*) FROM hitl_threads" + (" WHERE " + " AND ".join(where) if where else "")
@@ -1166,6 +1179,25 @@ class Store:
         ]
         next_cursor = encode_cursor(float(rows[-1][8]), rows[-1][0]) if more and rows else None
         return items, next_cursor, total
+
+    search_matches_max = 5000
+    """`list_threads` takes a search's matches from the trigram index once, as ids, when there
+    are at most this many (else the index is joined in the page and count queries)."""
+
+    def _search_matches(self, search: str | None) -> list[str] | None:
+        """The thread ids whose search text contains `search`, from SQLite's trigram index,
+        when it can answer and they are at most `search_matches_max`; else None."""
+        if not search or self.dialect.name != "sqlite" or not getattr(self, "search_index", False):
+            return None
+        needle = search.lower()
+        if len(needle) < 3 or "\x00" in needle:
+            return None
+        rows = self.query(
+            "SELECT d.thread_id FROM hitl_search s JOIN hitl_search_docs d ON d.id = s.rowid "
+            "WHERE hitl_search MATCH ? LIMIT ?",
+            ('"' + needle.replace('"', '""') + '"', self.search_matches_max + 1),
+        )
+        return [row[0] for row in rows] if len(rows) <= self.search_matches_max else None
 
     def status_counts(self) -> dict[str, int]:
         """How many threads are in each status."""
