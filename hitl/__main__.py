@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
 import hitl
 from hitl.audit import Anchor, audit_key, parse_anchor, verify_chain
+from hitl.durations import humanize_age
 from hitl.errors import HitlError
 from hitl.notify import run_watcher
 from hitl.policy import sweep
@@ -25,14 +26,6 @@ __all__ = ["main"]
 
 def _json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str, ensure_ascii=False)
-
-
-def _age(since: datetime) -> str:
-    seconds = (datetime.now(timezone.utc) - since).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.0f} s"
 
 
 def _anchor_argument(text: str) -> Any:
@@ -125,93 +118,97 @@ def _run(args: argparse.Namespace) -> int:
     inbox = hitl.Inbox.open(database_url=args.database_url, graphs_path=args.graphs)
     if inbox.store.read_only:
         print(f"note: {inbox.store.read_only_reason or 'the database is read-only.'}", file=sys.stderr)
-    if args.command == "pending":
-        page = inbox.pending(limit=args.limit, cursor=args.cursor, graph_id=args.graph, kind=args.kind, search=args.search)
-        if args.json:
-            print(
-                _json(
-                    {
-                        "total": page.total,
-                        "next_cursor": page.next_cursor,
-                        "items": [
-                            {
-                                "thread_id": t.thread_id,
-                                "graph_id": t.graph_id,
-                                "waiting_since": t.waiting_since.isoformat(),
-                                "interrupts": [
-                                    {"id": i.id, "node": i.node, "kind": i.kind, "summary": i.summary} for i in t.interrupts
-                                ],
-                            }
-                            for t in page.items
-                        ],
-                    }
-                )
-            )
-            return 0
-        print(f"{page.total} thread(s) waiting")
-        for item in page.items:
-            kinds = ",".join(item.kinds)
-            print(f"{item.thread_id}\t{item.graph_id or '?'}\t{kinds}\t{_age(item.waiting_since)}\t{item.summary}")
-        if page.next_cursor:
-            print(f"more: --cursor {page.next_cursor}")
+    command = _COMMANDS.get(args.command)
+    return command(inbox, args) if command is not None else 2
+
+
+def _pending(inbox: Any, args: argparse.Namespace) -> int:
+    page = inbox.pending(limit=args.limit, cursor=args.cursor, graph_id=args.graph, kind=args.kind, search=args.search)
+    if args.json:
+        items = [
+            {
+                "thread_id": t.thread_id,
+                "graph_id": t.graph_id,
+                "waiting_since": t.waiting_since.isoformat(),
+                "interrupts": [{"id": i.id, "node": i.node, "kind": i.kind, "summary": i.summary} for i in t.interrupts],
+            }
+            for t in page.items
+        ]
+        print(_json({"total": page.total, "next_cursor": page.next_cursor, "items": items}))
         return 0
-    if args.command == "show":
-        view = inbox.thread(args.thread)
-        print(f"thread {view.thread_id}  graph {view.graph_id or '?'}  status {view.status}")
-        if view.read_only_reason:
-            print(f"read-only: {view.read_only_reason}")
-        for item in view.interrupts:
-            print(f"\ninterrupt {item.id}  node {item.node}  kind {item.kind}")
-            print(_json(item.value))
-            if item.response_schema:
-                print("response_schema:", _json(item.response_schema))
-        for node, error in view.errors:
-            print(f"\nerror in {node}: {error}")
-        return 0
-    if args.command == "resume":
-        answer = json.loads(args.answer)
-        view = inbox.thread(args.thread)
-        ids = {item.id for item in view.interrupts}
-        if args.interrupt:
-            answers = {args.interrupt: answer}
-        elif isinstance(answer, dict) and answer and set(answer) <= ids:
-            answers = answer
-        elif len(ids) == 1:
-            answers = {next(iter(ids)): answer}
-        else:
-            raise HitlError(
-                f"Thread {args.thread!r} has {len(ids)} pending interrupts; pass --interrupt ID or an "
-                "--answer object keyed by interrupt id."
-            )
-        outcome = inbox.resume(args.thread, answers, reviewer=args.reviewer, comment=args.comment)
-        _print_outcome(outcome)
-        return 0 if outcome.status != "failed" else 1
-    if args.command == "approve":
-        outcome = inbox.decide(args.thread, approve=not args.reject, reviewer=args.reviewer, comment=args.comment)
-        _print_outcome(outcome)
-        return 0 if outcome.status != "failed" else 1
-    if args.command == "resolve":
-        inbox.resolve(args.thread, reviewer=args.reviewer, reason=args.reason)
-        print(f"thread {args.thread} marked resolved")
-        return 0
-    if args.command == "audit":
-        return _audit(inbox, args)
-    if args.command == "recover":
-        settled = recover_stale_claims(inbox)
-        for thread_id, interrupt_id, result in settled:
-            print(f"{thread_id}\t{interrupt_id}\t{result}")
-        print(f"{len(settled)} stale claim(s) settled")
-        return 0
-    if args.command == "sweep":
-        for line in sweep(inbox, dry_run=args.dry_run):
-            print(line)
-        return 0
-    if args.command == "qa":
-        return qa_cli.run(inbox, args)
-    if args.command == "notify":
-        run_watcher(inbox, once=args.once, interval=args.interval)
-        return 0
-    return 2
+    print(f"{page.total} thread(s) waiting")
+    for item in page.items:
+        kinds = ",".join(item.kinds)
+        print(f"{item.thread_id}\t{item.graph_id or '?'}\t{kinds}\t{humanize_age(item.waiting_since)}\t{item.summary}")
+    if page.next_cursor:
+        print(f"more: --cursor {page.next_cursor}")
+    return 0
+
+
+def _show(inbox: Any, args: argparse.Namespace) -> int:
+    view = inbox.thread(args.thread)
+    print(f"thread {view.thread_id}  graph {view.graph_id or '?'}  status {view.status}")
+    if view.read_only_reason:
+        print(f"read-only: {view.read_only_reason}")
+    for item in view.interrupts:
+        print(f"\ninterrupt {item.id}  node {item.node}  kind {item.kind}")
+        print(_json(item.value))
+        if item.response_schema:
+            print("response_schema:", _json(item.response_schema))
+    for node, error in view.errors:
+        print(f"\nerror in {node}: {error}")
+    return 0
+
+
+def _resume(inbox: Any, args: argparse.Namespace) -> int:
+    answer = json.loads(args.answer)
+    view = inbox.thread(args.thread)
+    ids = {item.id for item in view.interrupts}
+    if args.interrupt:
+        answers = {args.interrupt: answer}
+    elif isinstance(answer, dict) and answer and set(answer) <= ids:
+        answers = answer
+    elif len(ids) == 1:
+        answers = {next(iter(ids)): answer}
+    else:
+        raise HitlError(
+            f"Thread {args.thread!r} has {len(ids)} pending interrupts; pass --interrupt ID or an "
+            "--answer object keyed by interrupt id."
+        )
+    outcome = inbox.resume(args.thread, answers, reviewer=args.reviewer, comment=args.comment)
+    _print_outcome(outcome)
+    return 0 if outcome.status != "failed" else 1
+
+
+def _approve(inbox: Any, args: argparse.Namespace) -> int:
+    outcome = inbox.decide(args.thread, approve=not args.reject, reviewer=args.reviewer, comment=args.comment)
+    _print_outcome(outcome)
+    return 0 if outcome.status != "failed" else 1
+
+
+def _resolve(inbox: Any, args: argparse.Namespace) -> int:
+    inbox.resolve(args.thread, reviewer=args.reviewer, reason=args.reason)
+    print(f"thread {args.thread} marked resolved")
+    return 0
+
+
+def _recover(inbox: Any, args: argparse.Namespace) -> int:
+    settled = recover_stale_claims(inbox)
+    for thread_id, interrupt_id, result in settled:
+        print(f"{thread_id}\t{interrupt_id}\t{result}")
+    print(f"{len(settled)} stale claim(s) settled")
+    return 0
+
+
+def _sweep(inbox: Any, args: argparse.Namespace) -> int:
+    for line in sweep(inbox, dry_run=args.dry_run):
+        print(line)
+    return 0
+
+
+def _notify(inbox: Any, args: argparse.Namespace) -> int:
+    run_watcher(inbox, once=args.once, interval=args.interval)
+    return 0
 
 
 def _audit(inbox: Any, args: argparse.Namespace) -> int:
@@ -244,6 +241,20 @@ def _print_outcome(outcome: Any) -> None:
         print(f"error: {outcome.error}")
     for item in outcome.new_interrupts:
         print(f"now waiting: {item.id} ({item.kind}) {item.summary}")
+
+
+_COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
+    "pending": _pending,
+    "show": _show,
+    "resume": _resume,
+    "approve": _approve,
+    "resolve": _resolve,
+    "audit": _audit,
+    "recover": _recover,
+    "sweep": _sweep,
+    "qa": lambda inbox, args: qa_cli.run(inbox, args),
+    "notify": _notify,
+}
 
 
 if __name__ == "__main__":

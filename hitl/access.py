@@ -951,6 +951,15 @@ def thread_requesters(
             if requester is not None:
                 out[thread_id] = requester
                 to_pin.append((thread_id, requester, str(source or ""), time.time()))
+        if latest is not None:
+            # No checkpoint in this database (a thread on a LangGraph server): the thread's
+            # metadata the caller read is its own, the requester it was started with.
+            found = {row[0] for row in rows}
+            for thread_id in chunk:
+                requester = _clean((latest.get(thread_id) or {}).get("requested_by")) if thread_id not in found else None
+                if requester is not None:
+                    out[thread_id] = requester
+                    to_pin.append((thread_id, requester, "", time.time()))
     if to_pin and not store.read_only:
         pinned_now = _pin(store, to_pin)
         if pinned_now is not None:  # else not pinned this time: derived again next time, same answer

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["read_amount", "is_invisible"]
+__all__ = ["read_amount", "currency_of", "is_invisible"]
 
 _INVISIBLE_EXTRA = frozenset(
     "\u034f"  # combining grapheme joiner
@@ -159,3 +159,33 @@ def _separator_readings(digits: str) -> list[float]:
         except ValueError:
             continue
     return readings
+
+
+_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS"}
+_SYMBOL_PREFIXES = {"US$": "USD", "C$": "CAD", "CA$": "CAD", "A$": "AUD", "AU$": "AUD", "NZ$": "NZD", "HK$": "HKD",
+                    "R$": "BRL", "MX$": "MXN", "S$": "SGD", "NT$": "TWD"}
+
+
+def currency_of(value: Any) -> str:
+    """The currency an amount's text names ("EUR" for "50 000 EUR" or "€50", "USD" for "$5"); "" when none.
+
+    Only text carries a currency: a number or a mapping without one gives "".
+    """
+    if isinstance(value, Mapping):
+        for key in ("currency", "currency_code"):
+            if isinstance(value.get(key), str):
+                return value[key].strip().upper()
+        return ""
+    if not isinstance(value, str):
+        return ""
+    text = unicodedata.normalize("NFKC", value)
+    for prefix, code in _SYMBOL_PREFIXES.items():
+        if prefix in text:
+            return code
+    for word in re.findall(r"[A-Za-z]{3,4}", text):
+        if word.upper() in _CURRENCY_CODES and word.isupper():
+            return word.upper()
+    for char in text:
+        if unicodedata.category(char) == "Sc":
+            return _SYMBOLS.get(char, char)
+    return ""

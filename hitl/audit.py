@@ -172,97 +172,128 @@ def verify_chain(
     for a row inserted before it: the inserted row is named. A gap in seq names the
     first deleted row.
     """
-    previous_hash = GENESIS_HASH
-    before_previous: str | None = None
-    expected_seq = 1
-    count = 0
-    keyed_seen = False
-    unchecked = 0
-    last_seq = 0
-    last_hash = GENESIS_HASH
-    anchored_seq = anchor.seq if anchor is not None else 0
-
-    def broken(seq: int, problem: str) -> ChainReport:
-        return ChainReport(False, count, seq, problem)
-
+    walk = _Walk(key=key, anchor=anchor)
     for row in rows:
-        count += 1
-        seq = int(row["seq"])
-        stored = str(row["row_hash"])
-        keyed = stored.startswith(HMAC_PREFIX)
-        if seq > expected_seq:
-            missing = f"row {expected_seq} is" if seq == expected_seq + 1 else f"rows {expected_seq}..{seq - 1} are"
-            return broken(expected_seq, f"{missing} missing (deleted)")
-        if seq < expected_seq:
-            return broken(seq, f"seq {seq} is out of order (expected {expected_seq}): inserted")
-        if keyed_seen and not keyed:
-            return broken(seq, "it is not sealed with the audit key while earlier rows are: forged or edited without the key")
-        if key and not keyed and seq > anchored_seq:
-            return broken(
-                seq,
-                "it is not sealed with the audit key although HITL_AUDIT_KEY is set: the row was written "
-                "or rewritten without the key (if it predates the key, verify with --anchor SEQ:HASH "
-                "taken before the key was set)",
-            )
-        if keyed and not key:
-            unchecked += 1
-        elif row_hash(row, key=key if keyed else None) != stored:
-            if row_hash({**row, "seq": seq - 1}, key=key if keyed else None) == stored:
-                return broken(seq - 1, "this row was inserted: the rows after it were renumbered to make room")
-            if row_hash({**row, "seq": seq + 1}, key=key if keyed else None) == stored:
-                return broken(seq, f"the original row {seq} was deleted and the rows after it renumbered")
-            what = "its HMAC (edited, or HITL_AUDIT_KEY is not the key it was written with)" if keyed else "its hash"
-            return broken(seq, f"its content does not match {what}: the row was edited")
-        if row["prev_hash"] != previous_hash:
-            if before_previous is not None and row["prev_hash"] == before_previous:
-                return broken(seq - 1, "this row was inserted: the row after it still links to the row before it")
-            return broken(seq, "its prev_hash does not match the previous row: a row before it was replaced")
-        if anchor is not None and seq == anchor.seq and stored != anchor.row_hash:
-            return broken(
-                seq,
-                f"it does not match the anchor {anchor}: this row, or rows before it, were rewritten "
-                "since the anchor was taken",
-            )
-        keyed_seen = keyed_seen or keyed
-        before_previous, previous_hash = previous_hash, stored
-        last_seq, last_hash = seq, stored
-        expected_seq += 1
-    if anchor is not None and last_seq < anchor.seq:
+        problem = walk.take(row)
+        if problem is not None:
+            return ChainReport(False, walk.count, *problem)
+    if anchor is not None and walk.last_seq < anchor.seq:
         return ChainReport(
-            False, count, last_seq + 1,
-            f"the anchor {anchor} names row {anchor.seq} but the log ends at row {last_seq}: rows "
-            f"{last_seq + 1}..{anchor.seq} were deleted (and the head rolled back to match)",
+            False, walk.count, walk.last_seq + 1,
+            f"the anchor {anchor} names row {anchor.seq} but the log ends at row {walk.last_seq}: rows "
+            f"{walk.last_seq + 1}..{anchor.seq} were deleted (and the head rolled back to match)",
         )  # fmt: skip
     if head is not _NO_HEAD:
-        if head is None:
-            if count:
-                return ChainReport(
-                    False, count, last_seq,
-                    "the chain's head (hitl_audit_head) is missing: it was deleted, or the log predates "
-                    "head tracking (the next decision seals it again); rows at the end may have been deleted",
-                )  # fmt: skip
-        else:
-            head_seq, head_hash = int(head["seq"]), str(head["row_hash"])
-            if head_seq > last_seq:
-                missing = f"row {last_seq + 1} is" if head_seq == last_seq + 1 else f"rows {last_seq + 1}..{head_seq} are"
-                return ChainReport(False, count, last_seq + 1, f"{missing} missing: the head records {head_seq} rows (deleted from the end)")
-            if head_seq < last_seq:
-                return ChainReport(False, count, head_seq + 1, f"rows after seq {head_seq} are not sealed by the head: inserted")
-            if head_hash != last_hash:
-                return ChainReport(False, count, last_seq, "the last row does not match the head's hash: replaced")
-            # With a key the head must carry its HMAC, unless the anchor already vouches for
-            # every row (a log written before the key was set, anchored, not appended to since).
-            must_be_sealed = bool(key) and (keyed_seen or last_seq > anchored_seq)
-            if must_be_sealed and not head.get("mac"):
-                return ChainReport(
-                    False, count, last_seq,
-                    "the head has no HMAC although HITL_AUDIT_KEY is set: the head was rewritten without the key",
-                )  # fmt: skip
-            if must_be_sealed and not hmac.compare_digest(str(head["mac"]), head_mac(head_seq, head_hash, key=key) or ""):
-                return ChainReport(False, count, last_seq, "the head's HMAC does not match: the head was rewritten")
+        problem = walk.head_problem(head)  # type: ignore[arg-type]
+        if problem is not None:
+            return ChainReport(False, walk.count, *problem)
     notes = []
     if anchor is not None:
         notes.append(f"rows 1..{anchor.seq} match the anchor {anchor}")
-    if unchecked:
-        notes.append(f"{unchecked} keyed rows checked for links only; set HITL_AUDIT_KEY to check their content")
-    return ChainReport(True, count, note="; ".join(notes) or None)
+    if walk.unchecked:
+        notes.append(f"{walk.unchecked} keyed rows checked for links only; set HITL_AUDIT_KEY to check their content")
+    return ChainReport(True, walk.count, note="; ".join(notes) or None)
+
+
+@dataclass
+class _Walk:
+    """A walk down the chain, row by row: what the next row must be and link to."""
+
+    key: bytes | None
+    anchor: Anchor | None
+    previous_hash: str = GENESIS_HASH
+    before_previous: str | None = None
+    expected_seq: int = 1
+    count: int = 0
+    keyed_seen: bool = False
+    unchecked: int = 0
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+
+    @property
+    def anchored_seq(self) -> int:
+        return self.anchor.seq if self.anchor is not None else 0
+
+    def take(self, row: Mapping[str, Any]) -> tuple[int, str] | None:
+        """Check the next row; (seq to name, problem) when it breaks the chain."""
+        self.count += 1
+        seq = int(row["seq"])
+        stored = str(row["row_hash"])
+        keyed = stored.startswith(HMAC_PREFIX)
+        problem = self._order_problem(seq, keyed) or self._content_problem(row, seq, stored, keyed)
+        if problem is not None:
+            return problem
+        if row["prev_hash"] != self.previous_hash:
+            if self.before_previous is not None and row["prev_hash"] == self.before_previous:
+                return seq - 1, "this row was inserted: the row after it still links to the row before it"
+            return seq, "its prev_hash does not match the previous row: a row before it was replaced"
+        anchor = self.anchor
+        if anchor is not None and seq == anchor.seq and stored != anchor.row_hash:
+            return seq, (
+                f"it does not match the anchor {anchor}: this row, or rows before it, were rewritten "
+                "since the anchor was taken"
+            )
+        self.keyed_seen = self.keyed_seen or keyed
+        self.before_previous, self.previous_hash = self.previous_hash, stored
+        self.last_seq, self.last_hash = seq, stored
+        self.expected_seq += 1
+        return None
+
+    def _order_problem(self, seq: int, keyed: bool) -> tuple[int, str] | None:
+        expected = self.expected_seq
+        if seq > expected:
+            missing = f"row {expected} is" if seq == expected + 1 else f"rows {expected}..{seq - 1} are"
+            return expected, f"{missing} missing (deleted)"
+        if seq < expected:
+            return seq, f"seq {seq} is out of order (expected {expected}): inserted"
+        if self.keyed_seen and not keyed:
+            return seq, "it is not sealed with the audit key while earlier rows are: forged or edited without the key"
+        if self.key and not keyed and seq > self.anchored_seq:
+            return seq, (
+                "it is not sealed with the audit key although HITL_AUDIT_KEY is set: the row was written "
+                "or rewritten without the key (if it predates the key, verify with --anchor SEQ:HASH "
+                "taken before the key was set)"
+            )
+        return None
+
+    def _content_problem(self, row: Mapping[str, Any], seq: int, stored: str, keyed: bool) -> tuple[int, str] | None:
+        if keyed and not self.key:
+            self.unchecked += 1
+            return None
+        key = self.key if keyed else None
+        if row_hash(row, key=key) == stored:
+            return None
+        if row_hash({**row, "seq": seq - 1}, key=key) == stored:
+            return seq - 1, "this row was inserted: the rows after it were renumbered to make room"
+        if row_hash({**row, "seq": seq + 1}, key=key) == stored:
+            return seq, f"the original row {seq} was deleted and the rows after it renumbered"
+        what = "its HMAC (edited, or HITL_AUDIT_KEY is not the key it was written with)" if keyed else "its hash"
+        return seq, f"its content does not match {what}: the row was edited"
+
+    def head_problem(self, head: Mapping[str, Any] | None) -> tuple[int, str] | None:
+        """What is wrong with the sealed tip, once every row has been taken."""
+        last_seq = self.last_seq
+        if head is None:
+            if not self.count:
+                return None
+            return last_seq, (
+                "the chain's head (hitl_audit_head) is missing: it was deleted, or the log predates "
+                "head tracking (the next decision seals it again); rows at the end may have been deleted"
+            )
+        head_seq, head_hash = int(head["seq"]), str(head["row_hash"])
+        if head_seq > last_seq:
+            missing = f"row {last_seq + 1} is" if head_seq == last_seq + 1 else f"rows {last_seq + 1}..{head_seq} are"
+            return last_seq + 1, f"{missing} missing: the head records {head_seq} rows (deleted from the end)"
+        if head_seq < last_seq:
+            return head_seq + 1, f"rows after seq {head_seq} are not sealed by the head: inserted"
+        if head_hash != self.last_hash:
+            return last_seq, "the last row does not match the head's hash: replaced"
+        # With a key the head must carry its HMAC, unless the anchor already vouches for
+        # every row (a log written before the key was set, anchored, not appended to since).
+        if not (self.key and (self.keyed_seen or last_seq > self.anchored_seq)):
+            return None
+        if not head.get("mac"):
+            return last_seq, "the head has no HMAC although HITL_AUDIT_KEY is set: the head was rewritten without the key"
+        if not hmac.compare_digest(str(head["mac"]), head_mac(head_seq, head_hash, key=self.key) or ""):
+            return last_seq, "the head's HMAC does not match: the head was rewritten"
+        return None

@@ -3,7 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | `HITL_DATABASE_URL` | `sqlite:///data/hitl.db` | checkpointer database (`sqlite:///path` or `postgresql://...`) |
-| `HITL_GRAPHS` | `./langgraph.json` | graph registry in the LangGraph CLI format |
+| `HITL_GRAPHS` | `./langgraph.json` | graph registry in the LangGraph CLI format (with a LangGraph server: optional, lends the graphs' code for answer contracts) |
 | `HITL_CONFIG` | `./hitl.toml` when present | TOML policies: timeouts, reject reasons, webhooks, roles |
 | `HITL_CLAIM_LEASE_SECONDS` | `300` | a claim older than this whose resume never finished is stale |
 | `HITL_RESUME_TIMEOUT_SECONDS` | `120` | a resume running longer is recorded as timed out |
@@ -15,7 +15,7 @@
 
 Read by the module that uses them (documented here so this stays the one list):
 `HITL_REFRESH_SECONDS` (hitl/ui/queue.py, default 10), `HITL_SWEEP_SECONDS` (hitl/ui/desk.py,
-default 60), `HITL_API_TOKENS` (hitl/api.py), `HITL_AUDIT_KEY` (hitl/audit.py).
+default 60), `HITL_API_TOKENS` (hitl/api/tokens.py), `HITL_AUDIT_KEY` (hitl/audit.py).
 
 Settings are read when `Settings.from_env()` is called, never at import, so one process can open
 several desks with different settings.

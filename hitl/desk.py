@@ -21,11 +21,13 @@ from typing import Any, Self
 
 from hitl import contracts
 from hitl.access import AccessPolicy, requester_metadata
-from hitl.backends.server import ServerBackend
+from hitl.backends.base import Backend, Graphs
+from hitl.backends.server import ServerRegistry, ServerStore
 from hitl.config import Settings
 from hitl.domain import PendingInterrupt, Principal
+from hitl.indexing import IndexPool, default_workers, pool_can_decode
 from hitl.reading import index_entry
-from hitl.registry import GraphMatch, Registry
+from hitl.registry import GraphMatch, Registry, memo_match
 from hitl.store import IndexEntry, RawInterrupt, Store
 
 __all__ = ["Desk"]
@@ -38,12 +40,7 @@ class Desk:
     HITL_GRAPHS, HITL_CONFIG) at call time, and keyword arguments override it.
     """
 
-    backend: Any = None
-    """`hitl.backends.Backend` the threads live behind when it is not `store` (a LangGraph
-    server, `HITL_LANGGRAPH_API_URL`): listing, reading and resuming go to it; `store` then
-    holds only the desk's own records (claims, audit, votes)."""
-
-    def __init__(self, store: Store, registry: Registry, settings: Settings) -> None:
+    def __init__(self, store: Store, registry: Graphs, settings: Settings) -> None:
         self.store = store
         self.registry = registry
         self.settings = settings
@@ -76,20 +73,24 @@ class Desk:
         resolved = Settings.from_env(
             database_url=database_url, graphs_path=graphs_path, config_path=config_path, **settings
         )
-        store = Store.open(
-            resolved.database_url,
-            create=create or bool(resolved.langgraph_api_url),
-            busy_timeout_ms=resolved.busy_timeout_ms,
-            lock_retry_seconds=float(resolved.policy.get("database", {}).get("lock_retry_seconds", 30.0)),
-        )
-        registry = Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver)
-        inbox = cls(store, registry, resolved)
-        if resolved.langgraph_api_url:
-            inbox.backend = ServerBackend.connect(
-                store, resolved.langgraph_api_url, api_key=resolved.langgraph_api_key,
-                lease_seconds=resolved.claim_lease_seconds,
+        lock_retry = float(resolved.policy.get("database", {}).get("lock_retry_seconds", 30.0))
+        if resolved.langgraph_api_url:  # the threads live on a LangGraph server; the desk's records here
+            store: Store = ServerStore.connect(
+                resolved.database_url, resolved.langgraph_api_url, api_key=resolved.langgraph_api_key,
+                busy_timeout_ms=resolved.busy_timeout_ms, lock_retry_seconds=lock_retry,
             )  # fmt: skip
-        return inbox
+            local = Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver)
+            return cls(store, ServerRegistry(store, local), resolved)
+        store = Store.open(resolved.database_url, create=create, busy_timeout_ms=resolved.busy_timeout_ms,
+                           lock_retry_seconds=lock_retry)  # fmt: skip
+        return cls(store, Registry.from_file(Path(resolved.graphs_path), checkpointer=store.saver), resolved)
+
+    @property
+    def backend(self) -> Backend:
+        """Where the threads live (`hitl.backends.Backend`): the SQL store, or a LangGraph
+        server's client (`HITL_LANGGRAPH_API_URL`). It is `store` either way: the desk's own
+        records are its SQL tables."""
+        return self.store
 
     def close(self) -> None:
         """Stop the background first index (its lease lapses; another desk resumes it) and
@@ -98,8 +99,6 @@ class Desk:
         worker = self._first_index_thread
         if worker is not None:
             worker.join(timeout=60)
-        if self.backend is not None:
-            self.backend.close()
         self.store.close()
 
     def __enter__(self) -> Self:
@@ -114,8 +113,6 @@ class Desk:
 
     def graph_ids(self) -> list[str]:
         """Registered graph ids plus any seen on threads."""
-        if self.backend is not None:
-            return self.backend.graph_ids()
         return list(dict.fromkeys([*self.registry.ids(), *self.store.graph_ids()]))
 
     @property
@@ -169,8 +166,6 @@ class Desk:
         one is started in the background (`indexing()` tells its progress) and this call
         indexes only what agents changed meanwhile.
         """
-        if self.backend is not None:
-            return self.backend.refresh()
         count = 0
         if thread_ids is None and self.store.backfill_pending():
             progress = self.store.indexing()
@@ -199,15 +194,36 @@ class Desk:
             seconds_left = round((total - done) / rate, 1)
         return {"done": done, "total": total, "seconds_left": seconds_left}
 
-    def _index_first_batches(self, *, owner: str | None, stop: threading.Event | None = None) -> int:
+    index_workers: int = default_workers()
+    """Worker processes computing a big background first index (`hitl.indexing`); 0: none."""
+
+    index_pool_min = 20_000
+    """A background first index with more threads than this to go uses `index_workers`."""
+
+    index_pool_batch = 5_000
+    """Threads read per batch when the workers compute (written `index_batch` at a time). The
+    read is one statement: on SQLite a listing waits for it (reads of 20,000 made listings wait
+    up to 14 s on a machine at load ~20)."""
+
+    def _index_first_batches(
+        self, *, owner: str | None, stop: threading.Event | None = None, pool: IndexPool | None = None
+    ) -> int:
         """Work the first index's queue until it is empty (or the lease is lost, or `stop`)."""
         count = 0
         started = time.monotonic()
         while stop is None or not stop.is_set():
             changed: list[str] = []
             taken = self.store.backfill(
-                self._indexer(changed), batch=self.index_batch, owner=owner, lease_seconds=self.index_lease_seconds
+                self._indexer(changed),
+                batch=self.index_pool_batch if pool is not None else self.index_batch,
+                owner=owner,
+                lease_seconds=self.index_lease_seconds,
+                pool=pool,
+                chunk=self.index_batch,
             )
+            if pool is not None:
+                changed += pool.indexed
+                pool.indexed.clear()
             for hook in self._after_index:
                 hook(changed)
             if taken == 0:
@@ -229,16 +245,31 @@ class Desk:
     def _first_index_worker(self) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         stop = self._first_index_stop
+        pool: IndexPool | None = None
         try:
             while not stop.is_set() and self.store.backfill_pending():
                 if not self.store.take_index_lease(owner, lease_seconds=self.index_lease_seconds):
                     # Another desk process indexes: watch for it to finish or die.
                     stop.wait(min(self.index_lease_seconds / 2, 5.0))
                     continue
-                self._index_first_batches(owner=owner, stop=stop)
+                if pool is None:
+                    pool = self._index_pool()
+                self._index_first_batches(owner=owner, stop=stop, pool=pool)
             self.store.release_index_lease(owner)
         except Exception:  # the next listing starts another worker
             logging.getLogger(__name__).exception("The background first index stopped")
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _index_pool(self) -> IndexPool | None:
+        """Worker processes for a big first index, when it pays (see `index_workers`)."""
+        progress = self.store.indexing()
+        if self.index_workers < 1 or progress["total"] - progress["done"] <= self.index_pool_min:
+            return None
+        if not pool_can_decode(self.store.saver.serde):
+            return None
+        return IndexPool(self.registry.matcher(), keep_nul=self.store.dialect.name == "sqlite", workers=self.index_workers)
 
     def on_indexed(self, hook: Callable[[list[str]], None]) -> None:
         """Call `hook(thread_ids)` after each refresh with the threads just re-indexed."""
@@ -259,9 +290,11 @@ class Desk:
                 logging.getLogger(__name__).exception("on_decided hook %r failed", hook)
 
     def _indexer(self, changed: list[str]) -> Callable[[str, dict[str, Any], list[RawInterrupt]], IndexEntry]:
+        match = memo_match(self.registry.match)
+
         def index(thread_id: str, metadata: dict[str, Any], pending: list[RawInterrupt]) -> IndexEntry:
             changed.append(thread_id)
-            return index_entry(self.registry.match(metadata.get("graph_id"), [i.node for i in pending]), thread_id, pending)
+            return index_entry(match(metadata.get("graph_id"), [i.node for i in pending]), thread_id, pending)
 
         return index
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -106,7 +105,7 @@ class Inbox(Desk):
         With `background=True` the run executes in a daemon thread and this returns at once.
         """
         graph = self.graph(graph_id)
-        thread_id = thread_id or f"{graph_id}-{uuid.uuid4().hex[:8]}"
+        thread_id = thread_id or self.registry.new_thread_id(graph_id)
         if self.store.thread_exists(thread_id):
             raise InvalidAnswer(f"Thread {thread_id!r} already exists; pick another id or leave it empty.")
         metadata = {"graph_id": graph_id}
@@ -154,10 +153,6 @@ class Inbox(Desk):
         """
         if not 1 <= limit <= 1000:
             raise InvalidAnswer(f"limit={limit} is out of range; use 1 to 1000.")
-        if self.backend is not None:
-            return self.backend.pending(
-                limit, cursor, graph_id, kind, search, newest_first=newest_first, refresh=refresh
-            )  # fmt: skip
         if refresh:
             self.refresh()
         principal = self._acting(principal)
@@ -237,8 +232,6 @@ class Inbox(Desk):
             NotAuthorized: `principal` may not see any of the thread's pending interrupts
                 (nothing of the thread is returned).
         """
-        if self.backend is not None:
-            return self.backend.thread(thread_id)
         latest = self.store.latest_checkpoint(thread_id)
         if latest is None:
             raise ThreadNotFound(thread_id)
@@ -369,8 +362,6 @@ class Inbox(Desk):
                 its result being saved (nothing was run now: `retry(..., accept_repeat=True)`
                 or `resolve` it), or this resume did (a node started, then saving failed).
         """
-        if self.backend is not None:
-            return self.backend.resume(thread_id, answers, reviewer=reviewer, comment=comment)
         return resume_module.resume(
             self, thread_id, answers, reviewer=reviewer, comment=comment, action=action, principal=self._acting(principal)
         )

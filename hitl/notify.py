@@ -48,13 +48,10 @@ Configuration (HITL_CONFIG):
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import hashlib
 import hmac
 import json
 import logging
-import math
 import os
 import socket
 import threading
@@ -64,8 +61,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from enum import Enum
+from datetime import datetime, timezone
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -73,6 +69,7 @@ import httpx
 
 from hitl.config import Settings
 from hitl.desk import Desk
+from hitl.jsondata import json_safe
 from hitl.errors import HitlError, StoreError
 from hitl.reading import pending_interrupt
 
@@ -100,7 +97,6 @@ __all__ = [
     "delivery_attempts",
     "sign",
     "verify_signature",
-    "json_safe",
 ]
 
 log = logging.getLogger(__name__)
@@ -255,40 +251,6 @@ def verify_signature(
     if abs((time.time() if now is None else now) - sent_at) > tolerance_seconds:
         return False
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-def json_safe(value: Any, *, _depth: int = 0) -> Any:
-    """`value` as plain JSON data: messages and models dumped to dicts, NaN to None, the rest repr'd."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if _depth > 64:
-        return repr(value)[:1000]
-    if isinstance(value, Mapping):
-        return {str(key): json_safe(item, _depth=_depth + 1) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [json_safe(item, _depth=_depth + 1) for item in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return json_safe(value.value, _depth=_depth + 1)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):  # LangChain messages, pydantic models
-        try:
-            return json_safe(dump(mode="json"), _depth=_depth + 1)
-        except Exception:
-            pass
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json_safe(dataclasses.asdict(value), _depth=_depth + 1)
-    if isinstance(value, (uuid.UUID, os.PathLike)):
-        return str(value)
-    return repr(value)[:1000]
 
 
 def _dumps(body: Mapping[str, Any]) -> str:
@@ -530,7 +492,7 @@ def enqueue_approvals(inbox: Desk, thread_ids: Sequence[str], *, config: NotifyC
         if not missing:
             continue
         graph_of = {row[0]: row[1] for row in waiting}
-        decoded = store.pending_interrupts(missing)
+        decoded = store.listed_interrupts(missing)
         now = time.time()
         rows = []
         for thread_id in missing:

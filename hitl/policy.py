@@ -49,6 +49,7 @@ from hitl.domain import PendingInterrupt, PendingThread
 from hitl.reading import pending_interrupt, pending_thread
 from hitl.resume import recover_stale_claims
 from hitl.store import Store
+from hitl.durations import format_duration
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, StoreError, ThreadNotFound, UnknownGraph
 
 
@@ -59,7 +60,6 @@ __all__ = [
     "DeadlineInfo",
     "BackgroundSweeper",
     "parse_duration",
-    "format_duration",
     "load_policies",
     "policy_for",
     "deadline_info",
@@ -141,23 +141,6 @@ def parse_duration(value: Any, *, name: str = "duration") -> float:
             'such as "90s", "15m", "24h", "2d", "1w" or "1h30m".'
         )
     return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """`86400` -> `"24h"`, `5400` -> `"1h30m"`, `90` -> `"1m30s"`: whole seconds from 1 s up."""
-    seconds = abs(float(seconds))
-    if seconds >= 1:
-        seconds = float(round(seconds))
-    if seconds >= 86400 * 2 and seconds % 86400 == 0:
-        return f"{int(seconds // 86400)}d"
-    parts = []
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append(f"{int(seconds // size)}{unit}")
-            seconds -= (seconds // size) * size
-    if seconds or not parts:
-        parts.append(f"{seconds:g}s" if seconds != int(seconds) else f"{int(seconds)}s")
-    return "".join(parts)
 
 
 # --------------------------------------------------------------------------- policies

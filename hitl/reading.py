@@ -71,7 +71,7 @@ def waiting_page(
         waiting_longer_than=waiting_longer_than,
         newest_first=newest_first,
     )
-    decoded = store.pending_interrupts([row.thread_id for row in rows])
+    decoded = store.listed_interrupts([row.thread_id for row in rows])
     items = [pending_thread(row, decoded.get(row.thread_id, [])) for row in rows]
     return Page(items=items, next_cursor=next_cursor, total=total)
 

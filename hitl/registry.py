@@ -20,7 +20,8 @@ import sys
 import sysconfig
 import threading
 import traceback
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from hitl import runner
 from hitl.errors import HitlError, UnknownGraph
 
-__all__ = ["Registry", "GraphSpec", "GraphMatch"]
+__all__ = ["Registry", "GraphSpec", "GraphMatch", "GraphMatcher", "memo_match"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,74 @@ class GraphMatch:
 
     graph_id: str | None
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class GraphMatcher:
+    """`Registry.match` over a snapshot of the registry: what the first index's worker
+    processes use (they load no graph code)."""
+
+    ids: dict[str, None]
+    """The registered graph ids (a dict: looked up as `Registry.specs` is)."""
+    errors: dict[str, str]
+    nodes: dict[str, frozenset[str]]
+
+    def match(self, metadata_graph_id: str | None, nodes: Iterable[str | None]) -> GraphMatch:
+        return _match(self.ids, self.errors.get, lambda gid: self.nodes.get(gid, frozenset()), metadata_graph_id, nodes)
+
+
+Match = Callable[[Any, Iterable[str | None]], GraphMatch]
+
+
+def memo_match(match: Match) -> Match:
+    """`match` remembered per (graph id, pending nodes): threads of one graph share one answer.
+    For one index batch (a registry's answers do not change within it) or a `GraphMatcher`."""
+    seen: dict[tuple[Any, tuple[str | None, ...]], GraphMatch] = {}
+
+    def remembered(metadata_graph_id: Any, nodes: Iterable[str | None]) -> GraphMatch:
+        key = (metadata_graph_id, tuple(nodes))
+        try:
+            return seen[key]
+        except KeyError:
+            found = seen[key] = match(*key)
+            return found
+        except TypeError:  # an unhashable graph_id in odd metadata
+            return match(*key)
+
+    return remembered
+
+
+def _match(
+    registered: Iterable[str],
+    error_of: Callable[[str], str | None],
+    nodes_of: Callable[[str], frozenset[str]],
+    metadata_graph_id: str | None,
+    nodes: Iterable[str | None],
+) -> GraphMatch:
+    if metadata_graph_id:
+        if metadata_graph_id not in registered:
+            return GraphMatch(
+                metadata_graph_id,
+                f"graph {metadata_graph_id!r} is not registered in the desk's langgraph.json: read-only",
+            )
+        error = error_of(metadata_graph_id)
+        if error:
+            return GraphMatch(metadata_graph_id, f"graph {metadata_graph_id!r} failed to load: {error}")
+        return GraphMatch(metadata_graph_id)
+    wanted = {n for n in nodes if n}
+    if not wanted:
+        return GraphMatch(None, "no graph_id in the thread's metadata and no pending node to match: read-only")
+    candidates = [gid for gid in registered if wanted <= nodes_of(gid)]
+    if len(candidates) == 1:
+        return GraphMatch(candidates[0])
+    names = ", ".join(sorted(wanted))
+    if not candidates:
+        return GraphMatch(None, f"no registered graph has node(s) {names}: read-only")
+    return GraphMatch(
+        None,
+        f"node(s) {names} exist in several graphs ({', '.join(candidates)}); tag runs with "
+        "config={'metadata': {'graph_id': ...}} to choose: read-only",
+    )
 
 
 class Registry:
@@ -110,6 +179,10 @@ class Registry:
             raise UnknownGraph(f"Graph {graph_id!r} could not be loaded: {self._errors[graph_id]}")
         return self._graphs[graph_id]
 
+    def new_thread_id(self, graph_id: str) -> str:
+        """An id for a new thread of `graph_id` (Start a run): `<graph>-1a2b3c4d`."""
+        return f"{graph_id}-{uuid.uuid4().hex[:8]}"
+
     def nodes(self, graph_id: str) -> frozenset[str]:
         """Node names of a graph (empty when it cannot be loaded)."""
         self._try_load(graph_id)
@@ -121,29 +194,15 @@ class Registry:
         The checkpoint metadata's `graph_id` wins; else the one registered graph whose nodes
         include every pending node; none or several → unknown, with the reason.
         """
-        if metadata_graph_id:
-            if metadata_graph_id not in self.specs:
-                return GraphMatch(
-                    metadata_graph_id,
-                    f"graph {metadata_graph_id!r} is not registered in the desk's langgraph.json: read-only",
-                )
-            error = self.error(metadata_graph_id)
-            if error:
-                return GraphMatch(metadata_graph_id, f"graph {metadata_graph_id!r} failed to load: {error}")
-            return GraphMatch(metadata_graph_id)
-        wanted = {n for n in nodes if n}
-        if not wanted:
-            return GraphMatch(None, "no graph_id in the thread's metadata and no pending node to match: read-only")
-        candidates = [gid for gid in self.specs if wanted <= self.nodes(gid)]
-        if len(candidates) == 1:
-            return GraphMatch(candidates[0])
-        names = ", ".join(sorted(wanted))
-        if not candidates:
-            return GraphMatch(None, f"no registered graph has node(s) {names}: read-only")
-        return GraphMatch(
-            None,
-            f"node(s) {names} exist in several graphs ({', '.join(candidates)}); tag runs with "
-            "config={'metadata': {'graph_id': ...}} to choose: read-only",
+        return _match(self.specs, self.error, self.nodes, metadata_graph_id, nodes)
+
+    def matcher(self) -> GraphMatcher:
+        """`match` as a picklable snapshot (every registered graph loaded once), for worker processes."""
+        ids = list(self.specs)
+        return GraphMatcher(
+            ids=dict.fromkeys(ids),
+            errors={gid: error for gid in ids if (error := self.error(gid))},
+            nodes={gid: self.nodes(gid) for gid in ids},
         )
 
     def _try_load(self, graph_id: str) -> None:

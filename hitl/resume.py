@@ -216,9 +216,9 @@ def _close_chunk(
     closes: list[tuple[str, list[str], str | None]] = []  # (thread, interrupts, new state; None: release)
     for thread_id, plan in plans.items():
         error = errors.get(thread_id)
-        if error is not None and is_invalid_resume(error):
+        if error is not None and (is_invalid_resume(error) or _nothing_ran(error)):
             closes.append((thread_id, list(plan.validated), None))
-            outcomes[thread_id] = _refused_answer(error)
+            outcomes[thread_id] = error if _nothing_ran(error) else _refused_answer(error)
             continue
         state = "done"
         if error is not None and thread_id in suspect and thread_id not in recorded:
@@ -248,8 +248,11 @@ def _recorded_failures(store: Any, errors: Mapping[str, BaseException]) -> set[s
     checkpoint with that error's text): the node raised, and the checkpointer says so."""
     if not errors:
         return set()
-    raw = store.pending_interrupts(list(errors))
-    tasks = store.failed_tasks_of(list(errors))
+    try:
+        raw = store.pending_interrupts(list(errors))
+        tasks = store.failed_tasks_of(list(errors))
+    except HitlError:  # where the threads live cannot be read (a server gone): nothing proves a record
+        return set()
     recorded = set()
     for thread_id, error in errors.items():
         texts = [item.failed_error for item in raw[thread_id] if item.failed_error] + [text for _, text in tasks[thread_id]]
@@ -693,11 +696,11 @@ def _finish(
     """
     store = inbox.store
     error = result.get("error")
-    if error is not None and is_invalid_resume(error):
+    if error is not None and (is_invalid_resume(error) or _nothing_ran(error)):
         store.release_claims(thread_id, list(validated))
         if late:
             return ResumeOutcome(status="failed", error=str(error), thread_id=thread_id)
-        raise _refused_answer(error)
+        raise error if _nothing_ran(error) else _refused_answer(error)
     remaining: list[PendingInterrupt] = []
     try:
         if error is None:
@@ -729,6 +732,13 @@ def _finish(
         raise unknown
     new = [item for item in remaining if item.id not in validated]
     return ResumeOutcome(status=status, new_interrupts=new, error=error_text, thread_id=thread_id)  # type: ignore[arg-type]
+
+
+def _nothing_ran(error: BaseException) -> bool:
+    """Whether the graph refused the run before starting anything (a server backend's
+    `nothing_ran` error: the thread moved on, it is busy, the server is unreachable): the
+    claims are released and the error is the caller's."""
+    return isinstance(error, HitlError) and getattr(error, "nothing_ran", False) is True
 
 
 def _status(remaining: list[PendingInterrupt], failed_tasks: list[tuple[str, str]]) -> tuple[OutcomeStatus, str | None]:
@@ -786,7 +796,10 @@ def _audit_rows(
     """`_decision_rows` of one thread, with its graph and waiting time looked up."""
     indexed_since, graph_id = _indexed(inbox, [thread_id]).get(thread_id, (None, None))
     if not graph_id:
-        latest = inbox.store.latest_checkpoint(thread_id)
+        try:
+            latest = inbox.store.latest_checkpoint(thread_id)
+        except HitlError:  # where the thread lives cannot be read now (a server gone): the row still is written
+            latest = None
         graph_id = (latest[1] if latest else {}).get("graph_id")
     return _decision_rows(thread_id, items, validated, reviewer, comment, action, started, outcome=outcome, error=error,
                           indexed_since=indexed_since, graph_id=graph_id)  # fmt: skip

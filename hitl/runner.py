@@ -22,7 +22,7 @@ __all__ = ["invoke", "is_async_graph", "run_coroutine"]
 
 def invoke(graph: Any, graph_input: Any, config: dict[str, Any], *, database_url: str) -> Any:
     """`graph.invoke(graph_input, config)`, or `ainvoke` on an async saver when the graph needs it."""
-    if not is_async_graph(graph):
+    if getattr(graph, "remote", False) or not is_async_graph(graph):  # a server's graph runs there
         return graph.invoke(graph_input, config)
     return run_coroutine(lambda: _ainvoke(graph, graph_input, config, database_url))
 

@@ -33,6 +33,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import groupby
+from operator import itemgetter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -77,8 +79,12 @@ _GREGORIAN_OFFSET_100NS = 0x01B21DD213814000
 def checkpoint_time(checkpoint_id: str) -> datetime:
     """The creation time encoded in a LangGraph checkpoint id (a UUIDv6)."""
     try:
-        raw = uuid.UUID(checkpoint_id).int
-    except ValueError:
+        if len(checkpoint_id) == 36 and checkpoint_id[8] == checkpoint_id[13] == checkpoint_id[18] == checkpoint_id[23] == "-":
+            # uuid.UUID's own parse of its canonical form, without building the object
+            raw = int(checkpoint_id[:8] + checkpoint_id[9:13] + checkpoint_id[14:18] + checkpoint_id[19:23] + checkpoint_id[24:], 16)
+        else:
+            raw = uuid.UUID(checkpoint_id).int
+    except (ValueError, TypeError):
         return datetime.now(timezone.utc)
     time_high = raw >> 96
     time_mid = (raw >> 80) & 0xFFFF
@@ -144,6 +150,9 @@ class IndexEntry:
 Indexer = Callable[[str, dict[str, Any], list[RawInterrupt]], IndexEntry]
 """(thread_id, latest root checkpoint metadata, pending interrupts) -> IndexEntry."""
 
+
+
+_first = itemgetter(0)
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -523,6 +532,20 @@ class Store:
                 result[row[0]].extend(self._decode_interrupts(*row))
         return {tid: self._name_pushed_nodes(items) for tid, items in result.items()}
 
+    def listed_interrupts(self, thread_ids: Iterable[str]) -> dict[str, list[RawInterrupt]]:
+        """The pending interrupts of a listed page (`hitl.backends.Backend`): here the same fresh
+        read as `pending_interrupts`, which is cheap on the savers' own tables."""
+        return self.pending_interrupts(thread_ids)
+
+    def changed_since(self, updated_after: float) -> list[str]:
+        """Threads re-indexed after `updated_after` (epoch seconds) or changed by agents since the
+        last refresh (`hitl.backends.Backend`)."""
+        rows = self.query(
+            "SELECT thread_id FROM hitl_threads WHERE updated_at > ? UNION SELECT thread_id FROM hitl_dirty",
+            (updated_after,),
+        )
+        return sorted(row[0] for row in rows)
+
     def _name_pushed_nodes(self, items: list[RawInterrupt]) -> list[RawInterrupt]:
         """Name the node of interrupts raised in `Send` tasks (e.g. create_agent's tool calls).
 
@@ -599,68 +622,8 @@ class Store:
         # statistics predate a burst of new threads (it scanned all writes once per id then).
         return self.query(sql, [*thread_ids, *thread_ids])
 
-    def _decode_interrupts(
-        self,
-        thread_id: str,
-        checkpoint_id: str,
-        task_id: str,
-        task_path: str,
-        type_: str,
-        blob: Any,
-        resume_type: str | None = None,
-        resume_blob: Any = None,
-        error_type: str | None = None,
-        error_blob: Any = None,
-    ) -> list[RawInterrupt]:
-        node = _node_from_task_path(task_path)
-        try:
-            resumes: list[Any] = []
-            error_text = None
-            if error_type is not None and resume_type is not None:
-                resumes = list(self.saver.serde.loads_typed((resume_type, bytes(resume_blob))) or [])
-                error = self.saver.serde.loads_typed((error_type, bytes(error_blob)))
-                error_text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
-            decoded = self.saver.serde.loads_typed((type_, bytes(blob) if blob is not None else b""))
-            items = decoded if isinstance(decoded, (list, tuple)) else [decoded]
-            out = []
-            for item in items:
-                interrupt_id = getattr(item, "id", None)
-                if interrupt_id is None:
-                    raise ValueError(f"not an Interrupt: {type(item).__name__}")
-                schema = getattr(item, "response_schema", None)
-                failed = error_text if resumes and _answered(interrupt_id, node, task_id, len(resumes)) else None
-                out.append(
-                    RawInterrupt(
-                        thread_id=thread_id,
-                        checkpoint_id=checkpoint_id,
-                        task_id=task_id,
-                        node=node,
-                        task_path=task_path or "",
-                        id=interrupt_id,
-                        value=getattr(item, "value", None),
-                        response_schema=schema if isinstance(schema, dict) else None,
-                        failed_error=failed,
-                    )
-                )
-            return out
-        except Exception as exc:  # a checkpoint from a newer or foreign serializer
-            return [
-                RawInterrupt(
-                    thread_id=thread_id,
-                    checkpoint_id=checkpoint_id,
-                    task_id=task_id,
-                    node=node,
-                    task_path=task_path or "",
-                    id=f"undecodable:{task_id}",
-                    value=None,
-                    response_schema=None,
-                    decode_error=(
-                        f"This interrupt could not be decoded ({type(exc).__name__}: {exc}). It may "
-                        "have been written by a newer checkpointer version; upgrade the desk's "
-                        "langgraph packages to read it."
-                    ),
-                )
-            ]
+    def _decode_interrupts(self, *row: Any) -> list[RawInterrupt]:
+        return decode_interrupts(self.saver.serde, *row)
 
     def failed_tasks(self, thread_id: str) -> list[tuple[str, str]]:
         """(node, error text) of tasks whose latest attempt raised, at the latest checkpoint."""
@@ -794,7 +757,14 @@ class Store:
         self.execute_write("UPDATE hitl_indexer SET owner = NULL, lease_until = 0 WHERE id = 1 AND owner = ?", (owner,))
 
     def backfill(
-        self, indexer: Indexer, *, batch: int = 5000, owner: str | None = None, lease_seconds: float = 30.0
+        self,
+        indexer: Indexer,
+        *,
+        batch: int = 5000,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+        pool: Any = None,
+        chunk: int = 1000,
     ) -> int:
         """Index one batch of the first index's queue, newest threads first; returns how many
         threads left the queue (0: the first index is complete).
@@ -807,29 +777,44 @@ class Store:
         agent changed meanwhile (its mark moved off version 0) is left to `refresh`. With
         `owner`, the write also renews that owner's lease and is refused (0, nothing written)
         when another desk has taken the lease over.
+
+        With `pool` (`hitl.indexing.IndexPool`) the batch's rows are computed by worker
+        processes, `chunk` threads at a time, and each chunk is written (as above: its rows,
+        its queue entries and the counter in one transaction) while the next ones are computed.
         """
         if self.read_only:
             return 0
         with self.connection(snapshot=True):
-            queued = [
-                r[0]
-                for r in self.query("SELECT thread_id FROM hitl_backfill ORDER BY latest DESC, thread_id DESC LIMIT ?", (batch,))
-            ]
-            if not queued:
-                return 0
-            dirty: list[tuple[str, int]] = []
-            for start in range(0, len(queued), 500):
-                chunk = queued[start : start + 500]
-                dirty += [
-                    (tid, int(version))
-                    for tid, version in self.query(
-                        f"SELECT thread_id, version FROM hitl_dirty WHERE version = 0 AND thread_id IN ({','.join('?' for _ in chunk)})",
-                        chunk,
-                    )
-                ]
-            dirty.sort()
-            state = self._read_thread_state([tid for tid, _ in dirty]) if dirty else ([], {}, set())
-        rows = self._index_rows(state, indexer)
+            # One set-based read of the whole batch, in one snapshot: the queue's next threads
+            # (newest first), each one's version-0 mark, its latest root checkpoint and that
+            # checkpoint's writes (blobs only of the channels the summary reads).
+            found = self.query(self._state_sql("queue"), (batch,))
+        if not found:
+            return 0
+        if pool is None:
+            return self._backfill_write(found, self._index_rows(self._backfill_state(found), indexer), owner, lease_seconds)
+        chunks = [list(group) for _, group in groupby(found, key=_first)]
+        chunks = [[row for group in chunks[start : start + chunk] for row in group] for start in range(0, len(chunks), chunk)]
+        taken = 0
+        computed = pool.map([[row[:1] + row[2:] for row in part if row[1] is not None and row[2] is not None] for part in chunks])
+        for part, (rows, pushed) in zip(chunks, computed):
+            if pushed:  # interrupts raised in Send tasks: their nodes are named from the checkpoint here
+                left = set(pushed)
+                rows = rows + self._index_rows(self._backfill_state([row for row in part if row[0] in left]), indexer)
+            written = self._backfill_write(part, self.mark_running(rows), owner, lease_seconds)
+            if written == 0:
+                break  # the lease was lost: another desk goes on
+            taken += written
+        return taken
+
+    def _backfill_state(self, found: list[tuple]) -> tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]]:
+        """The state of the threads of `backfill`'s read that still hold their version-0 mark."""
+        return self._state_from_rows([row[:1] + row[2:] for row in found if row[1] is not None and row[2] is not None])
+
+    def _backfill_write(self, found: list[tuple], rows: list[tuple], owner: str | None, lease_seconds: float) -> int:
+        """Write `backfill`'s rows of the threads read in `found`, taking them off the queue."""
+        queued = list(dict.fromkeys(row[0] for row in found))
+        dirty = sorted({(row[0], int(row[1])) for row in found if row[1] is not None})
         taken: list[str] = []
 
         def take(conn: Any) -> set[str] | None:
@@ -857,83 +842,75 @@ class Store:
         return len(taken)
 
     def _read_thread_state(self, thread_ids: list[str]) -> tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]]:
-        """(latest root checkpoint rows, pending interrupts, threads with error writes)."""
-        marks = ",".join("?" for _ in thread_ids)
-        latest = self.query(
-            f"""
-            SELECT c.thread_id, c.checkpoint_id, c.metadata FROM checkpoints c
-            JOIN (
-                SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
-                WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
-            ) l ON c.thread_id = l.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = l.checkpoint_id
-            """,
-            thread_ids,
+        """(latest root checkpoint rows, pending interrupts, threads with error writes), in one
+        query per 500 threads."""
+        found: list[tuple] = []
+        for start in range(0, len(thread_ids), 500):
+            chunk = thread_ids[start : start + 500]
+            found += self.query(self._state_sql("ids", len(chunk)), [*chunk, *chunk])
+        return self._state_from_rows(found)
+
+    def _state_sql(self, source: str, n: int = 0) -> str:
+        """The index's one read: per thread its latest root checkpoint (id, metadata) and that
+        checkpoint's writes (task, path, channel, and the value only for `SPECIAL_CHANNELS`:
+        a real channel's write only says its task completed), ordered by thread, task path,
+        task. `source` "ids": the `n` thread ids given twice as parameters; "queue": the first
+        index's next `?` threads, with each one's version-0 dirty mark in the second column
+        (NULL: an agent changed it since, it is `refresh`'s) and NULLs for a thread without a
+        root checkpoint."""
+        writes, value = self.dialect.writes_table, self.dialect.write_value
+        special = ",".join(f"'{c}'" for c in SPECIAL_CHANNELS)
+        latest = "(SELECT MAX(m.checkpoint_id) FROM checkpoints m WHERE m.thread_id = {t} AND m.checkpoint_ns = '')"
+        columns = (
+            f"c.checkpoint_id, c.metadata, w.task_id, w.task_path, w.channel, w.type, "
+            f"CASE WHEN w.channel IN ({special}) THEN w.{value} END"
         )
-        interrupts = self.pending_interrupts([row[0] for row in latest])
-        errors = {
-            row[0]
-            for row in self.query(
-                f"""
-                SELECT DISTINCT w.thread_id FROM {self.dialect.writes_table} w JOIN (
-                    SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
-                    WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
-                ) l ON w.thread_id = l.thread_id AND w.checkpoint_id = l.checkpoint_id
-                WHERE w.checkpoint_ns = '' AND w.channel = '{ERROR}' AND w.thread_id IN ({marks})
-                """,
-                [*thread_ids, *thread_ids],
-            )
-        }
+        if source == "ids":
+            marks = ",".join("?" for _ in range(n))
+            # The ids twice: also on the writes, so PostgreSQL finds them by index even when its
+            # statistics predate a burst of new threads.
+            return f"""
+                SELECT c.thread_id, {columns}
+                FROM checkpoints c LEFT JOIN {writes} w
+                  ON w.thread_id = c.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = c.checkpoint_id
+                 AND w.thread_id IN ({marks})
+                WHERE c.thread_id IN ({marks}) AND c.checkpoint_ns = ''
+                  AND c.checkpoint_id = {latest.format(t="c.thread_id")}
+                ORDER BY c.thread_id, w.task_path, w.task_id, w.idx
+            """
+        return f"""
+            WITH q AS (SELECT thread_id FROM hitl_backfill ORDER BY latest DESC, thread_id DESC LIMIT ?)
+            SELECT q.thread_id, d.version, {columns}
+            FROM q
+            LEFT JOIN hitl_dirty d ON d.thread_id = q.thread_id AND d.version = 0
+            LEFT JOIN checkpoints c ON d.version IS NOT NULL AND c.thread_id = q.thread_id AND c.checkpoint_ns = ''
+             AND c.checkpoint_id = {latest.format(t="q.thread_id")}
+            LEFT JOIN {writes} w
+              ON c.checkpoint_id IS NOT NULL AND w.thread_id = q.thread_id AND w.checkpoint_ns = ''
+             AND w.checkpoint_id = c.checkpoint_id
+            ORDER BY q.thread_id, w.task_path, w.task_id, w.idx
+        """
+
+    def _state_from_rows(self, found: list[tuple]) -> tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]]:
+        """`_read_thread_state`'s result from `_state_sql` rows (without the version column)."""
+        latest, interrupts, errors, pushed = thread_state(self.saver.serde, found)
+        for thread_id in pushed:
+            interrupts[thread_id] = self._name_pushed_nodes(interrupts[thread_id])
         return latest, interrupts, errors
 
     def _index_rows(
         self, state: tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]], indexer: Indexer
     ) -> list[tuple]:
-        latest, interrupts, errors = state
-        now = time.time()
-        rows = []
-        # PostgreSQL text cannot hold NUL: payload text is indexed with U+2400 there.
-        text = (lambda value: value) if self.dialect.name == "sqlite" else _no_nul
-        decoded = [(thread_id, checkpoint_id, _metadata(blob)) for thread_id, checkpoint_id, blob in latest]
-        # Threads with nothing pending, not resolved and no error: running, or completed?
-        scheduled = self._scheduled(
-            [
-                (thread_id, checkpoint_id)
-                for thread_id, checkpoint_id, metadata in decoded
-                if not interrupts.get(thread_id) and thread_id not in errors and not metadata.get("hitl_resolved")
-            ]
-        )
-        for thread_id, checkpoint_id, metadata in decoded:
-            everything = interrupts.get(thread_id, [])
-            pending = [i for i in everything if i.answerable]
-            entry = indexer(thread_id, metadata, pending or everything)
-            if pending:
-                status = "waiting"
-            elif metadata.get("hitl_resolved"):
-                status = "resolved"
-            elif thread_id in errors or everything:
-                status = "failed"
-            elif thread_id in scheduled:
-                status = "running"
-            else:
-                status = "completed"
-            rows.append(
-                (
-                    thread_id,
-                    status,
-                    checkpoint_id,
-                    entry.graph_id,
-                    text(entry.graph_note),
-                    "," + ",".join(entry.kinds) + ",",
-                    text(entry.summary),
-                    text(entry.search_text.lower()),
-                    len(pending),
-                    ",".join(i.id for i in pending),
-                    ",".join(dict.fromkeys(i.node or "" for i in pending)),
-                    checkpoint_time(checkpoint_id).timestamp(),
-                    now,
-                )
-            )
-        return rows
+        """`hitl_threads` rows of the threads in `state` (see `index_rows`)."""
+        rows = index_rows(state, indexer, keep_nul=self.dialect.name == "sqlite")
+        return self.mark_running(rows)
+
+    def mark_running(self, rows: list[tuple]) -> list[tuple]:
+        """`rows` with "completed" made "running" where the checkpoint still has nodes scheduled."""
+        scheduled = self._scheduled([(row[0], row[2]) for row in rows if row[1] == "completed"])
+        if not scheduled:
+            return rows
+        return [(row[0], "running", *row[2:]) if row[1] == "completed" and row[0] in scheduled else row for row in rows]
 
     def _scheduled(self, checkpoints: list[tuple[str, str]]) -> set[str]:
         """The threads among (thread, checkpoint id) whose checkpoint still has nodes scheduled
@@ -1141,12 +1118,21 @@ class Store:
         newest_first: bool = False,
     ) -> tuple[list[ThreadRow], str | None, int]:
         """One page of `hitl_threads` with the total count for the same filters."""
+        matched = self._search_matches(search) if thread_ids is None else None
+        if matched is not None:
+            # The trigram index answered once; page and total come from its matches (the
+            # phrase matches exactly the rows containing the text, so no LIKE is needed).
+            search, thread_ids = None, matched
         where, params = self.thread_filter(
             status=status, graph_id=graph_id, kind=kind, search=search, waiting_longer_than=waiting_longer_than
         )
         if thread_ids is not None:
             if not thread_ids:
                 return [], None, 0
+            # Start from the ids (primary-key lookups), not from a walk of every row of that
+            # status probing them: `+column` keeps the planner off the status/graph indexes.
+            unindexed = {"status = ?": "+status = ?", "graph_id = ?": "+graph_id = ?"}
+            where = [unindexed.get(clause, clause) for clause in where]
             where.append(f"thread_id IN ({','.join('?' for _ in thread_ids)})")
             params.extend(thread_ids)
         total_sql = "SELECT COUNT(*) FROM hitl_threads" + (" WHERE " + " AND ".join(where) if where else "")
@@ -1193,6 +1179,25 @@ class Store:
         ]
         next_cursor = encode_cursor(float(rows[-1][8]), rows[-1][0]) if more and rows else None
         return items, next_cursor, total
+
+    search_matches_max = 5000
+    """`list_threads` takes a search's matches from the trigram index once, as ids, when there
+    are at most this many (else the index is joined in the page and count queries)."""
+
+    def _search_matches(self, search: str | None) -> list[str] | None:
+        """The thread ids whose search text contains `search`, from SQLite's trigram index,
+        when it can answer and they are at most `search_matches_max`; else None."""
+        if not search or self.dialect.name != "sqlite" or not getattr(self, "search_index", False):
+            return None
+        needle = search.lower()
+        if len(needle) < 3 or "\x00" in needle:
+            return None
+        rows = self.query(
+            "SELECT d.thread_id FROM hitl_search s JOIN hitl_search_docs d ON d.id = s.rowid "
+            "WHERE hitl_search MATCH ? LIMIT ?",
+            ('"' + needle.replace('"', '""') + '"', self.search_matches_max + 1),
+        )
+        return [row[0] for row in rows] if len(rows) <= self.search_matches_max else None
 
     def status_counts(self) -> dict[str, int]:
         """How many threads are in each status."""
@@ -1636,6 +1641,171 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [dict(zip(AUDIT_COLUMNS, row)) for row in self.query(sql, params)]
+
+
+def decode_interrupts(
+    serde: Any,
+    thread_id: str,
+    checkpoint_id: str,
+    task_id: str,
+    task_path: str,
+    type_: str,
+    blob: Any,
+    resume_type: str | None = None,
+    resume_blob: Any = None,
+    error_type: str | None = None,
+    error_blob: Any = None,
+) -> list[RawInterrupt]:
+    """One `__interrupt__` write decoded with the saver's serializer (and, when its task has
+    both, its `__resume__` and `__error__` writes: an answered interrupt whose node then
+    raised). An undecodable write gives one item with `decode_error`."""
+    node = _node_from_task_path(task_path)
+    try:
+        resumes: list[Any] = []
+        error_text = None
+        if error_type is not None and resume_type is not None:
+            resumes = list(serde.loads_typed((resume_type, bytes(resume_blob))) or [])
+            error = serde.loads_typed((error_type, bytes(error_blob)))
+            error_text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
+        decoded = serde.loads_typed((type_, bytes(blob) if blob is not None else b""))
+        items = decoded if isinstance(decoded, (list, tuple)) else [decoded]
+        out = []
+        for item in items:
+            interrupt_id = getattr(item, "id", None)
+            if interrupt_id is None:
+                raise ValueError(f"not an Interrupt: {type(item).__name__}")
+            schema = getattr(item, "response_schema", None)
+            failed = error_text if resumes and _answered(interrupt_id, node, task_id, len(resumes)) else None
+            out.append(
+                RawInterrupt(
+                    thread_id=thread_id,
+                    checkpoint_id=checkpoint_id,
+                    task_id=task_id,
+                    node=node,
+                    task_path=task_path or "",
+                    id=interrupt_id,
+                    value=getattr(item, "value", None),
+                    response_schema=schema if isinstance(schema, dict) else None,
+                    failed_error=failed,
+                )
+            )
+        return out
+    except Exception as exc:  # a checkpoint from a newer or foreign serializer
+        return [
+            RawInterrupt(
+                thread_id=thread_id,
+                checkpoint_id=checkpoint_id,
+                task_id=task_id,
+                node=node,
+                task_path=task_path or "",
+                id=f"undecodable:{task_id}",
+                value=None,
+                response_schema=None,
+                decode_error=(
+                    f"This interrupt could not be decoded ({type(exc).__name__}: {exc}). It may "
+                    "have been written by a newer checkpointer version; upgrade the desk's "
+                    "langgraph packages to read it."
+                ),
+            )
+        ]
+
+
+def thread_state(
+    serde: Any, found: list[tuple]
+) -> tuple[list[tuple], dict[str, list[RawInterrupt]], set[str], list[str]]:
+    """(latest root checkpoint rows, pending interrupts, threads with error writes, threads
+    whose interrupts were raised in `Send` tasks) from `Store._state_sql` rows without the
+    version column: a task's `__interrupt__` writes are pending unless the task also wrote a
+    real channel (it completed); its `__resume__` and `__error__` writes tell a failed answer.
+    Pure (no database): the first index runs it in worker processes. The `Send` tasks' nodes
+    are named by `Store._name_pushed_nodes`, which reads their checkpoint."""
+    latest: list[tuple] = []
+    interrupts: dict[str, list[RawInterrupt]] = {}
+    errors: set[str] = set()
+    pushed: list[str] = []
+    for thread_id, group in groupby(found, key=_first):
+        group = list(group)
+        checkpoint_id = group[0][1]
+        latest.append((thread_id, checkpoint_id, group[0][2]))
+        tasks: dict[str, list[Any]] = {}  # task id -> [path, interrupt writes, resume, error, completed]
+        for _, _, _, task_id, task_path, channel, type_, blob in group:
+            if task_id is None:
+                continue
+            task = tasks.get(task_id)
+            if task is None:
+                task = tasks[task_id] = [task_path, [], None, None, False]
+            if channel == INTERRUPT:
+                task[1].append((type_, blob))
+            elif channel == "__resume__":
+                task[2] = task[2] or (type_, blob)
+            elif channel == ERROR:
+                task[3] = task[3] or (type_, blob)
+                errors.add(thread_id)
+            elif channel not in SPECIAL_CHANNELS:
+                task[4] = True
+        items: list[RawInterrupt] = []
+        for task_id, (task_path, raised, resume, error, completed) in tasks.items():
+            if completed:
+                continue
+            for type_, blob in raised:
+                items.extend(
+                    decode_interrupts(
+                        serde, thread_id, checkpoint_id, task_id, task_path, type_, blob,
+                        *(resume or (None, None)), *(error or (None, None)),
+                    )  # fmt: skip
+                )
+        interrupts[thread_id] = items
+        if any(i.node is None and i.task_path.startswith("~__pregel_push") for i in items):
+            pushed.append(thread_id)
+    return latest, interrupts, errors, pushed
+
+
+def index_rows(
+    state: tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]], indexer: Indexer, *, keep_nul: bool
+) -> list[tuple]:
+    """`hitl_threads` rows (in its column order) of the threads in `state`. A thread with
+    nothing pending, no error and not resolved is "completed" here; `Store.mark_running` tells
+    which of those still have nodes scheduled. Pure: runs in the first index's workers too.
+
+    Args:
+        keep_nul: False for PostgreSQL, whose text cannot hold NUL: payload text is indexed
+            with U+2400 there.
+    """
+    latest, interrupts, errors = state
+    now = time.time()
+    rows = []
+    text = (lambda value: value) if keep_nul else _no_nul
+    for thread_id, checkpoint_id, blob in latest:
+        metadata = _metadata(blob)
+        everything = interrupts.get(thread_id, [])
+        pending = [i for i in everything if i.answerable]
+        entry = indexer(thread_id, metadata, pending or everything)
+        if pending:
+            status = "waiting"
+        elif metadata.get("hitl_resolved"):
+            status = "resolved"
+        elif thread_id in errors or everything:
+            status = "failed"
+        else:
+            status = "completed"
+        rows.append(
+            (
+                thread_id,
+                status,
+                checkpoint_id,
+                entry.graph_id,
+                text(entry.graph_note),
+                "," + ",".join(entry.kinds) + ",",
+                text(entry.summary),
+                text(entry.search_text.lower()),
+                len(pending),
+                ",".join(i.id for i in pending),
+                ",".join(dict.fromkeys(i.node or "" for i in pending)),
+                checkpoint_time(checkpoint_id).timestamp(),
+                now,
+            )
+        )
+    return rows
 
 
 def _claim_dict(row: Sequence[Any]) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from urllib.parse import quote
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from hitl.durations import humanize_age
 from hitl.errors import HitlError
 from hitl.ui import auth, cards, context, deadlines, keys, review_flow, unknown
-from hitl.ui.desk import humanize_age, reviewer_name
+from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk
 from hitl.ui.review_queue import QueueScope, QueueWindow
 

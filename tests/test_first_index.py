@@ -26,6 +26,7 @@ import pytest
 from langgraph.types import Command
 
 from hitl import Inbox
+from hitl import desk as desk_module
 from tests import fixture_graphs
 from tests.conftest import ROOT
 from tests.index_agent import answer_for, open_saver
@@ -182,3 +183,30 @@ def test_a_second_desk_finishes_the_first_index_of_a_killed_one(db_url: str, gra
         if desk.poll() is None:
             desk.kill()
             desk.wait()
+
+
+def test_the_first_index_computed_by_worker_processes_equals_the_truth(
+    db_url: str, graphs_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pools: list[Any] = []
+
+    class CountedPool(desk_module.IndexPool):
+        def map(self, chunks: list[list[tuple]]) -> Any:
+            pools.append(len(chunks))
+            return super().map(chunks)
+
+    monkeypatch.setattr(desk_module, "IndexPool", CountedPool)
+    graphs = _agent_graphs(db_url)
+    _fill(graphs, 90)  # fragile, two_in_one and parallel (Send tasks: left to the desk process) threads
+    with Inbox.open(database_url=db_url, graphs_path=str(graphs_file)) as inbox:
+        inbox.first_index_in_call = 0
+        inbox.index_workers, inbox.index_pool_min = 2, 0
+        inbox.index_pool_batch, inbox.index_batch = 40, 7  # several reads, chunks written while others compute
+        indexed: list[str] = []
+        inbox.on_indexed(indexed.extend)
+        inbox.pending()
+        _wait_until(lambda: inbox.indexing()["done"] == 90)
+        assert not inbox.store.backfill_pending()
+        assert pools == [6, 6, 2]  # 40 + 40 + 10 threads, in chunks of 7, computed by the workers
+        assert sorted(indexed) == sorted(row[0] for row in inbox.store.query("SELECT thread_id FROM hitl_threads"))
+        _assert_index_is_the_truth(inbox, graphs)

@@ -281,16 +281,17 @@ def test_a_receiver_that_hangs_does_not_block_the_others(inbox: Inbox, receiver:
         start(inbox, "fragile", {"topic": topic}, thread_id=f"deploy-{topic}")
     config = config_for(hanging, healthy, timeout=0.5, backoff_base_seconds=30, concurrency_per_endpoint=1)
 
-    began = time.monotonic()
     watcher = threading.Thread(target=run_watcher, args=(inbox,), kwargs={"once": True, "config": config})
     watcher.start()
-    while len(healthy.received) < 3 and time.monotonic() - began < 10:
-        time.sleep(0.01)
-    healthy_done = time.monotonic() - began
     watcher.join(30)
 
     assert len(healthy.received) == 3
-    assert healthy_done < 1.0, f"the healthy endpoint waited {healthy_done:.2f} s behind the hanging one"
+    # Queued behind the hanging endpoint, each healthy delivery would follow a hanging attempt
+    # (every one of them held until its 0.5 s timeout); side by side, all three arrive before
+    # the hanging endpoint's last attempt has even been sent.
+    assert len(hanging.received) == 3
+    last_healthy, last_hanging = max(r.at for r in healthy.received), max(r.at for r in hanging.received)
+    assert last_healthy < last_hanging, "the healthy endpoint waited behind the hanging one"
     by_endpoint = {row.endpoint: [] for row in outbox_rows(inbox)}
     for row in outbox_rows(inbox):
         by_endpoint[row.endpoint].append(row)

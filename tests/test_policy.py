@@ -13,13 +13,13 @@ from hitl import Inbox, InvalidAnswer
 from hitl.__main__ import main
 from hitl.demo.inputs import approval_chain_input, state_edit_input, timed_approval_input
 from hitl import policy
+from hitl.durations import format_duration
 from hitl.errors import HitlError
 from hitl.policy import (
     SYSTEM_REVIEWER,
     deadline_info,
     escalated_levels,
     extend_deadline,
-    format_duration,
     interrupt_deadlines,
     load_policies,
     parse_duration,

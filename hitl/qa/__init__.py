@@ -20,9 +20,10 @@ from hitl.qa.datasets import EXPORT_FORMATS, ExportFormat
 from hitl.qa.forks import AnsweredInterrupt, Branch, Comparison
 from hitl.qa.queues import QueueSpec
 from hitl.qa.rubrics import Rubric
-from hitl.qa.service import (
+from hitl.qa.service import QA
+from hitl.qa.storage import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
+from hitl.qa.values import (
     DEFAULT_RUBRICS,
-    QA,
     Decision,
     Disagreement,
     ItemView,
@@ -32,7 +33,6 @@ from hitl.qa.service import (
     ReviewerProgress,
     load_qa_config,
 )
-from hitl.qa.storage import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
 
 __all__ = [
     "QA",

@@ -18,17 +18,18 @@ a token until it has submitted its own; `/disagreements` and `/adjudication` nee
 # router is built, and they name the dependencies passed to `qa_router`.
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from hitl.notify import json_safe
+from hitl.jsondata import json_safe
 from hitl.qa.datasets import message_dicts
 from hitl.qa.forks import AnsweredInterrupt, Comparison
-from hitl.qa.service import QA, ItemView
+from hitl.qa.service import QA
+from hitl.qa.values import ItemView
 from hitl.qa.storage import AdjudicationRow, ForkRow, SubmissionRow
 
 __all__ = ["qa_router"]
@@ -305,6 +306,19 @@ def _item(view: ItemView) -> ItemOut:
     )  # fmt: skip
 
 
+Queue = Annotated[str, Path(min_length=1, description="The QA queue's name.")]
+Thread = Annotated[str, Path(min_length=1, description="The LangGraph thread id (a fork's too).")]
+
+
+@dataclass(frozen=True)
+class _Deps:
+    """What the routes depend on: the calling token with the read / decide scope, and the desk."""
+
+    reader: Any
+    decider: Any
+    desk: Callable[[Request, Any], tuple[QA, Any]]
+
+
 def qa_router(
     *,
     inbox_of: Callable[[Request], Any],
@@ -323,14 +337,20 @@ def qa_router(
         responses: the desk's documented error responses (one error body for every route).
     """
     router = APIRouter(prefix="/qa", tags=["qa"], responses=dict(responses or {}))
-    Reader = Annotated[Any, Depends(reader)]
-    Decider = Annotated[Any, Depends(decider)]
-    Queue = Annotated[str, Path(min_length=1, description="The QA queue's name.")]
-    Thread = Annotated[str, Path(min_length=1, description="The LangGraph thread id (a fork's too).")]
 
     def desk(request: Request, who: Any) -> tuple[QA, Any]:
         inbox = inbox_of(request)
         return QA.of(inbox), acting(inbox, who)
+
+    deps = _Deps(reader=Annotated[Any, Depends(reader)], decider=Annotated[Any, Depends(decider)], desk=desk)
+    for add_routes in (_queue_routes, _item_routes, _result_routes, _fork_routes):
+        add_routes(router, deps)
+    return router
+
+
+def _queue_routes(router: APIRouter, deps: _Deps) -> None:
+    """Queues: list, create, sync, progress, the next item, the items."""
+    Reader, Decider, desk = deps.reader, deps.decider, deps.desk
 
     @router.get("/queues", response_model=list[QueueOut])
     def queues(request: Request, who: Reader) -> list[QueueOut]:
@@ -377,6 +397,11 @@ def qa_router(
         qa, _ = desk(request, who)
         return [asdict(i) for i in qa.items(queue)]
 
+
+def _item_routes(router: APIRouter, deps: _Deps) -> None:
+    """One item: read it, score it, release or skip it, adjudicate it."""
+    Reader, Decider, desk = deps.reader, deps.decider, deps.desk
+
     @router.get("/queues/{queue}/items/{thread_id}", response_model=ItemOut)
     def item(request: Request, queue: Queue, thread_id: Thread, who: Reader) -> ItemOut:
         """One item: conversation, final output, HITL decisions with diffs, your scores (others' once you scored, in a blind queue)."""
@@ -401,6 +426,19 @@ def qa_router(
             qa.release(queue, thread_id, reviewer="", principal=principal)
         return Response(status_code=204)
 
+    @router.post("/queues/{queue}/items/{thread_id}/adjudication", response_model=AdjudicationOut, status_code=201)
+    def adjudicate(request: Request, queue: Queue, thread_id: Thread, body: Annotated[AdjudicationIn, Body()], who: Decider) -> AdjudicationOut:
+        """Record the item's final scores (the ones exported) and, optionally, its reference output."""
+        qa, principal = desk(request, who)
+        row = qa.adjudicate(queue, thread_id, adjudicator="", scores=body.scores, correction=body.correction,
+                            comment=body.comment, principal=principal)  # fmt: skip
+        return _adjudication(row)  # type: ignore[return-value]
+
+
+def _result_routes(router: APIRouter, deps: _Deps) -> None:
+    """What a queue found: agreement, disagreements, the dataset export, decision analytics."""
+    Reader, desk = deps.reader, deps.desk
+
     @router.get("/queues/{queue}/agreement", response_model=list[AgreementOut])
     def agreement(request: Request, queue: Queue, who: Reader) -> list[AgreementOut]:
         """Krippendorff's alpha and pairwise Cohen's kappa per rubric, with the number of items behind each."""
@@ -418,14 +456,6 @@ def qa_router(
             for d in qa.disagreements(queue, limit=limit, principal=principal)
         ]
 
-    @router.post("/queues/{queue}/items/{thread_id}/adjudication", response_model=AdjudicationOut, status_code=201)
-    def adjudicate(request: Request, queue: Queue, thread_id: Thread, body: Annotated[AdjudicationIn, Body()], who: Decider) -> AdjudicationOut:
-        """Record the item's final scores (the ones exported) and, optionally, its reference output."""
-        qa, principal = desk(request, who)
-        row = qa.adjudicate(queue, thread_id, adjudicator="", scores=body.scores, correction=body.correction,
-                            comment=body.comment, principal=principal)  # fmt: skip
-        return _adjudication(row)  # type: ignore[return-value]
-
     @router.get(
         "/queues/{queue}/export",
         responses={200: {"description": "jsonl: LangSmith examples {inputs, outputs, metadata} per line; openai: "
@@ -440,6 +470,20 @@ def qa_router(
         extension = "csv" if export_format == "csv" else "jsonl"
         return Response(content=text, media_type=_MEDIA[export_format],
                         headers={"Content-Disposition": f'attachment; filename="qa-{queue}-{export_format}.{extension}"'})  # fmt: skip
+
+    @router.get("/analytics", response_model=AnalyticsOut)
+    def analytics(request: Request, who: Reader) -> AnalyticsOut:
+        """Approve / edit / reject rates and median time to decide per graph and tool; the most-edited fields."""
+        qa, principal = desk(request, who)
+        result = qa.decision_analytics(principal=principal)
+        records = lambda frame: json_safe(frame.to_dict("records"))  # noqa: E731
+        return AnalyticsOut(decisions=result.decisions, by_graph=records(result.by_graph), by_tool=records(result.by_tool),
+                            edited_fields=records(result.edited_fields))  # fmt: skip
+
+
+def _fork_routes(router: APIRouter, deps: _Deps) -> None:
+    """Forks: where a thread can be forked, a fork, a fork beside its source."""
+    Reader, Decider, desk = deps.reader, deps.decider, deps.desk
 
     @router.get("/threads/{thread_id}/answered-interrupts", response_model=list[AnsweredOut])
     def answered(request: Request, thread_id: Thread, who: Reader) -> list[AnsweredOut]:
@@ -461,17 +505,6 @@ def qa_router(
         """A fork beside its source: outcome, messages and tool calls after the fork point, state keys that differ."""
         qa, principal = desk(request, who)
         return _comparison(qa.compare(thread_id, principal=principal))
-
-    @router.get("/analytics", response_model=AnalyticsOut)
-    def analytics(request: Request, who: Reader) -> AnalyticsOut:
-        """Approve / edit / reject rates and median time to decide per graph and tool; the most-edited fields."""
-        qa, principal = desk(request, who)
-        result = qa.decision_analytics(principal=principal)
-        records = lambda frame: json_safe(frame.to_dict("records"))  # noqa: E731
-        return AnalyticsOut(decisions=result.decisions, by_graph=records(result.by_graph), by_tool=records(result.by_tool),
-                            edited_fields=records(result.edited_fields))  # fmt: skip
-
-    return router
 
 
 def _answered(a: AnsweredInterrupt) -> Mapping[str, Any]:

@@ -29,12 +29,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from hitl.jsondata import json_safe
+from hitl.messages import content_text, message_field
 from hitl.qa.queues import MISSING, value_at
 
 __all__ = [
     "ExportFormat",
     "EXPORT_FORMATS",
-    "json_plain",
     "message_dicts",
     "final_output",
     "run_inputs",
@@ -59,62 +60,26 @@ _ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assi
           "developer": "system", "tool": "tool", "function": "tool"}  # fmt: skip
 
 
-def _field(message: Any, name: str, default: Any = None) -> Any:
-    if isinstance(message, Mapping):
-        return message.get(name, default)
-    return getattr(message, name, default)
-
-
-def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, Mapping) and block.get("type") == "text":
-                parts.append(str(block.get("text", "")))
-        return "\n".join(parts)
-    return json.dumps(content, ensure_ascii=False, default=str)
-
-
-def json_plain(value: Any) -> Any:
-    """JSON-safe copy (LangChain messages and other objects become their dict or text)."""
-    return json.loads(json.dumps(value, ensure_ascii=False, default=_default))
-
-
-def _default(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return dump()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)
-
-
 def message_dicts(messages: Iterable[Any]) -> list[dict[str, Any]]:
     """LangChain messages (objects or dicts) as OpenAI-style `{"role", "content", ...}` dicts."""
     out = []
     for message in messages or []:
-        role = _ROLES.get(str(_field(message, "type") or _field(message, "role") or ""), "user")
-        entry: dict[str, Any] = {"role": role, "content": _text(_field(message, "content"))}
-        calls = _field(message, "tool_calls") or []
+        role = _ROLES.get(str(message_field(message, "type") or message_field(message, "role") or ""), "user")
+        entry: dict[str, Any] = {"role": role, "content": content_text(message_field(message, "content"))}
+        calls = message_field(message, "tool_calls") or []
         if role == "assistant" and calls:
             entry["tool_calls"] = [
                 {
-                    "id": str(_field(call, "id") or f"call_{index}"),
+                    "id": str(message_field(call, "id") or f"call_{index}"),
                     "type": "function",
-                    "function": {"name": str(_field(call, "name") or ""),
-                                 "arguments": json.dumps(json_plain(_field(call, "args") or {}), ensure_ascii=False)},
+                    "function": {"name": str(message_field(call, "name") or ""),
+                                 "arguments": json.dumps(json_safe(message_field(call, "args") or {}), ensure_ascii=False)},
                 }  # fmt: skip
                 for index, call in enumerate(calls)
             ]
         if role == "tool":
-            entry["tool_call_id"] = str(_field(message, "tool_call_id") or "")
-        name = _field(message, "name")
+            entry["tool_call_id"] = str(message_field(message, "tool_call_id") or "")
+        name = message_field(message, "name")
         if name and role in ("user", "assistant", "system"):
             entry["name"] = str(name)
         out.append(entry)
@@ -134,13 +99,13 @@ def final_output(values: Mapping[str, Any], *, output_key: str | None = None) ->
     if output_key:
         found = value_at(values, output_key)
         if found is not MISSING:
-            return json_plain(found), f"state.{output_key}"
+            return json_safe(found), f"state.{output_key}"
     messages = message_dicts(values.get("messages") or []) if isinstance(values, Mapping) else []
     for message in reversed(messages):
         if _is_answer(message):
             return message["content"], "last assistant message"
     rest = {k: v for k, v in values.items() if k != "messages"} if isinstance(values, Mapping) else values
-    return json_plain(rest), "final state"
+    return json_safe(rest), "final state"
 
 
 def run_inputs(values: Mapping[str, Any], first_input: Any) -> dict[str, Any]:
@@ -149,7 +114,7 @@ def run_inputs(values: Mapping[str, Any], first_input: Any) -> dict[str, Any]:
     if messages:
         last = max((i for i, m in enumerate(messages) if _is_answer(m)), default=len(messages))
         return {"messages": messages[:last]}
-    plain = json_plain(first_input)
+    plain = json_safe(first_input)
     return plain if isinstance(plain, dict) else {"input": plain}
 
 
@@ -160,19 +125,19 @@ def tool_calls_made(messages: Iterable[Any], *, skip_ids: set[str] | frozenset[s
     messages = list(messages or [])
     calls = {}
     for message in messages:
-        for call in _field(message, "tool_calls") or []:
-            calls[str(_field(call, "id") or "")] = call
+        for call in message_field(message, "tool_calls") or []:
+            calls[str(message_field(call, "id") or "")] = call
     made = []
     for message in messages:
-        role = _ROLES.get(str(_field(message, "type") or _field(message, "role") or ""), "")
-        if role != "tool" or str(_field(message, "id") or "") in skip_ids:
+        role = _ROLES.get(str(message_field(message, "type") or message_field(message, "role") or ""), "")
+        if role != "tool" or str(message_field(message, "id") or "") in skip_ids:
             continue
-        call = calls.get(str(_field(message, "tool_call_id") or ""), {})
+        call = calls.get(str(message_field(message, "tool_call_id") or ""), {})
         made.append({
-            "name": str(_field(message, "name") or _field(call, "name") or ""),
-            "args": json_plain(_field(call, "args") or {}),
-            "result": _text(_field(message, "content")),
-            "status": str(_field(message, "status") or "success"),
+            "name": str(message_field(message, "name") or message_field(call, "name") or ""),
+            "args": json_safe(message_field(call, "args") or {}),
+            "result": content_text(message_field(message, "content")),
+            "status": str(message_field(message, "status") or "success"),
         })  # fmt: skip
     return made
 
@@ -196,16 +161,16 @@ def example_record(
     """One dataset example (the `jsonl` line); `to_csv` and `to_openai_jsonl` read it."""
     return {
         "inputs": inputs,
-        "outputs": {"output": json_plain(correction if corrected else agent_output)},
+        "outputs": {"output": json_safe(correction if corrected else agent_output)},
         "metadata": {
             "queue": queue,
             "thread_id": thread_id,
             "checkpoint_id": checkpoint_id,
             "graph_id": graph_id,
-            "agent_output": json_plain(agent_output),
+            "agent_output": json_safe(agent_output),
             "corrected": corrected,
-            "scores": json_plain(dict(final_scores)),
-            "reviewer_scores": json_plain({k: dict(v) for k, v in reviewer_scores.items()}),
+            "scores": json_safe(dict(final_scores)),
+            "reviewer_scores": json_safe({k: dict(v) for k, v in reviewer_scores.items()}),
             "reviewers": sorted(reviewer_scores),
             "adjudicated": adjudicator is not None,
             "adjudicator": adjudicator,

@@ -35,10 +35,11 @@ from langgraph.types import Command
 from hitl import runner
 from hitl.errors import HitlError, InvalidAnswer, ThreadNotFound, UnknownGraph
 from hitl.inbox import Inbox
+from hitl.jsondata import json_safe
 from hitl.notify import enqueue_decisions
 from hitl.payloads import classify
 from hitl.qa.analytics import FieldChange, diff_values
-from hitl.qa.datasets import final_output, json_plain, message_dicts, tool_calls_made
+from hitl.qa.datasets import final_output, message_dicts, tool_calls_made
 from hitl.qa.storage import ForkRow, QaStorage
 
 __all__ = [
@@ -347,6 +348,6 @@ def compare(inbox: Inbox, storage: QaStorage, fork_thread_id: str, *, principal:
     source = _branch(inbox, fork.source_thread_id, ids, fork.original_answer, principal)
     branch = _branch(inbox, fork_thread_id, ids, fork.answer, principal)
     strip = lambda values: {k: v for k, v in values.items() if k != "messages"}  # noqa: E731
-    changes = diff_values(json_plain(strip(source.values)), json_plain(strip(branch.values)), "")
+    changes = diff_values(json_safe(strip(source.values)), json_safe(strip(branch.values)), "")
     return Comparison(fork=fork, source=source, branch=branch, state_changes=changes)
 

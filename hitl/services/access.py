@@ -191,7 +191,7 @@ def sync_facts(desk: Desk, *, batch: int = 500) -> int:
     for start in range(0, len(stale), batch):
         chunk = stale[start : start + batch]
         ids = [row[0] for row in chunk]
-        decoded = store.pending_interrupts(ids)
+        decoded = store.listed_interrupts(ids)
         requesters = thread_requesters(store, ids)
         rows = []
         for thread_id, source_key, graph_id in chunk:
@@ -282,7 +282,7 @@ def my_queue(
     ids = [r[0] for r in rows]
     listed, _, _ = store.list_threads(status="waiting", thread_ids=ids, limit=max(len(ids), 1), newest_first=newest_first)
     by_id = {row.thread_id: row for row in listed}
-    decoded = store.pending_interrupts(ids)
+    decoded = store.listed_interrupts(ids)
     items = [pending_thread(by_id[tid], decoded.get(tid, [])) for tid in ids if tid in by_id]
     next_cursor = encode_cursor(float(rows[-1][1]), rows[-1][0]) if more and rows else None
     return Page(items=items, next_cursor=next_cursor, total=total, waiting_on_others=all_total - total)

@@ -19,6 +19,7 @@ from typing import Any
 
 import streamlit as st
 
+from hitl.messages import content_text, message_field
 from hitl.ui.text import (
     escape_markdown,
     hidden_in,
@@ -233,30 +234,11 @@ class ChatTurn:
 _ROLE_ALIASES = {"user": "human", "assistant": "ai", "function": "tool", "developer": "system"}
 
 
-def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, Mapping) and block.get("type") == "text":
-                parts.append(str(block.get("text", "")))
-            elif isinstance(block, Mapping) and block.get("type") in ("tool_use", "tool_call"):
-                continue  # shown as a tool call
-            else:
-                parts.append(pretty_json(block))
-        return "\n".join(parts)
-    return pretty_json(content)
-
-
-def _field(message: Any, name: str, default: Any = None) -> Any:
-    if isinstance(message, Mapping):
-        return message.get(name, default)
-    return getattr(message, name, default)
+def _block_text(block: Any) -> str | None:
+    """A content block that is not text: tool calls are shown as tool calls, the rest as JSON."""
+    if isinstance(block, Mapping) and block.get("type") in ("tool_use", "tool_call"):
+        return None
+    return pretty_json(block)
 
 
 def chat_turns(messages: Iterable[Any]) -> list[ChatTurn]:
@@ -264,23 +246,23 @@ def chat_turns(messages: Iterable[Any]) -> list[ChatTurn]:
     turns = []
     for message in messages:
         try:
-            role = str(_field(message, "type") or _field(message, "role") or type(message).__name__)
+            role = str(message_field(message, "type") or message_field(message, "role") or type(message).__name__)
             role = _ROLE_ALIASES.get(role, role)
             calls = []
-            for call in _field(message, "tool_calls") or []:
+            for call in message_field(message, "tool_calls") or []:
                 calls.append({
-                    "name": str(_field(call, "name", "") or _field(_field(call, "function", {}), "name", "")),
-                    "args": jsonable(_field(call, "args", {}), mark=False),
-                    "id": str(_field(call, "id", "") or ""),
+                    "name": str(message_field(call, "name", "") or message_field(message_field(call, "function", {}), "name", "")),
+                    "args": jsonable(message_field(call, "args", {}), mark=False),
+                    "id": str(message_field(call, "id", "") or ""),
                 })
             turns.append(
                 ChatTurn(
                     role=role,
-                    text=_content_text(_field(message, "content")),
-                    name=str(_field(message, "name") or ""),
+                    text=content_text(message_field(message, "content"), block=_block_text, whole=pretty_json),
+                    name=str(message_field(message, "name") or ""),
                     tool_calls=tuple(calls),
-                    tool_call_id=str(_field(message, "tool_call_id") or ""),
-                    status=str(_field(message, "status") or ""),
+                    tool_call_id=str(message_field(message, "tool_call_id") or ""),
+                    status=str(message_field(message, "status") or ""),
                 )
             )
         except Exception:

@@ -7,7 +7,8 @@ from typing import Any
 import streamlit as st
 
 from hitl import HitlError, Inbox
-from hitl.policy import DeadlineInfo, deadline_info, extend_deadline, format_duration
+from hitl.durations import format_duration
+from hitl.policy import DeadlineInfo, deadline_info, extend_deadline
 from hitl.ui.context import md_escape, show_alert
 
 __all__ = ["time_left_label", "page_deadlines", "render_deadline"]

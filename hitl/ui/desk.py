@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
 
 import streamlit as st
 
@@ -12,7 +11,7 @@ from hitl.notify import start_background_notifier
 from hitl.policy import start_background_sweeper
 from hitl.ui.text import escape_markdown
 
-__all__ = ["get_inbox", "reviewer_name", "humanize_age", "show_error"]
+__all__ = ["get_inbox", "reviewer_name", "show_error"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -47,20 +46,6 @@ def get_inbox() -> Inbox:
 def reviewer_name() -> str:
     """The reviewer recorded on decisions (typed in the sidebar in local mode)."""
     return str(st.session_state.get("reviewer", "")).strip()
-
-
-def humanize_age(since: datetime | float | None, *, now: datetime | None = None) -> str:
-    """'45 s', '12 min', '3 h', '2 d' since a moment."""
-    if since is None:
-        return "—"
-    if not isinstance(since, datetime):
-        since = datetime.fromtimestamp(float(since), timezone.utc)
-    seconds = ((now or datetime.now(timezone.utc)) - since).total_seconds()
-    seconds = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit}"
-    return f"{int(seconds)} s"
 
 
 def show_error(error: HitlError) -> None:

@@ -12,12 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from hitl import HitlError
+from hitl.durations import humanize_seconds
 from hitl.qa import QA
 from hitl.qa.analytics import DecisionAnalytics, decision_analytics
 from hitl.ui.charts import approval_rate_per_graph, decisions_per_day, time_to_decision
 from hitl.ui.guard import open_desk, show_problem
 from hitl.ui.state import bound, defaults
-from hitl.ui.tables import approval_rates, csv_bytes, filter_history, history_table, humanize_seconds, with_verdicts
+from hitl.ui.tables import approval_rates, csv_bytes, filter_history, history_table, with_verdicts
 from hitl.ui.text import escape_markdown
 
 __all__ = ["render_history_page"]

@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from hitl import HitlError, Inbox, Page
+from hitl.durations import humanize_seconds
 from hitl.payloads import KINDS
 from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk, show_problem
@@ -22,7 +23,7 @@ from hitl.ui.state import bound, defaults
 from hitl.ui import keys
 from hitl.ui.deadlines import page_deadlines, time_left_label
 from hitl.ui.review_queue import SCOPE_PARAMS, WAITING_LONGER_THAN, QueueScope
-from hitl.ui.tables import batch_blockers, batch_frame, queue_frame
+from hitl.ui.tables import batch_blockers, batch_confirm_line, batch_frame, batch_preview, queue_frame
 from hitl.ui.text import escape_markdown, visible_controls
 
 __all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "inbox_scope", "open_review", "PAGE_SIZES", "graph_filter"]
@@ -274,20 +275,12 @@ def _render_indexing(progress: dict[str, Any]) -> None:
     if done >= total:
         return
     left = progress.get("seconds_left")
-    estimate = f", about {_duration(left)} left" if left is not None else ""
+    estimate = f", about {humanize_seconds(max(1.0, left))} left" if left is not None else ""
     st.progress(
         done / total if total else 0.0,
         text=f"Indexing this database for the first time: {done:,} of {total:,} threads{estimate}. "
         "The newest threads are listed first; the rest appear as they are indexed.",
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _on_select() -> None:
@@ -409,13 +402,50 @@ def _render_batch(inbox: Inbox, selected: list[str], present: list[Any], gone: l
             "reason the agent receives.",
         )
         disabled = bool(blockers) or not reviewer
+        preview, tally = batch_preview(present)
+        risky = bool(tally["money"] or tally["deletes"]) or count > BATCH_CONFIRM_OVER
+        with st.expander(f"What Approve all {count} will run", expanded=risky, icon=":material/preview:"):
+            st.dataframe(preview, hide_index=True, key="inbox_batch_preview", height=min(38 + 35 * len(preview), 38 + 35 * 10),
+                         column_config={"Amount": st.column_config.NumberColumn(format="%.2f"),
+                                        "Approving": st.column_config.TextColumn(width="large")})  # fmt: skip
+        waiting = st.session_state.get(BATCH_CONFIRM_KEY)
+        if waiting is not None and waiting["ids"] != sorted(selected):
+            waiting = st.session_state[BATCH_CONFIRM_KEY] = None  # the selection changed: ask again
+        if waiting is not None and not disabled:
+            st.warning(escape_markdown(batch_confirm_line(count, tally)), icon=":material/priority_high:")
+            yes_col, no_col, _ = st.columns([1.4, 1, 2.6])
+            confirmed = yes_col.button(f"Confirm: approve all {count}", type="primary", key="inbox_batch_confirm",
+                                       width="stretch")  # fmt: skip
+            no_col.button("Cancel", key="inbox_batch_cancel", width="stretch", on_click=_forget_batch_confirm)
+            if confirmed:
+                st.session_state[BATCH_CONFIRM_KEY] = None
+                # Answered at the interrupts shown when Approve was clicked: a thread that moved
+                # on while the confirmation waited comes back "changed", unanswered.
+                _run_batch(inbox, selected, waiting["seen"], approve=True, reviewer=reviewer, comment=comment)
+            return
         approve_col, reject_col, _ = st.columns([1, 1, 3])
         approve = approve_col.button(f"Approve all {count}", type="primary", icon=":material/done_all:",
                                      key="inbox_batch_approve", disabled=disabled, width="stretch")  # fmt: skip
         reject = reject_col.button(f"Reject all {count}", icon=":material/block:", key="inbox_batch_reject",
                                    disabled=disabled, width="stretch")  # fmt: skip
+        if approve and risky:
+            # Money, deletions or a large batch: a preview was shown; a second step sends it.
+            st.session_state[BATCH_CONFIRM_KEY] = {"ids": sorted(selected), "seen": dict(seen)}
+            st.rerun()
         if approve or reject:
             _run_batch(inbox, selected, seen, approve=approve, reviewer=reviewer, comment=comment)
+
+
+BATCH_CONFIRM_OVER = 10
+"""A batch approval of more threads than this asks for confirmation (as do money and deletions)."""
+BATCH_CONFIRM_KEY = "inbox_batch_confirming"
+"""session_state key: a batch approval waiting for its confirmation (the sorted thread ids, and
+the interrupts shown when Approve was clicked)."""
+
+
+def _forget_batch_confirm() -> None:
+    st.session_state[BATCH_CONFIRM_KEY] = None
+
 
 
 def _run_batch(

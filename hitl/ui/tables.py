@@ -15,14 +15,21 @@ from typing import Any
 
 import pandas as pd
 
+from hitl.durations import humanize_seconds
 from hitl.inbox import BatchResult, PendingThread, ThreadView
+from hitl.kinds import kind_of
+from hitl.kinds.impact import Impact, format_amount, read_impact
 from hitl.store import ThreadRow
 from hitl.ui.text import hidden_in, visible_controls
 
 __all__ = [
     "QUEUE_COLUMNS",
+    "QUEUE_COLUMN_HELP",
     "queue_frame",
+    "batch_preview",
+    "batch_confirm_line",
     "threads_frame",
+    "last_decision",
     "timeline_frame",
     "batch_frame",
     "batch_blockers",
@@ -32,22 +39,29 @@ __all__ = [
     "history_table",
     "approval_rates",
     "csv_bytes",
-    "humanize_seconds",
 ]
 
-QUEUE_COLUMNS = ("Thread", "Graph", "Kind", "Waiting", "Time left", "Interrupts", "Summary", "Note")
-"""Short columns first, so the waiting time stays on screen and the summary takes the rest."""
+QUEUE_COLUMNS = ("Thread", "Graph", "Kind", "Waiting", "Time left", "Tool", "Target", "Amount", "Currency",
+                 "Interrupts", "Summary", "Note")
+"""Short columns first, so the waiting time stays on screen and the summary takes the rest. Tool,
+Target and Amount say what approving does (`hitl.kinds.impact`); Amount is a number, so it sorts."""
 
 
-def humanize_seconds(seconds: float | None) -> str:
-    """'45 s', '12 min', '3 h', '2 d'; '—' when unknown."""
-    if seconds is None or pd.isna(seconds):
-        return "—"
-    seconds = max(0.0, float(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit}"
-    return f"{int(seconds)} s"
+def _impacts(item: PendingThread) -> list[Impact]:
+    return [read_impact(getattr(i, "value", None), getattr(i, "response_schema", None), kind=getattr(i, "kind", None))
+            for i in item.interrupts]
+
+
+def _impact_cells(item: PendingThread) -> dict[str, Any]:
+    impacts = _impacts(item)
+    amounts = [(i.amount, i.currency) for i in impacts if i.amount is not None]
+    currencies = {c for _, c in amounts}
+    return {
+        "Tool": visible_controls(", ".join(dict.fromkeys(i.tool for i in impacts if i.tool))),
+        "Target": visible_controls(", ".join(dict.fromkeys(i.target for i in impacts if i.target))),
+        "Amount": sum(a for a, _ in amounts) if amounts and len(currencies) == 1 else (None if not amounts else float("nan")),
+        "Currency": currencies.pop() if amounts and len(currencies) == 1 else ("mixed" if amounts else ""),
+    }
 
 
 def _age(since: datetime | None, now: datetime) -> str:
@@ -80,6 +94,7 @@ def queue_frame(
             "Waiting": _age(item.waiting_since, now),
             "Time left": time_left.get(item.thread_id, ""),
             "Interrupts": len(item.interrupts),
+            **_impact_cells(item),
             "Note": _note(item.read_only_reason, hidden=bool(hidden_in(
                 [item.thread_id, item.graph_id, item.summary, *(getattr(i, "value", None) for i in item.interrupts)]
             ))),
@@ -89,18 +104,84 @@ def queue_frame(
     return pd.DataFrame(rows, columns=list(QUEUE_COLUMNS))
 
 
-def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None) -> pd.DataFrame:
-    """One row per thread for the Threads page."""
+QUEUE_COLUMN_HELP = {
+    "Tool": "The tool(s) approving runs",
+    "Target": "Who or what the call acts on: recipient, account, record",
+    "Amount": "The amount approving moves (sortable); its currency is beside it",
+    "Summary": "What the agent asks; open the review for all of it",
+}
+"""Column help for the Inbox table (shown on hover over the header)."""
+
+
+def batch_preview(items: Sequence[PendingThread]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """What "Approve all N" would let run, one row per thread (tool, target, amount, what it
+    does), and a tally: {"threads", "money", "deletes", "calls", "totals": {currency: sum}}."""
+    rows = []
+    tally: dict[str, Any] = {"threads": 0, "money": 0, "deletes": 0, "calls": 0, "totals": {}}
+    for item in items:
+        impacts = _impacts(item)
+        cells = _impact_cells(item)
+        rows.append({"Thread": visible_controls(item.thread_id), "Tool": cells["Tool"], "Target": cells["Target"],
+                     "Amount": cells["Amount"], "Currency": cells["Currency"],
+                     "Approving": visible_controls(" / ".join(i.line for i in impacts))})
+        tally["threads"] += 1
+        tally["money"] += any(i.moves_money for i in impacts)
+        tally["deletes"] += any(i.deletes for i in impacts)
+        tally["calls"] += sum(max(1, len(i.calls)) for i in impacts)
+        for impact in impacts:
+            for call in impact.calls or ():
+                if call.amount is not None:
+                    tally["totals"][call.currency] = tally["totals"].get(call.currency, 0.0) + call.amount
+            if not impact.calls and impact.amount is not None:
+                tally["totals"][impact.currency] = tally["totals"].get(impact.currency, 0.0) + impact.amount
+    return pd.DataFrame(rows, columns=["Thread", "Tool", "Target", "Amount", "Currency", "Approving"]), tally
+
+
+def batch_confirm_line(count: int, tally: dict[str, Any]) -> str:
+    """ "Confirm: approving all 40 threads runs 40 calls · deletes in 40 threads · moves 12,000.00 EUR"."""
+    parts = [f"Confirm: approving all {count} threads runs {tally['calls']:,} call{'s' if tally['calls'] != 1 else ''}"]
+    if tally["deletes"]:
+        parts.append(f"deletes in {tally['deletes']:,} thread{'s' if tally['deletes'] != 1 else ''}")
+    if tally["money"]:
+        totals = ", ".join(format_amount(total, currency) for currency, total in tally["totals"].items())
+        parts.append(f"moves money in {tally['money']:,} thread{'s' if tally['money'] != 1 else ''}"
+                     + (f" ({totals})" if totals else ""))
+    return " · ".join(parts) + ". Check the preview above; nothing is sent until you confirm."
+
+
+def last_decision(row: Mapping[str, Any]) -> dict[str, str]:
+    """Kind, summary and where it ended for a thread no longer paused, from its last audit row."""
+    kind = str(row.get("kind") or "")
+    payload = row.get("payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            pass
+    try:
+        summary = kind_of(kind).summary(payload) if kind else ""
+    except Exception:  # a hostile payload: the row still draws
+        summary = ""
+    reviewer = str(row.get("reviewer") or "someone")
+    action = str(row.get("action") or "decided")
+    return {"kind": kind, "summary": summary, "node": f"ended · last {action} by {reviewer}"}
+
+
+def threads_frame(rows: Sequence[ThreadRow], *, now: datetime | None = None,
+                  last: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+    """One row per thread for the Threads page; `last` (`last_decision` by thread id) fills
+    Kind, Summary and Paused at for threads that are no longer paused."""
     now = now or datetime.now(timezone.utc)
+    last = last or {}
     data = [
         {
             "Thread": visible_controls(row.thread_id),
             "Graph": visible_controls(row.graph_id or "—"),
             "Status": row.status,
-            "Kind": ", ".join(row.kinds),
-            "Summary": visible_controls(row.summary),
+            "Kind": ", ".join(row.kinds) or last.get(row.thread_id, {}).get("kind", "") or "—",
+            "Summary": visible_controls(row.summary or last.get(row.thread_id, {}).get("summary", "")) or "—",
             "Updated": _age(row.updated_at, now) + " ago",
-            "Node": visible_controls(", ".join(row.nodes)),
+            "Node": visible_controls(", ".join(row.nodes) or last.get(row.thread_id, {}).get("node", "")) or "—",
             "Note": _note(row.graph_note, hidden=bool(hidden_in([row.thread_id, row.graph_id, row.summary, *row.nodes]))),
         }
         for row in rows

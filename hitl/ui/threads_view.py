@@ -13,12 +13,13 @@ from typing import Any
 import streamlit as st
 
 from hitl import HitlError, Inbox, ThreadView
-from hitl.ui.desk import humanize_age, reviewer_name
+from hitl.durations import humanize_age
+from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk, show_problem
 from hitl.ui.queue import ALL_GRAPHS, graph_filter, open_review
 from hitl.ui.sidebar import STATUSES
 from hitl.ui.state import bound, defaults
-from hitl.ui.tables import threads_frame, timeline_frame
+from hitl.ui.tables import last_decision, threads_frame, timeline_frame
 from hitl.ui.text import escape_markdown, jsonable, visible_controls
 
 __all__ = ["render_threads_page", "render_thread_detail"]
@@ -140,7 +141,8 @@ def _render_status_table(inbox: Inbox, status: str, count: int) -> None:
     drawn = state.get(key)
     if drawn is None or list(drawn.get("selection", {}).get("rows", [])) != wanted:
         state[key] = {"selection": {"rows": wanted, "columns": [], "cells": []}}
-    _dataframe(threads_frame(rows), key, status, max_rows=6 if state["threads_selected"] else 12)
+    _dataframe(threads_frame(rows, last=_last_decisions(inbox, rows)), key, status,
+               max_rows=6 if state["threads_selected"] else 12)
     first = (len(cursors) - 1) * PAGE_SIZE + 1
     info, previous, following = st.columns([6, 1, 1], vertical_alignment="center")
     info.caption(f"Showing {first:,}–{first + len(rows) - 1:,} of {total:,}")
@@ -148,6 +150,21 @@ def _render_status_table(inbox: Inbox, status: str, count: int) -> None:
                     disabled=len(cursors) <= 1, on_click=_move, args=(status, None))  # fmt: skip
     following.button("Next", key=f"threads_next_{status}", icon=":material/chevron_right:", width="stretch",
                      disabled=next_cursor is None, on_click=_move, args=(status, next_cursor))  # fmt: skip
+
+
+def _last_decisions(inbox: Inbox, rows: list[Any]) -> dict[str, dict[str, str]]:
+    """For threads no longer paused (completed, resolved...), what their last decision was about."""
+    out = {}
+    for row in rows:
+        if row.kinds:
+            continue
+        try:
+            history = inbox.history(thread_id=row.thread_id)
+        except HitlError:
+            continue
+        if not history.empty:
+            out[row.thread_id] = last_decision(history.iloc[-1].to_dict())
+    return out
 
 
 def _dataframe(frame: Any, key: str, status: str, *, max_rows: int) -> None:
@@ -165,7 +182,8 @@ def _dataframe(frame: Any, key: str, status: str, *, max_rows: int) -> None:
             "Graph": st.column_config.TextColumn(width=130),
             "Kind": st.column_config.TextColumn(width=110),
             "Updated": st.column_config.TextColumn(width=90, help="Time since its latest checkpoint"),
-            "Node": st.column_config.TextColumn("Paused at", width=120, help="Node(s) with a pending interrupt"),
+            "Node": st.column_config.TextColumn("Paused at", width=120, help="Node(s) with a pending interrupt; for a "
+                                                "thread that ended, who took its last decision"),
             "Summary": st.column_config.TextColumn(width="large"),
         },
     )

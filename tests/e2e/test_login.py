@@ -20,6 +20,13 @@ from tests.e2e.test_review_flow import go_to, grid_rows, history_rows, open_from
 APPROVE = '[class*="-btn-approve"] button:visible'
 """A review card's Approve button (its accessible name also carries the shortcut key)."""
 
+
+def confirm(page) -> None:
+    """The confirming second step of a decision that moves money (issue 17): nothing is sent before."""
+    page.get_by_text("Confirm: ").first.wait_for()
+    page.get_by_role("button", name="Confirm and send").click()
+    wait_for_app(page)
+
 USERS = [
     {"sub": "alice", "email": "alice@example.com", "email_verified": True, "groups": ["managers"]},
     {"sub": "bob", "email": "bob@example.com", "email_verified": True, "groups": ["staff"]},
@@ -142,6 +149,7 @@ def test_roles_four_eyes_and_quorum_in_the_browser(login_desk, new_page, tmp_pat
     open_from_inbox(alice, "po-1")
     alice.get_by_role("button", name="Approve as manager").click()
     wait_for_app(alice)
+    confirm(alice)  # a 52,000 EUR purchase
     # The chain moved on to the director level, which alice may not decide (nor open).
     alice.get_by_text("(roles: manager) may not decide director-level approval on thread 'po-1'").wait_for()
     go_to(alice, "History")
@@ -172,6 +180,7 @@ def test_roles_four_eyes_and_quorum_in_the_browser(login_desk, new_page, tmp_pat
     deep_link(carol, app.url, "pay-own")
     carol.locator(APPROVE).first.click()
     wait_for_app(carol)
+    confirm(carol)
     carol.get_by_text("started this run (requested_by) and may not approve their own request").wait_for()
     assert inbox.pending().total == 4  # po-1 waits at the director level; nothing else moved
     assert not inbox.graph("selective_review").get_state({"configurable": {"thread_id": "pay-own"}}).values.get("payments")
@@ -180,6 +189,7 @@ def test_roles_four_eyes_and_quorum_in_the_browser(login_desk, new_page, tmp_pat
     open_from_inbox(carol, "pay-big")
     carol.locator(APPROVE).first.click()
     wait_for_app(carol)
+    confirm(carol)
     carol.get_by_text("Quorum vote: 1 of 2 approvals so far").wait_for()
     carol.get_by_text(shown("carol@example.com: approve")).wait_for()
     carol.get_by_text("You voted on this request").wait_for()  # no second card to vote with
@@ -195,6 +205,7 @@ def test_roles_four_eyes_and_quorum_in_the_browser(login_desk, new_page, tmp_pat
     dave.get_by_text(shown("carol@example.com: approve")).wait_for()
     dave.locator(APPROVE).first.click()
     wait_for_app(dave)
+    confirm(dave)
     dave.get_by_text("You approved. The run completed.").wait_for()
     payments = inbox.graph("selective_review").get_state({"configurable": {"thread_id": "pay-big"}}).values["payments"]
     assert [p["amount"] for p in payments] == [15000.0]

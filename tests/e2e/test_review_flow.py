@@ -100,6 +100,10 @@ def test_inbox_open_edit_untick_submit_and_history(app_server, desk, new_page) -
     page.get_by_text("Unticked: this call will not run.").wait_for()
     page.get_by_role("button", name="Approve selected (2 of 3)").click()
     wait_for_app(page)
+    # Two calls: a confirming second step before anything is sent (issue 17).
+    page.get_by_text("Confirm: runs 2 tool calls").wait_for()
+    page.get_by_role("button", name="Confirm and send").click()
+    wait_for_app(page)
     page.get_by_text("You approved 2 of 3 tool calls.").wait_for()
 
     # 3. History lists both decisions under the reviewer's name.

@@ -7,7 +7,7 @@ import pytest
 from hitl import HitlError, InvalidAnswer
 from hitl.qa.queues import sample_fraction, sampled
 from hitl.qa.rubrics import parse_rubrics, rubric_from_dict
-from hitl.qa.service import load_qa_config
+from hitl.qa.values import load_qa_config
 
 
 @pytest.mark.parametrize(

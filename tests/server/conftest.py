@@ -18,7 +18,6 @@ import subprocess
 import sys
 import sysconfig
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 REQUIREMENTS = HERE / "requirements-server.txt"
 SERVER_VENV = Path(os.environ.get("HITL_TEST_LANGGRAPH_VENV") or (Path(sys.prefix) / "langgraph-server"))
-GRAPHS = {name: f"{HERE / 'graphs.py'}:{name}" for name in ("approve", "profile", "agent")}
+GRAPH_NAMES = ("approve", "profile", "agent", "docs_approve", "docs_prompts", "docs_parallel", "docs_send", "docs_nested",
+               "docs_hotel")
+GRAPHS = {name: f"{HERE / 'graphs.py'}:{name}" for name in GRAPH_NAMES}
 STARTUP_SECONDS = 90.0
 
 
@@ -179,12 +180,20 @@ def desk_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'desk.db'}"
 
 
-def open_desk(url: str, desk_url: str):
-    """`Inbox.open` as a deployment would: HITL_LANGGRAPH_API_URL set, no graphs file."""
+def open_desk(url: str, desk_url: str, *, graphs_path: str | None = None, config_path: str | None = None):
+    """`Inbox.open` as a deployment would: HITL_LANGGRAPH_API_URL set, no graphs file unless
+    `graphs_path` lends the graphs' source (for answer contracts read from their code)."""
     from hitl import Inbox
 
-    return Inbox.open(database_url=desk_url, graphs_path=str(HERE / "no-graphs.json"), config_path=None,
-                      create=True, langgraph_api_url=url)  # fmt: skip
+    return Inbox.open(database_url=desk_url, graphs_path=graphs_path or str(HERE / "no-graphs.json"),
+                      config_path=config_path, create=True, langgraph_api_url=url)  # fmt: skip
+
+
+def source_graphs(directory: Path) -> str:
+    """A langgraph.json naming the server's graphs by the same ids, for the desk to read their code."""
+    path = directory / "source-graphs.json"
+    path.write_text(json.dumps({"graphs": GRAPHS}))
+    return str(path)
 
 
 @pytest.fixture
@@ -193,6 +202,27 @@ def desk(server: Server, desk_url: str, monkeypatch: pytest.MonkeyPatch):
     opened = open_desk(server.url, desk_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def source_desk(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Open a desk on the shared server that has the graphs' source (HITL_GRAPHS) and the
+    HITL_CONFIG given (a TOML text, or none); closed after the test."""
+    monkeypatch.delenv("HITL_CONFIG", raising=False)
+    opened = []
+
+    def make(config: str | None = None, *, name: str = "desk"):
+        config_path = None
+        if config is not None:
+            config_path = tmp_path / f"{name}.toml"
+            config_path.write_text(config)
+        opened.append(open_desk(server.url, f"sqlite:///{tmp_path / (name + '.db')}", graphs_path=source_graphs(tmp_path),
+                                config_path=str(config_path) if config_path else None))  # fmt: skip
+        return opened[-1]
+
+    yield make
+    for one in opened:
+        one.close()
 
 
 @pytest.fixture

@@ -103,3 +103,17 @@ agent = create_agent(
     [send_email],
     middleware=[HumanInTheLoopMiddleware(interrupt_on={"send_email": {"allowed_decisions": ["approve", "edit", "reject"]}})],
 )
+
+# ------------------------------------------------------------------ docs-style graphs (tests/docs_graphs.py)
+# Written as the LangGraph docs write them, compiled here without a checkpointer: a boolean
+# `if decision:` approval, string prompts in a row, two parallel branches paused at once (resumed
+# by interrupt id), `Send` fan-out, an interrupt inside a subgraph, a tool that interrupts.
+
+from tests import docs_graphs as _docs  # noqa: E402
+
+docs_approve = _docs.approve_or_reject.compile()
+docs_prompts = _docs.three_prompts.compile()
+docs_parallel = _docs.parallel_prompts.compile()
+docs_send = _docs.send_confirms.compile()
+docs_nested = _docs.nested.compile()
+docs_hotel = _docs.hotel_agent.compile()

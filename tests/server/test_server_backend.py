@@ -8,9 +8,10 @@ import uuid
 
 import pytest
 
-from hitl.backends import Backend
-from hitl.backends.server import ServerBackend, ServerUnreachable
+from hitl.backends import Backend, Graphs
+from hitl.backends.server import ServerRegistry, ServerStore, ServerUnreachable
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, ThreadNotFound
+from hitl.outcome import OutcomeUnknown
 
 
 def token() -> str:
@@ -38,29 +39,32 @@ def runs_on(client, thread_id: str) -> int:
 
 
 def test_inbox_open_with_the_server_url_picks_the_server_backend(desk) -> None:
-    assert isinstance(desk.backend, ServerBackend)
+    assert isinstance(desk.backend, ServerStore) and desk.backend is desk.store
     assert isinstance(desk.backend, Backend)
+    assert isinstance(desk.registry, ServerRegistry) and isinstance(desk.registry, Graphs)
 
 
-def test_without_the_server_url_the_sql_store_stays_the_backend(tmp_path) -> None:
+def test_without_the_server_url_the_sql_store_is_the_backend(tmp_path) -> None:
     from hitl import Inbox
+    from hitl.registry import Registry
+    from hitl.store import Store
 
     with Inbox.open(database_url=f"sqlite:///{tmp_path / 'x.db'}", graphs_path=str(tmp_path / "none.json"), create=True) as desk:
-        assert desk.backend is None
+        assert type(desk.backend) is Store and isinstance(desk.backend, Backend)
+        assert isinstance(desk.registry, Registry) and isinstance(desk.registry, Graphs)
 
 
 def test_the_two_variables_pick_the_server_and_its_key(tmp_path, monkeypatch) -> None:
     from hitl.config import Settings
-    from hitl.store import Store
 
     monkeypatch.setenv("HITL_LANGGRAPH_API_URL", "https://agents.example.com")
     monkeypatch.setenv("HITL_LANGGRAPH_API_KEY", "lsv2-secret")
     settings = Settings.from_env()
     assert (settings.langgraph_api_url, settings.langgraph_api_key) == ("https://agents.example.com", "lsv2-secret")
-    with Store.open(f"sqlite:///{tmp_path / 'desk.db'}", create=True) as store:
-        backend = ServerBackend.connect(store, settings.langgraph_api_url, api_key=settings.langgraph_api_key)
-        assert backend.client.http.client.headers["x-api-key"] == "lsv2-secret"
-        backend.close()
+    store = ServerStore.connect(f"sqlite:///{tmp_path / 'desk.db'}", settings.langgraph_api_url,
+                                api_key=settings.langgraph_api_key)  # fmt: skip
+    assert store.client.http.client.headers["x-api-key"] == "lsv2-secret"
+    store.close()
 
 
 # ------------------------------------------------------------------ listing and reading
@@ -104,7 +108,7 @@ def test_refresh_is_incremental_by_updated_at(desk, client) -> None:
     desk.refresh()
     assert desk.refresh() == 0  # nothing changed since
     start_thread(client, "approve", {"action_details": token()})
-    assert desk.backend.refresh() >= 1
+    assert desk.refresh() >= 1
 
 
 def test_reads_state_messages_and_interrupts_from_the_server(desk, client) -> None:
@@ -191,11 +195,22 @@ def test_an_interrupt_answered_outside_the_desk_is_not_answered_again(desk, clie
     assert runs_on(client, thread_id) == runs
 
 
-def test_eight_concurrent_answers_to_one_interrupt_run_exactly_once(server, client, desk_factory) -> None:
+def test_eight_concurrent_answers_to_one_interrupt_run_exactly_once(server, client, desk_factory, monkeypatch) -> None:
+    from hitl.store import Store
+
     thread_id = start_thread(client, "approve", {"action_details": token()})
     desks = [desk_factory(server.url) for _ in range(8)]
     item = only_interrupt(desks[0], thread_id)
     barrier = threading.Barrier(8)
+    # Every desk has read the interrupt as pending from the server and claims at the same
+    # moment: only the desk database's unique claim can tell them apart now.
+    claim, at_claim = Store.claim, threading.Barrier(8)
+
+    def claim_together(self, *args, **kwargs):
+        at_claim.wait(timeout=60)
+        return claim(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "claim", claim_together)
     results: list[object] = [None] * 8
 
     def answer(n: int) -> None:
@@ -267,9 +282,98 @@ def test_a_server_gone_while_the_run_runs_marks_the_decision_unknown(own_server,
     own_server.kill()
     worker.join(timeout=30)
 
-    assert len(errors) == 1 and isinstance(errors[0], ServerUnreachable), errors
-    assert "outcome is unknown" in str(errors[0])
+    assert len(errors) == 1 and isinstance(errors[0], OutcomeUnknown), errors
+    assert "went away while run" in str(errors[0])
     assert desk.store.claim_of(thread_id, item.id)["state"] == "unknown"
     assert list(desk.history(thread_id=thread_id)["outcome"]) == ["unknown"]
-    with pytest.raises(AlreadyDecided):
-        desk.backend._refuse_not_pending(thread_id, item.id)
+    # The server comes back on its files (a kill may lose its last writes): the decision is not
+    # answered again as a plain one, and nothing runs.
+    own_server.start()
+    before = len(client.runs.list(thread_id, limit=100)) if _exists(client, thread_id) else 0
+    with pytest.raises((OutcomeUnknown, AlreadyDecided, ThreadNotFound)):
+        desk.resume(thread_id, {item.id: True}, reviewer="bob")
+    after = len(client.runs.list(thread_id, limit=100)) if _exists(client, thread_id) else 0
+    assert after == before
+
+
+def _exists(client, thread_id: str) -> bool:
+    from langgraph_sdk.errors import NotFoundError
+
+    try:
+        client.threads.get(thread_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def test_a_restarted_server_keeps_a_second_answer_refused_and_runs_nothing(own_server, sqlite_desk) -> None:
+    from langgraph_sdk import get_sync_client
+
+    client = get_sync_client(url=own_server.url, api_key=None)
+    answered = start_thread(client, "docs_approve", {"action_details": token()})
+    waiting = start_thread(client, "docs_approve", {"action_details": token()})
+    desk = sqlite_desk(own_server.url)
+    first = only_interrupt(desk, answered)
+    assert desk.resume(answered, {first.id: True}, reviewer="alice").status == "completed"
+    own_server.stop()  # a graceful restart: the server keeps its threads
+    own_server.start()
+
+    runs = runs_on(client, answered)
+    with pytest.raises(AlreadyDecided, match="alice"):
+        desk.resume(answered, {first.id: False}, reviewer="bob")
+    assert runs_on(client, answered) == runs
+    assert client.threads.get_state(answered)["values"]["effects"] == ["performed"]
+    # A thread that waited across the restart is answered once, as before.
+    other = only_interrupt(desk, waiting)
+    assert desk.resume(waiting, {other.id: False}, reviewer="bob").status == "completed"
+    assert desk.backend.run_ids(waiting) and len(desk.history(thread_id=waiting)) == 1
+
+
+# ------------------------------------------------------------------ faults between the claim and the run
+
+
+def test_an_answer_given_on_the_server_after_the_claim_is_caught_before_the_run(desk, client, monkeypatch) -> None:
+    """Studio (or another client) answers between the desk's read and its run: the server would
+    accept the desk's resume as a no-op "success"; the re-check right before the run refuses it."""
+    thread_id = start_thread(client, "approve", {"action_details": token()})
+    item = only_interrupt(desk, thread_id)
+    claim = desk.store.claim
+
+    def claim_then_someone_answers(*args, **kwargs):
+        result = claim(*args, **kwargs)
+        client.runs.wait(thread_id, "approve", command={"resume": {item.id: False}})
+        return result
+
+    monkeypatch.setattr(desk.store, "claim", claim_then_someone_answers)
+    with pytest.raises(AlreadyDecided, match="outside the desk"):
+        desk.resume(thread_id, {item.id: True}, reviewer="alice")
+
+    assert runs_on(client, thread_id) == 2  # the first run and the outside answer: the desk ran nothing
+    assert client.threads.get_state(thread_id)["values"]["status"] == "rejected"
+    assert desk.store.claim_of(thread_id, item.id) is None  # released: nothing was decided here
+    assert len(desk.history(thread_id=thread_id)) == 0
+
+
+def test_a_run_started_elsewhere_just_before_ours_is_refused_by_the_server(desk, client, monkeypatch) -> None:
+    """The re-check passed, then another client starts a run: `multitask_strategy="reject"`
+    makes the server refuse ours (409) instead of queueing a second resume behind it."""
+    thread_id = start_thread(client, "approve", {"action_details": "slow"})
+    item = only_interrupt(desk, thread_id)
+    create = desk.store.client.runs.create
+    sent: list[dict] = []
+
+    def someone_starts_a_run_first(*args, **kwargs):
+        client.runs.create(thread_id, "approve", command={"resume": {item.id: True}})  # busy for ~3 s
+        sent.append(kwargs)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(desk.store.client.runs, "create", someone_starts_a_run_first)
+    with pytest.raises(HitlError, match="busy on the server"):
+        desk.resume(thread_id, {item.id: False}, reviewer="alice")
+
+    assert sent[0]["multitask_strategy"] == "reject"
+    assert desk.backend.run_ids(thread_id) == []  # no run of ours was created
+    assert desk.store.claim_of(thread_id, item.id) is None
+    client.runs.join(thread_id, client.runs.list(thread_id, limit=1)[0]["run_id"])
+    assert runs_on(client, thread_id) == 2
+    assert client.threads.get_state(thread_id)["values"]["status"] == "approved"

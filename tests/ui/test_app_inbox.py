@@ -267,6 +267,7 @@ def test_batch_skips_a_thread_that_moved_to_a_new_request_after_selection(inbox:
 
     inbox.decide(first, approve=True, reviewer="bob")  # now waiting at the director level
     at.button(key="inbox_batch_approve").click().run()
+    at.button(key="inbox_batch_confirm").click().run()  # a purchase budget: a second step (issue 17)
 
     results = _batch_table(at)
     assert results.loc[first, "Result"] == "changed"
@@ -330,3 +331,36 @@ def test_read_only_threads_show_why_in_a_note_and_cannot_be_batched(inbox: Inbox
     at.run()
     assert at.button(key="inbox_batch_approve").disabled
     assert "read-only here" in plain(at.warning[0].value)
+
+
+def test_batch_approval_of_payments_previews_what_runs_and_needs_a_confirmation(inbox: Inbox, app) -> None:
+    payments = seed(inbox, "selective_review", 2)
+    at = app(reviewer="alice")
+    at.session_state["inbox_selected"] = payments
+    at.run()
+    preview = next(d.value for d in at.dataframe if "Approving" in d.value.columns).set_index("Thread")
+    assert preview.loc[payments[0], "Tool"] == "make_payment"
+    assert preview.loc[payments[0], "Amount"] > 0 and preview.loc[payments[0], "Currency"]
+    assert preview.loc[payments[0], "Approving"].startswith("Approving runs make_payment: ")
+    queue = next(d.value for d in at.dataframe if "Summary" in d.value.columns and "Waiting" in d.value.columns)
+    assert {"Tool", "Target", "Amount"} <= set(queue.columns)
+    assert "make_payment" in set(queue["Tool"])
+
+    at.button(key="inbox_batch_approve").click().run()
+    assert inbox.history().empty  # nothing sent before the confirmation
+    (line,) = [plain(w.value) for w in at.warning if plain(w.value).startswith("Confirm: ")]
+    assert line.startswith("Confirm: approving all 2 threads runs 2 calls") and "moves money in" in line
+    at.button(key="inbox_batch_cancel").click().run()
+    assert inbox.history().empty
+    at.button(key="inbox_batch_approve").click().run()
+    at.button(key="inbox_batch_confirm").click().run()
+    assert sorted(inbox.history()["thread_id"]) == sorted(payments)
+
+
+def test_batch_rejection_is_sent_at_once(inbox: Inbox, app) -> None:
+    payments = seed(inbox, "selective_review", 2)
+    at = app(reviewer="alice")
+    at.session_state["inbox_selected"] = payments
+    at.run()
+    at.button(key="inbox_batch_reject").click().run()
+    assert len(inbox.history()) == 2

@@ -232,3 +232,13 @@ def test_another_example_cycles_demo_inputs(app) -> None:
     first = at.text_area(key="_w_start_message").value
     at.button(key="start_another").click().run()
     assert at.text_area(key="_w_start_message").value != first
+
+
+def test_completed_threads_say_what_their_last_decision_was(inbox: Inbox, app) -> None:
+    threads = _seed_every_status(inbox)
+    at = _threads_page(app)
+    completed = next(d.value for d in _tab(at, "completed").dataframe)
+    row = completed.set_index("Thread").loc[threads["completed"]]
+    assert row["Kind"] not in ("", "—")
+    assert row["Summary"] not in ("", "—")
+    assert row["Node"].startswith("ended · last ")

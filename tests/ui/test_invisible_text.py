@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from hitl import Inbox
 from hitl.ui import context, tables
 from hitl.ui.text import hidden_characters, hidden_in, hidden_note, json_escape_hidden, visible_controls
+from tests.ui.confirming import confirm
 from tests.ui.conftest import inert_texts, markdown_texts, plain
 
 ZWSP, RLO, WJ, BOM, SHY, LRI = "\u200b", "\u202e", "\u2060", "\ufeff", "\u00ad", "\u2066"
@@ -243,6 +244,7 @@ def test_an_unedited_call_is_approved_with_its_exact_hidden_characters(inbox: In
     at, items = _open(inbox, app)
     gate = items["tools_gate"]
     at.button(key=_key(gate.id, "btn", "approve")).click().run()
+    confirm(at, gate.id, asks="moves money")  # a payment: a second step (issue 17)
     assert not at.exception, [e.value for e in at.exception]
     answers = inbox.graph("sneaky").get_state({"configurable": {"thread_id": "sneaky-1"}}).values["answers"]
     assert answers == [[{"name": NAME, "args": {"recipient": f"mallory{RLO}moc.live", "amount": 5}}]]
@@ -254,6 +256,7 @@ def test_an_edited_call_keeps_the_hidden_characters_of_fields_left_alone(inbox: 
     editor = at.text_area(key=_key(gate.id, "args", 0))
     editor.input(editor.value.replace('"amount": 5', '"amount": 6'))
     at.button(key=_key(gate.id, "btn", "approve")).click().run()
+    confirm(at, gate.id, asks="moves money")
     assert not at.exception, [e.value for e in at.exception]
     answers = inbox.graph("sneaky").get_state({"configurable": {"thread_id": "sneaky-1"}}).values["answers"]
     assert answers == [[{"name": NAME, "args": {"recipient": f"mallory{RLO}moc.live", "amount": 6}}]]

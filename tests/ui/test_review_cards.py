@@ -69,6 +69,15 @@ def _key(interrupt_id: str, *parts: Any) -> str:
     return ":".join(["review", interrupt_id, *map(str, parts)])
 
 
+def _confirm(at: AppTest, interrupt_id: str, *, asks: str = "") -> None:
+    """The confirming second step of a decision that moves money, deletes or runs several calls
+    (issue 17): nothing was sent yet; Confirm sends it."""
+    bar = [plain(str(w.value)) for w in at.warning if plain(str(w.value)).startswith("Confirm: ")]
+    assert bar, "no confirmation was asked"
+    assert asks in bar[0]
+    at.button(key=_key(interrupt_id, "btn", "confirm")).click().run()
+
+
 def _values(inbox: Inbox, graph_id: str, thread_id: str) -> dict[str, Any]:
     return inbox.graph(graph_id).get_state({"configurable": {"thread_id": thread_id}}).values
 
@@ -110,7 +119,9 @@ def test_question_reject_sends_preset_reason_plus_details_and_the_email_is_not_s
     assert row["answer"] == {"approved": False, "reason": "Wrong recipient: send it to finance-eu instead"}
     assert (row["reviewer"], row["kind"], row["outcome"]) == ("alice", "question", "completed")
     assert row["comment"] == "Wrong recipient: send it to finance-eu instead"
-    assert any("You rejected. The run completed." == t for t in _texts(at, "success"))
+    # The banner goes on to say what the graph did (issue 17).
+    assert "You rejected. The run completed. The graph reports: send_email was not run: rejected by the reviewer " \
+           "(Wrong recipient: send it to finance-eu instead)" in _texts(at, "success")
 
 
 def test_stage_approve_with_notes_moves_to_the_next_stage_shown_in_place(inbox: Inbox, app) -> None:
@@ -137,6 +148,8 @@ def test_confirm_yes_runs_the_deletion(inbox: Inbox, app) -> None:
     at = _open(app, thread_id)
     assert item.value in _texts(at, "text")
     at.button(key=_key(item.id, "btn", "yes")).click().run()
+    assert _values(inbox, "simple_confirm", thread_id).get("deleted_records", []) == []  # asked first
+    _confirm(at, item.id, asks="deletes")
 
     assert [r["record_id"] for r in _values(inbox, "simple_confirm", thread_id)["deleted_records"]] == ["REC-2231"]
     assert _audit(inbox, thread_id)[0]["answer"] is True
@@ -182,6 +195,7 @@ def test_approval_level_records_the_reviewer_as_approver_and_shows_the_next_leve
     button = at.button(key=_key(item.id, "btn", "approve"))
     assert button.label == "Approve as manager"
     button.click().run()
+    _confirm(at, item.id, asks="52,000.00 EUR")
 
     assert _values(inbox, "approval_chain", thread_id)["approvers"] == ["mgr.jones"]
     assert _audit(inbox, thread_id)[0]["answer"] == {"approved": True, "approver_id": "mgr.jones"}
@@ -204,6 +218,7 @@ def test_tool_review_unticked_call_does_not_run_and_edited_args_do(inbox: Inbox,
     button = at.button(key=_key(item.id, "btn", "approve"))
     assert button.label == "Approve selected (2 of 3)"
     button.click().run()
+    _confirm(at, item.id, asks="runs 2 tool calls: search_records")
 
     assert not at.exception
     values = _values(inbox, "tool_review", thread_id)
@@ -333,6 +348,7 @@ def test_hitl_request_offers_only_allowed_decisions_and_resumes_mixed_decisions_
     at.selectbox(key=_key(item.id, "preset", 1)).set_value("Amount or scope too large")
     at.text_input(key=_key(item.id, "message", 1)).input("split it in two")
     at.button(key=_key(item.id, "btn", "submit")).click().run()
+    _confirm(at, item.id, asks="runs 2 tool calls: send_email")
 
     assert not at.exception
     answer = _audit(inbox, thread_id)[0]["answer"]
@@ -368,6 +384,7 @@ def test_hitl_request_respond_needs_a_message(inbox: Inbox, app) -> None:
     assert inbox.history(thread_id=thread_id).empty
     at.text_area(key=_key(item.id, "reply", 0)).input("Already sent it myself.")
     at.button(key=_key(item.id, "btn", "submit")).click().run()
+    _confirm(at, item.id, asks="make_payment")
     values = _values(inbox, "agent_batched", thread_id)
     assert values["sent_emails"] == []
     assert any(getattr(m, "type", "") == "tool" and m.content == "Already sent it myself." for m in values["messages"])

@@ -22,10 +22,21 @@ from typing import Any
 
 import streamlit as st
 
-from hitl.errors import InvalidAnswer
+from hitl.errors import HitlError, InvalidAnswer
 from hitl.kinds.base import ActionSpec
 from hitl.ui.cards.calls import actions_card, sensitive_tools_card, tool_review_card
-from hitl.ui.cards.card import Card, CardOptions, Submission, keep_errors, settle_stale_click
+from dataclasses import replace
+
+from hitl.kinds.impact import read_impact
+from hitl.ui.cards.card import (
+    Card,
+    CardOptions,
+    Submission,
+    confirm_key,
+    forget_confirmation,
+    keep_errors,
+    settle_stale_click,
+)
 from hitl.ui.cards.helpers import (
     CALLS_PER_PAGE,
     CLICK_KEY,
@@ -33,6 +44,7 @@ from hitl.ui.cards.helpers import (
     OUTCOME_KEY,
     SHORTCUTS,
     combine_reason,
+    confirmation_line,
     edit_args_schema,
     errors_key,
     neighbours,
@@ -54,6 +66,9 @@ from hitl.ui.cards.simple import (
     state_edit_card,
 )
 from hitl.ui.context import md_escape, show_alert
+from hitl.ui.auth import login_configured
+from hitl.ui.desk import get_inbox
+from hitl.ui.duties import duty_warnings, last_round
 
 __all__ = [
     "KIND_TITLES",
@@ -63,6 +78,7 @@ __all__ = [
     "CardOptions",
     "Submission",
     "combine_reason",
+    "confirmation_line",
     "review_actions",
     "edit_args_schema",
     "normalize_error_path",
@@ -97,14 +113,78 @@ RENDERERS: dict[str, Callable[..., Submission | None]] = {
 
 
 
+ACTION_BAR_CSS = """
+/* The action bar of every review card stays in view: it sticks to the bottom of the window
+   while its card is on screen, however tall the card is. */
+div[class*="st-key-review-actions-"] {
+  position: sticky; bottom: 0; z-index: 5;
+  background: var(--st-background-color, #fff);
+  padding: 0.5rem 0 0.6rem; border-top: 1px solid rgba(49, 51, 63, 0.2);
+  box-shadow: 0 -6px 10px -8px rgba(49, 51, 63, 0.35);
+}
+div[class*="st-key-review-impact-"] {
+  background: rgba(28, 131, 225, 0.1); border-radius: 0.5rem; padding: 0.5rem 0.75rem;
+}
+div[class*="st-key-review-impact-"][class*="-risky"] { background: rgba(255, 164, 33, 0.18); }
+div[data-testid="stLayoutWrapper"]:has(> div[class*="st-key-review-actions-"]),
+div[data-testid="stElementContainer"]:has(> div[class*="st-key-review-actions-"]) {
+  position: sticky; bottom: 0; z-index: 5;
+}
+"""
+_action_bar_style = st.components.v2.component("hitl_review_action_bar", css=ACTION_BAR_CSS, isolate_styles=False)
+"""Trusted, constant CSS (no payload text) applied to the page, not an HTML element."""
+
+
 def render_card(item: Any, options: CardOptions) -> Submission | None:
     """Draw one pending interrupt for its kind; the reviewer's built answer when they decided.
 
-    A decode error or a failed run shows the reason instead of answer widgets. An answer
-    the builder refuses is kept as the card's errors (shown next to the fields after the
-    rerun) and None is returned.
+    The card opens with one line that says what approving does (`hitl.kinds.impact`) and
+    ends with a sticky action bar. A decode error or a failed run shows the reason instead of
+    answer widgets. An answer the builder refuses is kept as the card's errors (shown next to
+    the fields after the rerun) and None is returned. A decision that moves money, deletes or
+    lets more than one call run is not returned at once: it waits in the action bar for a
+    confirming second step (Confirm, key Y; Cancel, Esc) and is returned when confirmed.
     """
     card = Card(item, options)
+    _action_bar_style(key=f"review-bar-style-{card.id}")
+    submission = _draw(card, item, options)
+    if card.confirmed and card.pending is not None:
+        forget_confirmation(card.id)
+        return card.pending
+    if submission is None or not options.reviewer.strip():
+        return submission  # without a name nothing is sent, and `submit` says why
+    contract = options.contract
+    line = confirmation_line(item.kind, item.value, item.response_schema, submission.answer,
+                             approving=submission.approving,
+                             kind_shape=contract is None or bool(contract.kind_shape))
+    if item.kind == "feedback" and submission.approving is False and not (contract is not None and not contract.kind_shape):
+        rounds = last_round(item.value)
+        if rounds is not None and rounds.is_last:
+            line = f"Confirm: {rounds.warning()}"
+    if not line:
+        return submission
+    st.session_state[confirm_key(card.id)] = replace(submission, confirm_line=line)
+    st.rerun()
+    return None
+
+
+def _duties(item: Any, options: CardOptions) -> list[str]:
+    """Separation-of-duties warnings for this card (`hitl.ui.duties`), local mode only."""
+    login = options.login_mode if options.login_mode is not None else login_configured()
+    if login or not options.reviewer.strip():
+        return []
+    decisions, metadata = options.decisions, options.metadata
+    if decisions is None or metadata is None:
+        try:
+            view = get_inbox().thread(options.thread_id, history=1)
+        except HitlError:
+            return []
+        decisions = view.decisions if decisions is None else decisions
+        metadata = view.metadata if metadata is None else metadata
+    return duty_warnings(kind=item.kind, reviewer=options.reviewer, decisions=decisions, metadata=metadata)
+
+
+def _draw(card: Card, item: Any, options: CardOptions) -> Submission | None:
     with st.container(border=True, key=f"review-card-{card.id}"):
         title = KIND_TITLES.get(item.kind, item.kind)
         contract = options.contract
@@ -114,7 +194,20 @@ def render_card(item: Any, options: CardOptions) -> Submission | None:
         head = f"{title}" + (f" ({options.position})" if options.position else "")
         node = f"node {item.node}" if item.node else "node unknown"
         st.markdown(f"#### {md_escape(head)}")
+        if not item.decode_error and not item.failed_error:
+            impact = read_impact(item.value, item.response_schema, kind=item.kind)
+            risky = impact.moves_money or impact.deletes
+            # A plain line in a tinted box (CSS on its key), not an alert: alerts are the page's
+            # messages about what happened.
+            with st.container(key=f"review-impact-{card.id}" + ("-risky" if risky else "")):
+                st.markdown(f"**{md_escape(impact.line)}**")
         st.caption(md_escape(f"{node} · kind {item.kind} · interrupt {card.id}"))
+        for warning in _duties(item, options):
+            st.warning(md_escape(warning), icon=":material/group:")
+        if item.kind == "feedback" and not item.decode_error:
+            rounds = last_round(item.value)
+            if rounds is not None and rounds.is_last:
+                st.warning(md_escape(rounds.warning()), icon=":material/last_page:")
         if item.decode_error:
             show_alert("error", f"This request could not be decoded, so it cannot be answered here: {item.decode_error}")
             return None

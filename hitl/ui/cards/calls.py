@@ -10,6 +10,8 @@ import streamlit as st
 
 from hitl import decisions
 from hitl.kinds.base import ActionSpec
+from hitl.kinds.impact import calls_impact
+from hitl.kinds.langchain import APPROVING_DECISIONS as APPROVING
 from hitl.ui.cards.card import (
     Card,
     Submission,
@@ -78,6 +80,9 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
                             "(on another page) hold invalid JSON. Fix or untick them there.")
     reason = card.reason(label="Reason (for Reject all)")
     count = sum(ticks)
+    running = [call_row(tool) for tool, ticked in zip(tools, ticks, strict=True) if ticked]
+    card.will_run = (calls_impact(running, verb="Approve selected").line if running
+                     else "Nothing is ticked: Approve selected would run no tool call.")
     clicked = card.buttons([
         ("approve", f"Approve selected ({count:,} of {len(tools):,})", "approve", broken),
         ("reject", "Reject all", "reject", False),
@@ -93,7 +98,8 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
         answer: dict[str, Any] = {"approved": False}
         if reason:
             answer["reason"] = reason
-        return Submission(interrupt_id=card.id, answer=answer, comment=reason, verb="rejected all tool calls")
+        return Submission(interrupt_id=card.id, answer=answer, comment=reason, verb="rejected all tool calls",
+                          approving=False)
     return None
 
 
@@ -122,7 +128,7 @@ def sensitive_tools_card(card: Card, value: Mapping[str, Any]) -> Submission | N
         approved = clicked == "approve"
         answer = decisions.sensitive_tools_answer(approved=approved, reason="" if approved else reason)
         return Submission(interrupt_id=card.id, answer=answer, comment="" if approved else reason,
-                          verb="approved" if approved else "rejected")
+                          verb="approved" if approved else "rejected", approving=approved)
     return None
 
 
@@ -269,22 +275,25 @@ def actions_card(card: Card, value: Any, response_schema: Any) -> Submission | N
         else _kept_decision(card, spec, kept.get(index, {}))
         for index, spec in enumerate(specs)
     ]
+    # A (the approve key) sends what the card shows as chosen, never "approve all": on a card
+    # with per-call choices a rejected call stays rejected. Approve all has no shortcut.
     if len(specs) == 1:
-        # One call: the primary button sends the chosen decision; the other one-click
-        # decision stays a keystroke away.
         choice, allowed = chosen[0][0], specs[0].allowed
-        shortcut_for = "approve" if choice == yes else "reject" if choice == no else "submit"
-        buttons = [("submit", SEND_LABELS.get(choice, "Submit decision"), shortcut_for, card.broken or not choice)]
+        buttons = [("submit", SEND_LABELS.get(choice, "Submit decision"), "approve", card.broken or not choice)]
         if choice != yes and yes in allowed:
-            buttons.append((yes, DECISION_LABELS[yes], "approve", False))
+            buttons.append((yes, DECISION_LABELS[yes], "", False))
         if choice != no and no in allowed:
             buttons.append((no, DECISION_LABELS[no], "reject", False))
     else:
+        types = [c[0] for c in chosen]
+        tally = ", ".join(f"{types.count(t):,} {DECISION_LABELS.get(t, t).lower()}" for t in dict.fromkeys(types) if t)
         buttons = [
-            ("submit", "Submit decisions", "submit", card.broken or any(not c[0] for c in chosen)),
-            (yes, f"{DECISION_LABELS[yes]} all", "approve", not all(yes in s.allowed for s in specs)),
+            ("submit", f"Submit decisions ({tally})" if tally else "Submit decisions", "approve",
+             card.broken or any(not c[0] for c in chosen)),
+            (yes, f"{DECISION_LABELS[yes]} all", "", not all(yes in s.allowed for s in specs)),
             (no, f"{DECISION_LABELS[no]} all", "reject", not all(no in s.allowed for s in specs)),
         ]
+    card.will_run = _will_run(specs, chosen)
     clicked = card.buttons(buttons)
     card.rest()
     if not clicked:
@@ -301,12 +310,39 @@ def actions_card(card: Card, value: Any, response_schema: Any) -> Submission | N
         else:
             answer = decisions.hitl_request_answer(value, made)
     types = [c[0] for c in chosen]
-    if len(specs) <= 5:
-        verb = ", ".join(f"{DECISION_LABELS.get(t, t).lower()} {s.name}" for t, s in zip(types, specs, strict=True))
-    else:  # one clause per call would make a banner of thousands
-        counts = {t: types.count(t) for t in dict.fromkeys(types)}
-        verb = ", ".join(f"{DECISION_LABELS.get(t, t).lower()} {n:,}" for t, n in counts.items()) + f" of {len(specs):,} calls"
+    verb = past_decisions(types, [s.name for s in specs])
     comment = "; ".join(c[2] for c in chosen if c[2])
-    return Submission(interrupt_id=card.id, answer=answer, comment=comment, verb=verb)
+    return Submission(interrupt_id=card.id, answer=answer, comment=comment, verb=verb,
+                      approving=False if clicked == no else None)
+
+
+def _will_run(specs: list[ActionSpec], chosen: list[tuple[str, Any, str]]) -> str:
+    """ "Submitting your choices runs 2 tool calls: send_email …; … — 1 not run"."""
+    running = [{"name": s.name, "args": s.args} for s, c in zip(specs, chosen, strict=True) if c[0] in APPROVING]
+    if len(specs) == 1:
+        return ""
+    held = len(specs) - len(running)
+    if not running:
+        return f"Submitting your choices runs no tool call ({held:,} not run)."
+    line = calls_impact(running, verb="Submitting your choices").line
+    return line + (f" — {held:,} not run" if held else "")
+
+
+PAST_DECISIONS = {
+    "approve": "approved {}", "edit": "approved {} with edited args", "reject": "rejected {}",
+    "respond": "answered {} instead of running it", "accept": "accepted {}",
+    "response": "answered {} instead of running it", "ignore": "ignored {}",
+}
+"""What the reviewer did to one call, in the past tense, for the outcome banner."""
+PAST_COUNTS = {"approve": "approved", "edit": "edited", "reject": "rejected", "respond": "answered",
+               "accept": "accepted", "response": "answered", "ignore": "ignored"}
+
+
+def past_decisions(types: list[str], names: list[str]) -> str:
+    """ "approved send_email, rejected make_payment"; counted for more than five calls."""
+    if len(types) <= 5:
+        return ", ".join(PAST_DECISIONS.get(t, t + " {}").format(n) for t, n in zip(types, names, strict=True))
+    counts = {t: types.count(t) for t in dict.fromkeys(types)}
+    return ", ".join(f"{PAST_COUNTS.get(t, t)} {n:,}" for t, n in counts.items()) + f" of {len(types):,} calls"
 
 

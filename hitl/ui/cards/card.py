@@ -44,6 +44,14 @@ class CardOptions:
     """"1 of 3" when the thread has several pending interrupts."""
     contract: Contract | None = None
     """What the graph expects back (`Inbox.contract`); None draws the kind's own card."""
+    decisions: Sequence[Mapping[str, Any]] | None = None
+    """The thread's audit rows so far (`ThreadView.decisions`), for separation-of-duties
+    warnings; None: the card reads them itself (one small thread read)."""
+    metadata: Mapping[str, Any] | None = None
+    """The run's metadata (`ThreadView.metadata`: requested_by); None: read with the decisions."""
+    login_mode: bool | None = None
+    """Login is configured (four eyes is then enforced by HITL_CONFIG, not warned about); None:
+    read from the app's secrets."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +62,13 @@ class Submission:
     answer: Any
     comment: str = ""
     verb: str = "decided"
-    """What the reviewer did ("approved", "rejected", ...), for the outcome message."""
+    """What the reviewer did, in the past tense ("approved send_email", "rejected"), for the banner."""
+    approving: bool | None = None
+    """The reviewer chose an approving button (True), a rejecting one (False), or the card cannot
+    tell (None: typed answers, per-call choices; what the answer approves is read from it)."""
+    confirm_line: str = ""
+    """What a confirmation asks about ("Confirm: runs make_payment: 1,250.00 EUR to …"); set
+    when the decision waits for its confirming second step."""
 
 
 class Card:
@@ -73,6 +87,13 @@ class Card:
         self.schemas: dict[str, Mapping[str, Any]] = dict(options.tool_schemas)
         self.broken = False
         """A JSON editor on this card holds invalid JSON (submit stays disabled)."""
+        self.pending: Submission | None = st.session_state.get(confirm_key(self.id))
+        """A decision waiting for its confirming second step (`hitl.ui.cards.render_card`)."""
+        self.confirmed = False
+        """The reviewer confirmed `pending` on this run."""
+        self.bars = 0
+        self.will_run = ""
+        """What the card's current choices let run, shown in the action bar (per-call cards)."""
 
     def key(self, *parts: Any) -> str:
         return ":".join(["review", self.id, *(str(p) for p in parts)])
@@ -112,7 +133,35 @@ class Card:
             st.error("\n\n".join(md_escape(line) for line in lines), icon="⚠️")
 
     def buttons(self, specs: Sequence[tuple[str, str, str, bool]]) -> str | None:
-        """A row of buttons (action, label, shortcut action, disabled); the clicked action."""
+        """The card's action bar (sticky: always in view): a row of buttons (action, label,
+        shortcut action, disabled); the clicked action.
+
+        While a decision waits for its confirmation, the bar holds Confirm and Cancel instead,
+        and no decision button is drawn (a second click cannot send something else).
+        """
+        self.bars += 1  # a card with two button rows gets two bars, each its own key
+        with st.container(key=f"review-actions-{self.id}" + (f"-{self.bars}" if self.bars > 1 else "")):
+            if self.pending is not None:
+                self._confirm_bar(self.pending)
+                return None
+            if self.will_run:
+                st.caption(md_escape(self.will_run))
+            return self._row(specs)
+
+    def _confirm_bar(self, pending: Submission) -> None:
+        st.warning(md_escape(pending_line(pending)), icon=":material/priority_high:")
+        with st.container(horizontal=True, gap="small"):
+            shortcuts = self.options.shortcuts
+            if st.button("Confirm and send", key=self.key("btn", "confirm"), type="primary",
+                         shortcut=CONFIRM_SHORTCUT if shortcuts else None,
+                         help=f"Keyboard shortcut: {CONFIRM_SHORTCUT}" if shortcuts else None):
+                self.confirmed = True
+            if st.button("Cancel", key=self.key("btn", "cancel"), shortcut="Escape" if shortcuts else None,
+                         help="Keyboard shortcut: Esc. Nothing is sent." if shortcuts else "Nothing is sent.",
+                         on_click=forget_confirmation, args=(self.id,)):
+                pass
+
+    def _row(self, specs: Sequence[tuple[str, str, str, bool]]) -> str | None:
         clicked = None
         with st.container(horizontal=True, gap="small"):
             for index, (action, label, shortcut_for, disabled) in enumerate(specs):
@@ -138,6 +187,23 @@ class Card:
         widget = right.text_area if area else right.text_input
         details = widget(details_label, key=self.key("reason"), **self.on_change())
         return combine_reason(preset, details)
+
+
+CONFIRM_SHORTCUT = "Y"
+"""The second key that sends a decision waiting for confirmation (Esc cancels it)."""
+
+
+def confirm_key(interrupt_id: str) -> str:
+    """session_state key of a decision waiting for its confirmation."""
+    return f"review:{interrupt_id}:confirm"
+
+
+def pending_line(pending: Submission) -> str:
+    return pending.confirm_line or "Confirm this decision."
+
+
+def forget_confirmation(interrupt_id: str) -> None:
+    st.session_state.pop(confirm_key(interrupt_id), None)
 
 
 def _note_click(thread_id: str, interrupt_id: str, label: str) -> None:
@@ -168,7 +234,10 @@ def settle_stale_click(view: Any) -> None:
 
 
 def forget_errors(interrupt_id: str) -> None:
+    """A widget of the card changed: its kept errors and any decision waiting for confirmation
+    (which was built from the widgets as they were) are dropped."""
     st.session_state.pop(errors_key(interrupt_id), None)
+    forget_confirmation(interrupt_id)
 
 
 def keep_errors(interrupt_id: str, error: InvalidAnswer) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from hitl import decisions
 from hitl.kinds import kind_of, titles
 from hitl.kinds.base import ActionSpec
+from hitl.kinds.impact import Impact, calls_impact, read_impact
 
 KIND_TITLES: dict[str, str] = titles()
 """Card titles per payload kind."""
@@ -190,3 +191,37 @@ def errors_key(interrupt_id: str) -> str:
     """session_state key of the errors kept for one interrupt's card."""
     return f"review:{interrupt_id}:errors"
 
+
+
+def confirmation_line(kind: str, value: Any, response_schema: Any, answer: Any, *, approving: bool | None,
+                      kind_shape: bool = True) -> str:
+    """What the confirming second step asks ("Confirm: runs make_payment: 1,250.00 EUR to Acme
+    GmbH · moves money · irreversible"), or "" when the decision may be sent at once.
+
+    Asked for an answer that lets money move, a deletion happen or more than one call run. A
+    rejection never needs it. What the answer approves is read from the answer itself (the
+    calls it lets run, edited args included) where the kind knows its shape; otherwise, for an
+    approving click or an answer the card cannot judge, from the payload (the strict way).
+    """
+    if approving is False:
+        return ""
+    impact: Impact | None = None
+    if kind_shape:
+        try:
+            calls = kind_of(kind).approved_calls(value, answer)
+            if calls is None and approving is None and not kind_of(kind).approves(value, answer):
+                return ""
+        except Exception:
+            calls = None
+        if calls is not None:
+            impact = calls_impact(calls, kind=kind)
+    if impact is None:
+        impact = read_impact(value, response_schema, kind=kind)
+    if not impact.needs_confirmation:
+        return ""
+    line = impact.line
+    for head in ("Approving all ", "Approving ", "Submitting "):
+        if line.startswith(head):
+            line = line[len(head):]
+            break
+    return f"Confirm: {line}"

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from hitl.durations import humanize_age
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer
 from hitl.ui.cards.card import Submission, forget_errors, keep_errors
 from hitl.ui.cards.helpers import OUTCOME_KEY
@@ -29,6 +30,7 @@ def submit(inbox: Any, thread_id: str, submission: Submission, *, reviewer: str)
         _reviewer_missing()
         return
     outcome: dict[str, Any] = {"thread_id": thread_id, "verb": submission.verb, "at": time.time()}
+    before = _message_count(inbox, thread_id)
     try:
         result = inbox.resume(thread_id, {submission.interrupt_id: submission.answer}, reviewer=reviewer,
                               comment=submission.comment)
@@ -43,22 +45,52 @@ def submit(inbox: Any, thread_id: str, submission: Submission, *, reviewer: str)
     else:
         forget_errors(submission.interrupt_id)
         outcome.update(status=result.status, error=result.error, new=len(result.new_interrupts), note=result.note)
+        if before is not None and not result.note:
+            outcome["said"] = graph_said(_messages(inbox, thread_id)[before:])
     st.session_state[OUTCOME_KEY] = outcome
     st.rerun()
+
+
+def _messages(inbox: Any, thread_id: str) -> list[Any]:
+    try:
+        return list(inbox.thread(thread_id, history=1).messages or [])
+    except HitlError:
+        return []
+
+
+def _message_count(inbox: Any, thread_id: str) -> int | None:
+    try:
+        return len(inbox.thread(thread_id, history=1).messages or [])
+    except HitlError:
+        return None
+
+
+def _text(message: Any) -> str:
+    content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", "")
+    if isinstance(content, list):  # content blocks
+        content = " ".join(str(b.get("text", "")) if isinstance(b, Mapping) else str(b) for b in content)
+    return " ".join(str(content or "").split())
+
+
+def _role(message: Any) -> str:
+    return str(message.get("type", "") if isinstance(message, Mapping) else getattr(message, "type", ""))
+
+
+def graph_said(new_messages: list[Any], *, limit: int = 300) -> str:
+    """What the graph reported after the resume, from the messages it added: the tools' results
+    ("Email sent to board@acme.example"), else its last AI message; "" when it added none."""
+    tools = [_text(m) for m in new_messages if _role(m) == "tool" and _text(m)]
+    final = next((_text(m) for m in reversed(new_messages)
+                  if _role(m) == "ai" and _text(m) and not getattr(m, "tool_calls", None)), "")
+    said = " · ".join(tools) if tools else final
+    return said if len(said) <= limit else said[: limit - 1] + "…"
 
 
 def _ago(timestamp: float | None) -> str:
     if timestamp is None:
         return "at an unknown time"
     moment = datetime.fromtimestamp(float(timestamp), timezone.utc)
-    seconds = max(0.0, (datetime.now(timezone.utc) - moment).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            ago = f"{int(seconds // size)} {unit} ago"
-            break
-    else:
-        ago = f"{int(seconds)} s ago"
-    return f"{ago} ({moment.strftime('%Y-%m-%d %H:%M:%S UTC')})"
+    return f"{humanize_age(moment)} ago ({moment.strftime('%Y-%m-%d %H:%M:%S UTC')})"
 
 
 def render_outcome(outcome: Mapping[str, Any] | None, thread_id: str) -> str | None:
@@ -70,11 +102,12 @@ def render_outcome(outcome: Mapping[str, Any] | None, thread_id: str) -> str | N
     if outcome.get("note"):  # a quorum vote: recorded, the graph did not run
         show_alert("info", f"You {verb}. {outcome['note']}")
     elif status == "completed":
-        show_alert("success", f"You {verb}. The run completed.")
+        show_alert("success", f"You {verb}. The run completed." + _said(outcome))
     elif status == "waiting":
         count = outcome.get("new") or 0
         show_alert("info", f"You {verb}. The graph ran and paused again: "
-                   + (f"{count} new request{'s' if count != 1 else ''} below." if count else "the remaining requests are below."))
+                   + (f"{count} new request{'s' if count != 1 else ''} below." if count else "the remaining requests are below.")
+                   + _said(outcome))
     elif status == "failed":
         show_alert("error", f"You {verb}, then the graph raised: {outcome.get('error')}")
         st.caption("Nothing is lost: your answer is recorded in the audit log and kept by LangGraph. Retry runs the "
@@ -92,6 +125,11 @@ def render_outcome(outcome: Mapping[str, Any] | None, thread_id: str) -> str | N
     elif status == "error":
         show_alert("error", str(outcome.get("error")))
     return str(status) if status else None
+
+
+def _said(outcome: Mapping[str, Any]) -> str:
+    said = str(outcome.get("said") or "")
+    return f" The graph reports: {said}" if said else ""
 
 
 def render_failure_panel(inbox: Any, view: Any, *, reviewer: str) -> None:

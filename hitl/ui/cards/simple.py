@@ -36,7 +36,8 @@ def confirm_card(card: Card, value: Any) -> Submission | None:
     card.rest()
     if clicked:
         return Submission(interrupt_id=card.id, answer=decisions.confirm_answer(clicked == "yes"),
-                          comment=note.strip(), verb="confirmed" if clicked == "yes" else "declined")
+                          comment=note.strip(), verb="confirmed" if clicked == "yes" else "declined",
+                          approving=clicked == "yes")
     return None
 
 
@@ -57,10 +58,11 @@ def question_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
     clicked = card.buttons([("approve", "Approve", "approve", False), ("reject", "Reject", "reject", False)])
     card.rest()
     if clicked == "approve":
-        return Submission(interrupt_id=card.id, answer=decisions.question_answer(approved=True), verb="approved")
+        return Submission(interrupt_id=card.id, answer=decisions.question_answer(approved=True), verb="approved",
+                          approving=True)
     if clicked == "reject":
         return Submission(interrupt_id=card.id, answer=decisions.question_answer(approved=False, reason=reason),
-                          comment=reason, verb="rejected")
+                          comment=reason, verb="rejected", approving=False)
     return None
 
 
@@ -78,7 +80,7 @@ def stage_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
         approved = clicked == "approve"
         notes = reason if not approved else combine_reason(None, st.session_state.get(card.key("reason")))
         return Submission(interrupt_id=card.id, answer=decisions.stage_answer(approved=approved, reason=notes),
-                          comment=notes, verb="approved" if approved else "rejected")
+                          comment=notes, verb="approved" if approved else "rejected", approving=approved)
     return None
 
 
@@ -109,7 +111,8 @@ def edit_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
     if clicked == "reject" and reason:
         answer["reason"] = reason
     verbs = {"approve": "approved (edited)" if changed else "approved", "reject": "rejected", "regenerate": "sent back for a new version"}
-    return Submission(interrupt_id=card.id, answer=answer, comment=reason if clicked == "reject" else "", verb=verbs[clicked])
+    return Submission(interrupt_id=card.id, answer=answer, comment=reason if clicked == "reject" else "", verb=verbs[clicked],
+                      approving=clicked == "approve")
 
 
 def approval_level_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
@@ -131,7 +134,8 @@ def approval_level_card(card: Card, value: Mapping[str, Any]) -> Submission | No
     if clicked == "reject" and reason:
         answer["reason"] = reason
     return Submission(interrupt_id=card.id, answer=answer, comment=reason if clicked == "reject" else "",
-                      verb=f"approved as {level}" if clicked == "approve" else f"rejected as {level}")
+                      verb=f"approved as {level}" if clicked == "approve" else f"rejected as {level}",
+                      approving=clicked == "approve")
 
 
 def state_edit_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
@@ -167,7 +171,8 @@ def state_edit_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
             out_value = json.loads(new_output) if not json_errors(new_output) else new_output
         metadata_answer = None if new_metadata.strip() == metadata_text else new_metadata
         answer = decisions.state_edit_answer(current_state=state, new_output=out_value, new_metadata=metadata_answer)
-        return Submission(interrupt_id=card.id, answer=answer, verb="approved with edits" if answer.get("modified") else "approved unchanged")
+        return Submission(interrupt_id=card.id, answer=answer, approving=True,
+                          verb="approved with edits" if answer.get("modified") else "approved unchanged")
     return None
 
 
@@ -189,7 +194,7 @@ def feedback_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
         approved = clicked == "approve"
         answer = decisions.feedback_answer(approved=approved, feedback="" if approved else text)
         return Submission(interrupt_id=card.id, answer=answer, comment="" if approved else text.strip(),
-                          verb="approved" if approved else "sent feedback")
+                          verb="approved" if approved else "sent feedback", approving=approved)
     return None
 
 
@@ -258,7 +263,7 @@ def contract_card(card: Card, value: Any, contract: Contract) -> Submission | No
         card.rest()
         if clicked:
             return Submission(interrupt_id=card.id, answer=clicked == "yes", comment=note.strip(),
-                              verb="answered yes" if clicked == "yes" else "answered no")
+                              verb="answered yes" if clicked == "yes" else "answered no", approving=clicked == "yes")
         return None
     quick: list[tuple[str, str, str, bool]] = []
     has_approve, has_reject = contract.has_values
@@ -276,7 +281,7 @@ def contract_card(card: Card, value: Any, contract: Contract) -> Submission | No
         if clicked:
             answer = contracts.quick(contract, card.item.kind, value, approve=clicked == "approve", comment=reason)
             return Submission(interrupt_id=card.id, answer=answer, comment=reason if clicked == "reject" else "",
-                              verb="approved" if clicked == "approve" else "rejected")
+                              verb="approved" if clicked == "approve" else "rejected", approving=clicked == "approve")
         st.caption("Or type the answer yourself:")
     fixed = {"text": "Text", "number": "Number", "object": "JSON"}.get(contract.answer)
     if fixed is None:
