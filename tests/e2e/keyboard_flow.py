@@ -74,13 +74,32 @@ def inbox_to_review(page: Any, log: KeyLog) -> None:
     wait_for_next_card(page, "none")
 
 
-def approve_in_queue(page: Any, count: int, log: KeyLog) -> None:
-    """Press A `count` times, each once the next card is ready (the flow a reviewer keeps)."""
-    for _ in range(count):
-        before = card_token(page)
-        log.press(page, "a")
+CONFIRMING_JS = """(previous) => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    const card = document.querySelector('%s');
+    const token = card ? card.getAttribute('class') : 'none';
+    if (token !== previous) return 'next';
+    return card && /Confirm: /.test(card.innerText) ? 'confirm' : false;
+}""" % CARD
+
+
+def approve(page: Any, log: KeyLog) -> None:
+    """A, and Y when the card asks for the confirming second key (money, deletion, several
+    calls); returns once the next card is ready."""
+    before = card_token(page)
+    log.press(page, "a")
+    step = page.wait_for_function(CONFIRMING_JS, arg=before, timeout=30_000).json_value()
+    if step == "confirm":
+        log.press(page, "y")
         wait_for_next_card(page, before)
-        log.decisions += 1
+    log.decisions += 1
+
+
+def approve_in_queue(page: Any, count: int, log: KeyLog) -> None:
+    """Approve `count` times, each once the next card is ready (the flow a reviewer keeps)."""
+    for _ in range(count):
+        approve(page, log)
 
 
 def approve_walking_everything(page: Any, kind: str, count: int, log: KeyLog, base_url: str, first_thread: str) -> None:
@@ -90,8 +109,8 @@ def approve_walking_everything(page: Any, kind: str, count: int, log: KeyLog, ba
     while log.decisions < count:
         before = card_token(page)
         if card_kind(page) == kind:
-            log.press(page, "a")
-            log.decisions += 1
+            approve(page, log)
+            continue
         else:
             if page.get_by_role("button", name=re.compile("^Next")).is_disabled():
                 page.goto(f"{base_url}/review?thread={quote(first_thread)}")  # the end: start over

@@ -49,7 +49,8 @@ def test_twenty_approvals_of_one_kind_by_keyboard_alone_on_150_mixed_threads(app
     approve_in_queue(page, 20, log)
 
     assert refused_keys(page) == 0
-    assert log.presses == {"j": 1, "Enter": 1, "a": 20}
+    # Y: the confirming second key, where the card's impact line says the stage moves money.
+    assert {key: n for key, n in log.presses.items() if key != "y"} == {"j": 1, "Enter": 1, "a": 20}
     history = inbox.history()
     assert len(history) == 20, history[["thread_id", "kind", "answer"]]
     assert set(history["kind"]) == {"stage"} and set(history["reviewer"]) == {REVIEWER}
@@ -101,6 +102,9 @@ def test_u_undoes_a_held_decision_and_nothing_is_sent(app_server, desk, new_page
     wait_for_next_card(page, "none")
     before = card_token(page)
     page.keyboard.press("a")
+    page.get_by_text(re.compile("^Confirm: ")).wait_for()  # a deletion: the confirming second key
+    wait_for_app(page)
+    page.keyboard.press("y")
     wait_for_next_card(page, before)
     page.get_by_text(re.compile(f"You confirmed thread {first}: sending in")).wait_for()
     assert page.locator(".hitl-undo-fill").count() == 1  # the countdown bar

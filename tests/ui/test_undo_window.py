@@ -12,6 +12,7 @@ import pytest
 from hitl import Inbox
 from hitl.errors import AlreadyDecided
 from hitl.ui.held import HELD, HeldDecisions, undo_seconds
+from tests.ui.confirming import confirm
 from tests.ui.conftest import plain, seed
 
 
@@ -78,6 +79,7 @@ def test_holding_the_same_interrupt_twice_keeps_the_first_hold() -> None:
 def _approve(at, inbox: Inbox, thread_id: str):
     item = inbox.thread(thread_id).interrupts[0]
     at.button(key=f"review:{item.id}:btn:yes").click().run()
+    confirm(at, item.id, asks="deletes")  # a deletion waits for its confirming step; then it is held
     assert not at.exception, [e.value for e in at.exception]
     return item
 
