@@ -4,7 +4,7 @@
 // current page's data by every mount. It
 //   - toggles the "?" overlay listing every shortcut (Esc closes it);
 //   - on Review: X puts the cursor in the first card's empty reason field (with text in it, X
-//     goes on to Streamlit's Reject button); A, X and S pressed while the page is re-running or
+//     goes on to Streamlit's Reject button); A, X, S and Y pressed while the page is re-running or
 //     a card is not drawn yet are refused with a visible note (the card about to appear is not
 //     the one the reviewer saw); J, K and U pressed then are kept and applied once it is ready;
 //   - on the Inbox: j/k move the cursor row, x ticks it, Enter/o open it in Review; keys
@@ -133,7 +133,7 @@ export default function (component) {
       const lower = key.length === 1 ? key.toLowerCase() : key;
       const stop = () => { event.preventDefault(); event.stopImmediatePropagation(); };
       if (page === "review") {
-        if (["a", "x", "s"].includes(lower) && !event.shiftKey) {
+        if (["a", "x", "s", "y"].includes(lower) && !event.shiftKey) {
           if (busy()) {
             stop();
             state.refused += 1;

@@ -3,7 +3,7 @@
 `keyboard(page)` mounts one small `st.components.v2` component (hitl/ui/keys.js, in the app's
 own DOM) that adds what `st.button(shortcut=...)` cannot: a `?` overlay listing every shortcut,
 X putting the cursor in the card's reason field, the Inbox's j/k/x/Enter/o, and a rule for keys
-pressed while the page re-runs or before a card is drawn — decision keys (A, X, S) are refused
+pressed while the page re-runs or before a card is drawn — decision keys (A, X, S, Y) are refused
 with a visible note, navigation keys (J, K, U, and the Inbox's) are kept and applied once the
 page is ready. The decisions themselves stay on the cards' buttons and their shortcuts.
 """
@@ -23,6 +23,7 @@ REVIEW_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("A", "Approve (the card's first action)"),
     ("X", "Reject: first puts the cursor in the reason field; Esc, then X again rejects"),
     ("S", "Submit the card's form (schema, JSON, typed answers)"),
+    ("Y", "Confirm and send a decision that moves money, deletes or runs several calls (Esc cancels it)"),
     ("J", "Next thread in this queue"),
     ("K", "Previous thread in this queue"),
     ("U", "Undo the last decision while it is held (the countdown bar)"),

@@ -53,4 +53,4 @@ def test_trigger_values_are_parsed_strictly() -> None:
 def test_the_overlay_lists_the_page_s_keys_first() -> None:
     assert [name for name, _ in sections("inbox")] == ["Inbox", "Review", "Everywhere"]
     review = dict(sections("review"))["Review"]
-    assert {keys for keys, _ in review} == {"A", "X", "S", "J", "K", "U"}
+    assert {keys for keys, _ in review} == {"A", "X", "S", "Y", "J", "K", "U"}
