@@ -94,6 +94,10 @@ def test_declared_flags_are_read():
          {"moves_money"}),
         ({"type": "edit", "draft": "Pay us 5,000 USD", "instructions": "Edit"}, "Approving sends the draft", set()),
         ({"stage": "outline", "result": "...", "message": "Review"}, "Approving passes stage “outline”", set()),
+        # The result being passed on is work, not an action: an outline about payments moves nothing.
+        ({"stage": "outline", "result": "Outline: vendor risk review for the payments platform, checkout",
+          "message": "Review the outline"}, "Approving passes stage “outline”", set()),
+        ({"stage": "payout", "result": "ready", "message": "Approve the payout run?"}, "Approving passes stage", {"moves_money"}),
         ({"level": "manager", "message": "Approval needed from manager (step 1 of 3).\n\nBudget: 52,000 EUR for a purchase"},
          "Approving signs as manager (step 1 of 3): 52,000.00 EUR", {"moves_money"}),
         ({"type": "state_edit", "current_state": {"output": "x", "metadata": {}}, "message": "m"},

@@ -298,7 +298,9 @@ def _read(value: Any, response_schema: Any, kind: str | None) -> Impact:
                 return _with_text_amount(impact, amount, currency)
         return impact
     line, _ = _fallback(name, value)
-    text = _text_of(value)
+    # A stage's `result` is the work being passed on (an outline that mentions "payments"), not
+    # what approving does: only its message asks the question.
+    text = _text_of(get(value, "message")) if name == "stage" else _text_of(value)
     words = _words(text)
     # Only where approving is a yes to the text itself; a form or an editor's text says nothing
     # about what the answer will let happen.
