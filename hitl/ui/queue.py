@@ -23,7 +23,7 @@ from hitl.ui.state import bound, defaults
 from hitl.ui import keys
 from hitl.ui.deadlines import page_deadlines, time_left_label
 from hitl.ui.review_queue import SCOPE_PARAMS, WAITING_LONGER_THAN, QueueScope
-from hitl.ui.tables import batch_blockers, batch_confirm_line, batch_frame, batch_preview, queue_frame
+from hitl.ui.tables import QUEUE_COLUMN_HELP, batch_blockers, batch_confirm_line, batch_frame, batch_preview, queue_frame
 from hitl.ui.text import escape_markdown, visible_controls
 
 __all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "inbox_scope", "open_review", "PAGE_SIZES", "graph_filter"]
@@ -228,13 +228,16 @@ def render_queue() -> None:
         height=min(38 + 35 * len(frame), 38 + 35 * 20),
         column_order=[c for c in frame.columns if (c != "Note" or show_note) and (c != "Time left" or show_deadline)],
         column_config={
-            "Thread": st.column_config.TextColumn("Thread", width=210),
-            "Graph": st.column_config.TextColumn("Graph", width=130),
-            "Kind": st.column_config.TextColumn("Kind", width=110),
+            "Thread": st.column_config.TextColumn("Thread", width=190),
+            "Graph": st.column_config.TextColumn("Graph", width=115),
+            "Kind": st.column_config.TextColumn("Kind", width=100),
             "Waiting": st.column_config.TextColumn("Waiting", width=75, help="Time since the thread paused"),
             "Time left": st.column_config.TextColumn("Time left", width=110, help="Until the timeout policy applies (HITL_CONFIG [[timeouts]]); tinted rows expire soon"),
             "Interrupts": st.column_config.NumberColumn("Interrupts", width=85, help="Pending interrupts on the thread"),
-            "Summary": st.column_config.TextColumn("Summary", width="large", help="What the agent asks; open the review for all of it"),
+            "Tool": st.column_config.TextColumn("Tool", width=120, help=QUEUE_COLUMN_HELP["Tool"]),
+            "Target": st.column_config.TextColumn("Target", width=150, help=QUEUE_COLUMN_HELP["Target"]),
+            "Amount": st.column_config.NumberColumn("Amount", width=95, format="%.2f", help=QUEUE_COLUMN_HELP["Amount"]),
+            "Summary": st.column_config.TextColumn("Summary", width="large", help=QUEUE_COLUMN_HELP["Summary"]),
             "Note": st.column_config.TextColumn("Note", help="Why the thread can only be viewed here"),
         },
     )  # fmt: skip
