@@ -164,6 +164,11 @@ def _resume(inbox: Any, args: argparse.Namespace) -> int:
     answer = json.loads(args.answer)
     view = inbox.thread(args.thread)
     ids = {item.id for item in view.interrupts}
+    if not ids and not args.interrupt:
+        decisions = inbox.history(thread_id=args.thread)
+        last = (f"; already decided by {decisions.iloc[-1]['reviewer']} at {decisions.iloc[-1]['decided_at']}"
+                if len(decisions) else "")
+        raise HitlError(f"Thread {args.thread!r} is not pending (status {view.status}){last}. Nothing was sent.")
     if args.interrupt:
         answers = {args.interrupt: answer}
     elif isinstance(answer, dict) and answer and set(answer) <= ids:

@@ -1130,9 +1130,12 @@ class Store:
             if not thread_ids:
                 return [], None, 0
             # Start from the ids (primary-key lookups), not from a walk of every row of that
-            # status probing them: `+column` keeps the planner off the status/graph indexes.
-            unindexed = {"status = ?": "+status = ?", "graph_id = ?": "+graph_id = ?"}
-            where = [unindexed.get(clause, clause) for clause in where]
+            # status probing them: SQLite's unary `+column` keeps its planner off the
+            # status/graph indexes (PostgreSQL has no unary + on text, and its planner does not
+            # need the hint).
+            if self.dialect.name == "sqlite":
+                unindexed = {"status = ?": "+status = ?", "graph_id = ?": "+graph_id = ?"}
+                where = [unindexed.get(clause, clause) for clause in where]
             where.append(f"thread_id IN ({','.join('?' for _ in thread_ids)})")
             params.extend(thread_ids)
         total_sql = "SELECT COUNT(*) FROM hitl_threads" + (" WHERE " + " AND ".join(where) if where else "")

@@ -21,7 +21,7 @@ def _plan(target: str, **env: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("target, serves", [("run", "streamlit run app.py"), ("api", "uvicorn hitl.api:app")])
+@pytest.mark.parametrize("target, serves", [("run", "-m hitl.ui.serve"), ("api", "uvicorn hitl.api:app")])
 def test_demo_threads_go_into_the_default_database_only(target: str, serves: str) -> None:
     default = _plan(target)
     assert "hitl.demo seed --if-empty" in default and serves in default
