@@ -21,6 +21,7 @@ from hitl.ui.cards.card import (
     json_errors,
     kept_choices,
     show_args,
+    show_edit,
 )
 from hitl.ui.cards.helpers import (
     CALLS_PER_PAGE,
@@ -63,6 +64,7 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
                 show_alert("error", f"{name}: {problem} Fix it or untick this call.")
             elif ticked and text != start:
                 st.caption("Edited: this call runs with your arguments.")
+                show_edit(get(tool, "args", {}), text, what=f"arguments of {name}")
             elif not ticked:
                 st.caption("Unticked: this call will not run.")
             card.field_errors(f"tools[{index}]", strip=f"tools[{index}]")
@@ -155,11 +157,15 @@ def _args_editor(card: Card, index: int, spec: ActionSpec, schema: Mapping[str, 
             card.broken = True
             show_alert("error", problem)
         card.field_errors(f"[{index}].args", strip=f"[{index}].args")
+        if text != start:
+            show_edit(spec.args, text, what=f"arguments of {spec.name}")
         return text
     filled = kept.get("argsform")
-    data = render_schema_form(schema, key=card.key("argsform", index), initial=filled if filled is not None else spec.args)
+    data = render_schema_form(schema, key=card.key("argsform", index), initial=filled if filled is not None else spec.args,
+                              errors=card.errors, shown=card.shown, prefix=f"[{index}].args")
     kept["argsform"] = data
     card.field_errors(f"[{index}].args", strip=f"[{index}].args")
+    show_edit(spec.args, data, what=f"arguments of {spec.name}")
     return data
 
 
