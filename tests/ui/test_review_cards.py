@@ -213,6 +213,7 @@ def test_tool_review_unticked_call_does_not_run_and_edited_args_do(inbox: Inbox,
     assert names == ["search_records", "send_email", "delete_record"]
     at = _open(app, thread_id)
     at.checkbox(key=_key(item.id, "tick", 2)).uncheck().run()
+    at.toggle(key=_key(item.id, "asjson", 1)).set_value(True).run()  # flat args get a form; edit them as JSON here
     email = json.loads(at.text_area(key=_key(item.id, "args", 1)).value)
     at.text_area(key=_key(item.id, "args", 1)).input(json.dumps({**email, "subject": "Signed NDA (final)"})).run()
     button = at.button(key=_key(item.id, "btn", "approve"))
@@ -233,6 +234,7 @@ def test_tool_review_invalid_json_is_flagged_next_to_its_call_and_blocks_approve
     (thread_id,) = seed(inbox, "tool_review")
     item = _only_interrupt(inbox, thread_id)
     at = _open(app, thread_id)
+    at.toggle(key=_key(item.id, "asjson", 0)).set_value(True).run()
     at.text_area(key=_key(item.id, "args", 0)).input('{"query": "open invoices",}').run()
 
     assert any(t.startswith("search_records: Not valid JSON") for t in _texts(at, "error"))
@@ -707,6 +709,7 @@ def test_edited_tool_args_are_shown_as_changed_fields_on_tool_review_and_hitl_re
     item = _only_interrupt(inbox, review_thread)
     at = _open(app, review_thread)
     assert not at.dataframe
+    at.toggle(key=_key(item.id, "asjson", 1)).set_value(True).run()
     email = json.loads(at.text_area(key=_key(item.id, "args", 1)).value)
     at.text_area(key=_key(item.id, "args", 1)).input(json.dumps({**email, "subject": "Signed NDA (final)"})).run()
     (table,) = [d.value for d in at.dataframe]
@@ -721,3 +724,37 @@ def test_edited_tool_args_are_shown_as_changed_fields_on_tool_review_and_hitl_re
     (table,) = [d.value for d in at.dataframe]
     assert table.to_dict("records") == [{"Field": "subject", "Current": "Q3 revenue report", "Yours": "Q3 revenue report (final)"}]
     assert inbox.history(thread_id=batched).empty and inbox.history(thread_id=review_thread).empty
+
+
+def test_tool_review_flat_args_are_edited_in_a_form_and_unedited_fields_are_sent_as_they_were(inbox: Inbox, app) -> None:
+    (thread_id,) = seed(inbox, "tool_review")
+    item = _only_interrupt(inbox, thread_id)
+    email = item.value["tools"][1]["args"]
+    assert all(isinstance(v, str) for v in email.values())
+    at = _open(app, thread_id)
+    assert not [a for a in at.text_area if a.key == _key(item.id, "args", 1)]  # no raw JSON for flat args
+    fields = {name: i for i, name in enumerate(email)}
+    subject = at.text_input(key=_key(item.id, "arg", 1, fields["subject"]))
+    assert subject.value == email["subject"] and subject.label == "subject"
+    if "body" in fields:  # a multi-line body is a text area holding its line breaks, not "\n" escapes
+        body = [a for a in at.text_area if a.key == _key(item.id, "arg", 1, fields["body"])]
+        assert not body or body[0].value == email["body"]
+    subject.input("Signed NDA (final)").run()
+    (table,) = [d.value for d in at.dataframe]
+    assert table.to_dict("records") == [{"Field": "subject", "Current": email["subject"], "Yours": "Signed NDA (final)"}]
+    at.checkbox(key=_key(item.id, "tick", 2)).uncheck().run()
+    at.button(key=_key(item.id, "btn", "approve")).click().run()
+    _confirm(at, item.id, asks="runs 2 tool calls")
+
+    assert not at.exception
+    sent = _audit(inbox, thread_id)[0]["answer"]["approved_tools"]
+    assert sent[1] == {"name": "send_email", "args": {**email, "subject": "Signed NDA (final)"}}
+    assert sent[0] == item.value["tools"][0]  # untouched call: the checkpoint's args
+
+
+def test_only_flat_args_get_a_form() -> None:
+    from hitl.ui.cards.calls import flat_args
+
+    assert flat_args({"a": "x", "n": 5, "ok": True, "f": 0.1})
+    assert not flat_args({"a": {"nested": 1}}) and not flat_args({}) and not flat_args({"d": [1]})
+    assert not flat_args({"n": None}) and not flat_args("text")
