@@ -185,7 +185,18 @@ class Declarations:
                                 "allowed: type, approve, reject, comment_field.")
             why = f'[answers."{key}"]'
             if declared == "kind":
-                out[key] = Contract(answer="object", source="declared", why=why, kind_shape=True)
+                # The kind's own answer; `reject` (a table, e.g. {modified = false, rejected = true})
+                # says what a rejection is where the kind has none (state_edit).
+                kind_values: dict[str, Any] = {}
+                for name in ("approve", "reject"):
+                    if name in entry:
+                        _check_declared_value(where, name, "object", entry[name])
+                        kind_values[f"{name}_value"] = entry[name]
+                comment = entry.get("comment_field")
+                if comment is not None and not isinstance(entry.get("reject"), Mapping):
+                    raise HitlError(f"{where}: comment_field needs reject to be a table it can go into.")
+                out[key] = Contract(answer="object", source="declared", why=why, kind_shape=True, comment_key=comment,
+                                    **kind_values)
                 continue
             if declared == "boolean":
                 if "approve" in entry or "reject" in entry:
@@ -370,7 +381,11 @@ def approves(contract: Contract | None, answer: Any) -> bool | None:
     Fails closed for access rules, four eyes and quorum: an answer is an approval unless the
     contract says it is the rejection (false for yes/no, the declared or inferred reject value).
     """
-    if contract is None or (contract.kind_shape and not contract.shape_kind):
+    if contract is None:
+        return None
+    if contract.kind_shape and not contract.shape_kind:
+        if contract.has_values[1] and _is_rejection(contract, answer):
+            return False  # the declared rejection of a kind-shaped answer
         return None
     if contract.shape_kind:  # a schema's form: only an explicit approved: false reads as a rejection
         return not (isinstance(answer, Mapping) and answer.get("approved") is False)
@@ -378,12 +393,17 @@ def approves(contract: Contract | None, answer: Any) -> bool | None:
         return answer is not False
     _, has_reject = contract.has_values
     if has_reject:
-        rejection = contract.reject_value
-        if isinstance(answer, Mapping) and isinstance(rejection, Mapping):
-            core = {k: v for k, v in answer.items() if k != contract.comment_key}
-            return core != dict(rejection)
-        return answer != rejection
+        return not _is_rejection(contract, answer)
     return True
+
+
+def _is_rejection(contract: Contract, answer: Any) -> bool:
+    """`answer` is the contract's reject value (its comment aside)."""
+    rejection = contract.reject_value
+    if isinstance(answer, Mapping) and isinstance(rejection, Mapping):
+        core = {k: v for k, v in answer.items() if k != contract.comment_key}
+        return core == dict(rejection)
+    return answer == rejection
 
 
 # --------------------------------------------------------------------------- answering
@@ -434,7 +454,8 @@ def quick(contract: Contract, kind: str, value: Any, *, approve: bool, comment: 
     if not approve and contract.no_reject_reason:
         raise InvalidAnswer(f"No one-click reject for this interrupt, it needs a typed answer: {contract.no_reject_reason}.",
                             field_errors={"": "needs a typed answer"})
-    if contract.kind_shape:
+    declared = contract.has_values[0 if approve else 1]
+    if contract.kind_shape and not declared:
         return decisions.quick_answer(contract.shape_kind or kind, value, approve=approve, comment=comment,
                                       reviewer=reviewer, response_schema=response_schema)
     if contract.answer == "boolean":

@@ -126,6 +126,12 @@ class Field:
     maximum: float | None = None
     """`maximum` of a number/integer."""
 
+    exclusive_minimum: float | None = None
+    """`exclusiveMinimum` of a number/integer (pydantic `gt=`)."""
+
+    exclusive_maximum: float | None = None
+    """`exclusiveMaximum` of a number/integer (pydantic `lt=`)."""
+
     max_length: int | None = None
     """`maxLength` of a string."""
 
@@ -313,7 +319,8 @@ class _Builder:
                          max_length=max_length, **common)
         if types in ("number", "integer"):
             return Field(type=types, nullable=nullable, minimum=_bound(spec, "minimum"),
-                         maximum=_bound(spec, "maximum"), **common)
+                         maximum=_bound(spec, "maximum"), exclusive_minimum=_bound(spec, "exclusiveMinimum"),
+                         exclusive_maximum=_bound(spec, "exclusiveMaximum"), **common)
         if types == "boolean":
             return Field(type="boolean", nullable=nullable, **common)
         if types == "array":
@@ -510,9 +517,9 @@ def field_default(f: Field) -> Any:
     if f.type in ("string", "text"):
         return ""
     if f.type in ("number", "integer"):
-        if f.minimum is not None:
-            return f.minimum if f.type == "number" else int(f.minimum)
-        return 0 if f.type == "integer" else 0.0
+        # Zero where the schema allows it; else empty (the form then says it is required),
+        # never a bound the reviewer did not choose.
+        return (0 if f.type == "integer" else 0.0) if _allows(f, 0) else None
     if f.type == "boolean":
         return False
     if f.type == "enum":
@@ -524,6 +531,16 @@ def field_default(f: Field) -> Any:
     if f.type == "union":
         return field_default(f.variants[0].field) if f.variants else None
     return None
+
+
+def _allows(f: Field, number: float) -> bool:
+    """Whether `number` is within the field's bounds."""
+    return not (
+        (f.minimum is not None and number < f.minimum)
+        or (f.maximum is not None and number > f.maximum)
+        or (f.exclusive_minimum is not None and number <= f.exclusive_minimum)
+        or (f.exclusive_maximum is not None and number >= f.exclusive_maximum)
+    )
 
 
 def default_value(schema: Mapping[str, Any] | None) -> Any:
@@ -611,6 +628,8 @@ def _coerce(f: Field, raw: Any, root: Mapping[str, Any]) -> Any:
             if not child.required and (value is None and not child.has_default
                                        or value == "" and child.type in ("string", "text")):
                 continue  # an empty optional field means "not given"
+            if value is None and child.required and not child.nullable and child.type in ("number", "integer"):
+                continue  # an empty required number is missing: "is required", not "None is not a number"
             out[key] = value
         return out
     if f.type == "union":

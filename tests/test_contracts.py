@@ -436,3 +436,24 @@ def test_a_question_payload_with_its_own_response_schema_is_answered_by_the_sche
         desk.resume(thread_id, {item.id: {"approved": True}}, reviewer="alice")
     desk.resume(thread_id, {item.id: {"refund": False, "note": "not eligible"}}, reviewer="alice")
     assert values(desk, thread_id)["status"] == "rejected"
+
+
+def test_a_kind_contract_may_declare_what_a_rejection_is() -> None:
+    from hitl import contracts
+
+    declared = contracts.Declarations.from_policy({"answers": {"state_edit:review_state": {
+        "type": "kind", "reject": {"modified": False, "rejected": True}, "comment_field": "reason"}}})
+    contract = declared.find("state_edit", ["review_state"])
+    assert contract is not None and contract.kind_shape and contract.has_values == (False, True)
+    value = {"type": "state_edit", "current_state": {"output": "x", "metadata": {}}}
+    rejection = contracts.quick(contract, "state_edit", value, approve=False, comment="not yet")
+    assert rejection == {"modified": False, "rejected": True, "reason": "not yet"}
+    assert contracts.approves(contract, rejection) is False  # never read as an approval
+    assert contracts.quick(contract, "state_edit", value, approve=True) == {"modified": False}  # the kind's own approve
+    assert contracts.approves(contract, {"modified": False}) is None  # the kind decides
+    # Without a declared rejection the kind's own refusal stands.
+    plain_kind = contracts.Declarations.from_policy({"answers": {"g:n": {"type": "kind"}}}).find("g", ["n"])
+    with pytest.raises(InvalidAnswer, match="cannot be rejected in one click"):
+        contracts.quick(plain_kind, "state_edit", value, approve=False)
+    with pytest.raises(HitlError, match="comment_field needs reject"):
+        contracts.Declarations.from_policy({"answers": {"g:n": {"type": "kind", "comment_field": "why"}}})

@@ -351,3 +351,21 @@ def test_strange_schemas_never_raise(schema):
     coerce(schema, {"a": 1})
     assert isinstance(validate(schema, {"a": 1}), dict)
     assert root.path == ""
+
+
+def test_a_number_whose_bounds_exclude_zero_starts_empty():
+    class Pay(BaseModel):
+        amount: float = Field(gt=0)
+        below: int = Field(lt=0)
+        at_least: int = Field(ge=5)
+        free: float
+        capped: float = Field(ge=0, le=10)
+
+    schema = Pay.model_json_schema()
+    assert default_value(schema) == {"amount": None, "below": None, "at_least": None, "free": 0.0, "capped": 0.0}
+    fields = by_path(fields_for(schema))
+    assert fields["amount"].exclusive_minimum == 0 and fields["below"].exclusive_maximum == 0
+    # Left empty, a required number is reported missing (not sent as a value nobody typed).
+    data = coerce(schema, default_value(schema))
+    assert "amount" not in data
+    assert validate(schema, data) == {"amount": "is required", "below": "is required", "at_least": "is required"}

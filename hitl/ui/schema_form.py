@@ -72,9 +72,13 @@ def _clamp(value: Any, low: Any, high: Any) -> Any:
 
 
 class _Form:
-    def __init__(self, schema: Mapping[str, Any], key: str) -> None:
+    def __init__(self, schema: Mapping[str, Any], key: str, errors: Mapping[str, str] | None = None,
+                 shown: set[str] | None = None, prefix: str = "") -> None:
         self.schema = schema
         self.key = key
+        self.errors = errors or {}
+        self.shown = shown if shown is not None else set()
+        self.prefix = prefix
 
     def render(
         self,
@@ -85,6 +89,32 @@ class _Form:
         label: str | None = None,
         flat: bool = False,
         hide: str | None = None,
+        data: str | None = None,
+    ) -> Any:
+        """Draw `field` at widget path `path` (data path `data`, the same unless inside a
+        union branch), then the error about exactly that data path, under its widget."""
+        data = path if data is None else data
+        value = self._render(field, current, path=path, label=label, flat=flat, hide=hide, data=data)
+        self._error(data)
+        return value
+
+    def _error(self, data: str) -> None:
+        full = f"{self.prefix}.{data}" if self.prefix and data else (self.prefix or data)
+        if full in self.errors and full not in self.shown:
+            self.shown.add(full)
+            where = data or self.prefix
+            st.error(_md(f"{where}: {self.errors[full]}" if where else self.errors[full]), icon="⚠️")
+
+    def _render(
+        self,
+        field: forms.Field,
+        current: Any,
+        *,
+        path: str,
+        label: str | None,
+        flat: bool,
+        hide: str | None,
+        data: str,
     ) -> Any:
         raw_label = label or field.label
         label = _md(raw_label)
@@ -127,13 +157,13 @@ class _Form:
             return st.selectbox(label, options, index=index, key=wkey, help=help_text, format_func=_option)
         if field.type == "object":
             return self._object(field, current, path=path, label=label, help_text=help_text,
-                                flat=flat, hide=hide)
+                                flat=flat, hide=hide, data=data)
         if field.type == "array":
             return self._array(field, current, path=path, label=label, help_text=help_text,
-                               wkey=wkey, raw_label=raw_label)
+                               wkey=wkey, raw_label=raw_label, data=data)
         if field.type == "union":
             return self._union(field, current, path=path, label=label, help_text=help_text,
-                               wkey=wkey, flat=flat, raw_label=raw_label)
+                               wkey=wkey, flat=flat, raw_label=raw_label, data=data)
         return self._json(field, current, label=label, help_text=help_text, wkey=wkey)
 
     def _number(
@@ -163,6 +193,7 @@ class _Form:
         help_text: str | None,
         flat: bool,
         hide: str | None,
+        data: str,
     ) -> dict[str, Any]:
         current = current if isinstance(current, Mapping) else {}
         names = {child.name for child in field.children}
@@ -177,6 +208,7 @@ class _Form:
                 values[child.name] = self.render(
                     child, child_current, path=f"{path}.{child.name}" if path else child.name,
                     hide=hide if child.name == hide else None,
+                    data=f"{data}.{child.name}" if data else child.name,
                 )
         return values
 
@@ -190,6 +222,7 @@ class _Form:
         help_text: str | None,
         wkey: str,
         raw_label: str,
+        data: str,
     ) -> list[Any]:
         items = list(current) if isinstance(current, (list, tuple)) else []
         item = field.item
@@ -215,7 +248,7 @@ class _Form:
             for index in range(int(count)):
                 item_current = items[index] if index < len(items) else forms.field_default(item)
                 values.append(self.render(item, item_current, path=f"{path}[{index}]",
-                                          label=f"{raw_label} {index + 1}"))
+                                          label=f"{raw_label} {index + 1}", data=f"{data}[{index}]"))
         return values
 
     def _union(
@@ -229,6 +262,7 @@ class _Form:
         wkey: str,
         flat: bool,
         raw_label: str,
+        data: str,
     ) -> Any:
         titles = [variant.title for variant in field.variants]
         matched = forms.pick_variant(field, current, self.schema)
@@ -242,10 +276,12 @@ class _Form:
                 key=f"{wkey}#variant",
                 help=help_text,
             )
+            if field.discriminator:  # the branch hides its discriminator: its error goes under the picker
+                self._error(f"{data}.{field.discriminator}" if data else field.discriminator)
             variant = field.variants[index]
             start = current if index == matched else forms.field_default(variant.field)
             return self.render(variant.field, start, path=f"{path}@{variant.title}", flat=True,
-                               label=raw_label, hide=field.discriminator)
+                               label=raw_label, hide=field.discriminator, data=data)
 
     def _json(
         self, field: forms.Field, current: Any, *, label: str, help_text: str | None, wkey: str
@@ -269,7 +305,8 @@ def _not_null(field: forms.Field) -> forms.Field:
 
 
 def render_schema_form(
-    schema: Mapping[str, Any], *, key: str, initial: Any = None
+    schema: Mapping[str, Any], *, key: str, initial: Any = None, errors: Mapping[str, str] | None = None,
+    shown: set[str] | None = None, prefix: str = "",
 ) -> Any:
     """Draw widgets for a JSON Schema and return the data they hold.
 
@@ -277,6 +314,10 @@ def render_schema_form(
         schema: the JSON Schema (e.g. an interrupt's `response_schema`).
         key: prefix of every widget key, unique per form on the page.
         initial: starting data; the schema's defaults when None.
+        errors: {data path: message} of a refused answer (`hitl.forms.validate` paths, each
+            under `prefix` when given); each is drawn once, under the widget of its field.
+        shown: collects the paths of the errors drawn (the caller shows the rest elsewhere).
+        prefix: where the form's data sits in the answer the errors are about ("[0].args").
 
     Returns:
         The collected data, coerced to the schema's types (`hitl.forms.coerce`): a dict for
@@ -286,7 +327,7 @@ def render_schema_form(
     schema = schema if isinstance(schema, Mapping) else {}
     root = forms.field_for(schema)
     start = initial if initial is not None else forms.default_value(schema)
-    raw = _Form(schema, key).render(root, start, path="")
+    raw = _Form(schema, key, errors, shown, prefix).render(root, start, path="")
     return forms.coerce(schema, raw)
 
 

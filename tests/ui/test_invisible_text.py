@@ -202,6 +202,7 @@ def test_the_review_page_shows_and_flags_every_hidden_character(inbox: Inbox, ap
     assert any(w.startswith("This tool name contains invisible characters (U+200B ZERO WIDTH SPACE)") for w in warnings)
     assert "**make_pay[U+200B]ment**" in seen  # the sensitive call's heading
     # The args editor holds JSON with escapes: visible, and parsed back to the exact strings.
+    at.toggle(key=_key(items["tools_gate"].id, "asjson", 0)).set_value(True).run()  # flat args: a form unless JSON
     args = at.text_area(key=_key(items["tools_gate"].id, "args", 0)).value
     assert '"recipient": "mallory\\u202emoc.live"' in args
 
@@ -253,6 +254,7 @@ def test_an_unedited_call_is_approved_with_its_exact_hidden_characters(inbox: In
 def test_an_edited_call_keeps_the_hidden_characters_of_fields_left_alone(inbox: Inbox, app) -> None:
     at, items = _open(inbox, app)
     gate = items["tools_gate"]
+    at.toggle(key=_key(gate.id, "asjson", 0)).set_value(True).run()
     editor = at.text_area(key=_key(gate.id, "args", 0))
     editor.input(editor.value.replace('"amount": 5', '"amount": 6'))
     at.button(key=_key(gate.id, "btn", "approve")).click().run()
@@ -268,3 +270,23 @@ def test_the_inbox_flags_a_thread_whose_payload_hides_characters(inbox: Inbox, a
     at = app()
     (queue,) = [frame.value for frame in at.dataframe if "Note" in frame.value.columns]
     assert queue.set_index("Thread")["Note"]["sneaky-1"] == "contains invisible characters"
+
+
+def test_the_args_form_keeps_the_exact_text_of_a_field_left_alone_and_checks_a_typed_number(inbox: Inbox, app) -> None:
+    at, items = _open(inbox, app)
+    gate = items["tools_gate"]
+    recipient = at.text_input(key=_key(gate.id, "arg", 0, 0))
+    assert recipient.value == f"mallory{RLO}moc.live"  # the exact text, flagged next to it
+    assert any(plain(w.value).startswith("The value of recipient contains invisible characters") for w in at.warning)
+    amount = at.text_input(key=_key(gate.id, "arg", 0, 1))
+    assert amount.value == "5"
+    amount.input("five").run()
+    assert any("amount: 'five' is not a number." in plain(e.value) for e in at.error)
+    assert at.button(key=_key(gate.id, "btn", "approve")).disabled
+    at.text_input(key=_key(gate.id, "arg", 0, 1)).input("6").run()
+    at.button(key=_key(gate.id, "btn", "approve")).click().run()
+    confirm(at, gate.id, asks="moves money")
+    assert not at.exception, [e.value for e in at.exception]
+    answers = inbox.graph("sneaky").get_state({"configurable": {"thread_id": "sneaky-1"}}).values["answers"]
+    assert answers == [[{"name": NAME, "args": {"recipient": f"mallory{RLO}moc.live", "amount": 6}}]]
+    assert type(answers[0][0]["args"]["amount"]) is int

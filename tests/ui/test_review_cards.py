@@ -213,6 +213,7 @@ def test_tool_review_unticked_call_does_not_run_and_edited_args_do(inbox: Inbox,
     assert names == ["search_records", "send_email", "delete_record"]
     at = _open(app, thread_id)
     at.checkbox(key=_key(item.id, "tick", 2)).uncheck().run()
+    at.toggle(key=_key(item.id, "asjson", 1)).set_value(True).run()  # flat args get a form; edit them as JSON here
     email = json.loads(at.text_area(key=_key(item.id, "args", 1)).value)
     at.text_area(key=_key(item.id, "args", 1)).input(json.dumps({**email, "subject": "Signed NDA (final)"})).run()
     button = at.button(key=_key(item.id, "btn", "approve"))
@@ -233,6 +234,7 @@ def test_tool_review_invalid_json_is_flagged_next_to_its_call_and_blocks_approve
     (thread_id,) = seed(inbox, "tool_review")
     item = _only_interrupt(inbox, thread_id)
     at = _open(app, thread_id)
+    at.toggle(key=_key(item.id, "asjson", 0)).set_value(True).run()
     at.text_area(key=_key(item.id, "args", 0)).input('{"query": "open invoices",}').run()
 
     assert any(t.startswith("search_records: Not valid JSON") for t in _texts(at, "error"))
@@ -604,3 +606,155 @@ def test_tool_arg_schemas_come_from_the_graphs_tool_node(inbox: Inbox) -> None:
     assert set(schemas) >= {"send_email", "make_payment", "delete_record"}
     assert schemas["send_email"]["required"] == ["to", "subject", "body"]
     assert cards.tool_arg_schemas(object()) == {}
+
+
+def _in_order(node: Any) -> list[Any]:
+    """The page's elements in the order they are drawn."""
+    children = getattr(node, "children", None)
+    if not children:
+        return [node]
+    out: list[Any] = []
+    for index in sorted(children):
+        out.extend(_in_order(children[index]))
+    return out
+
+
+def test_schema_form_errors_are_shown_once_each_under_its_field(inbox: Inbox, app) -> None:
+    (thread_id,) = seed(inbox, "schema_form")
+    item = _only_interrupt(inbox, thread_id)
+    form = _key(item.id, "form")
+    at = _open(app, thread_id)
+    at.button(key=_key(item.id, "btn", "submit")).click().run()  # amount empty and an empty message
+
+    errors = _texts(at, "error")
+    for field in ("resolution.amount", "reply.message"):
+        assert len([t for t in errors if field in t]) == 1, errors  # once, not listed again at the bottom
+    assert [t for t in errors if "to correct, shown next to them" in t] == [
+        "The answer does not fit the interrupt's response schema: 2 fields to correct, shown next to them."]
+    drawn = _in_order(at.main)
+    keys = [getattr(e, "key", None) for e in drawn]
+    for widget, field in ((f"{form}:resolution@refund.amount", "resolution.amount"), (f"{form}:reply.message", "reply.message")):
+        after = drawn[keys.index(widget) + 1]
+        assert plain(str(after.value)).startswith(f"{field}:"), (widget, after)
+
+
+def test_state_edit_shows_the_changes_before_submit_and_offers_no_reject_of_its_own(inbox: Inbox, app) -> None:
+    (thread_id,) = seed(inbox, "state_edit")
+    item = _only_interrupt(inbox, thread_id)
+    at = _open(app, thread_id)
+    assert not at.code and not at.dataframe  # nothing edited, no diff
+    assert not [b for b in at.button if b.key == _key(item.id, "btn", "reject")]  # the kind has no rejection
+    old_output = at.text_area(key=_key(item.id, "output")).value
+    metadata = json.loads(at.text_area(key=_key(item.id, "metadata")).value)
+    at.text_area(key=_key(item.id, "output")).input("A shorter digest entry.")
+    assert "reviewed_by" not in metadata and metadata.get("audience") != "all-staff"
+    at.text_area(key=_key(item.id, "metadata")).input(json.dumps({**metadata, "audience": "all-staff",
+                                                                  "reviewed_by": "alice"})).run()
+
+    table = at.dataframe[0].value.set_index("Field")
+    assert table.loc["output", "Current"] == old_output and table.loc["output", "Yours"] == "A shorter digest entry."
+    assert table.loc["metadata.audience", "Current"] == metadata["audience"]
+    assert table.loc["metadata.audience", "Yours"] == "all-staff"
+    assert table.loc["metadata.reviewed_by", "Current"] == "(none)"
+    assert list(table.index) == ["output", "metadata.audience", "metadata.reviewed_by"]  # unchanged fields are not listed
+    assert inbox.history(thread_id=thread_id).empty  # shown before submit: nothing sent yet
+
+
+STATE_EDIT_REJECT = """
+[answers."state_edit:review_state"]
+type = "kind"
+reject = { modified = false, rejected = true }
+comment_field = "reason"
+"""
+
+
+def test_state_edit_reject_sends_the_contracts_reject_value(inbox: Inbox, app, tmp_path, monkeypatch) -> None:
+    from hitl.ui.desk import _open_inbox
+
+    policy = tmp_path / "hitl.toml"
+    policy.write_text(STATE_EDIT_REJECT)
+    monkeypatch.setenv("HITL_CONFIG", str(policy))
+    _open_inbox.clear()
+    (thread_id,) = seed(inbox, "state_edit")
+    item = _only_interrupt(inbox, thread_id)
+    at = _open(app, thread_id)
+    reject = at.button(key=_key(item.id, "btn", "reject"))
+    assert reject.label == 'Reject (sends {"modified": false, "rejected": true})'
+    at.text_area(key=_key(item.id, "output")).input("An edit the reviewer then drops.").run()  # edits do not leak into it
+    at.text_input(key=_key(item.id, "reason")).input("Not ready to publish").run()
+    at.button(key=_key(item.id, "btn", "reject")).click().run()
+
+    assert not at.exception
+    assert _audit(inbox, thread_id)[0]["answer"] == {"modified": False, "rejected": True, "reason": "Not ready to publish"}
+
+
+def test_an_edited_draft_is_shown_as_a_diff_before_it_is_sent(inbox: Inbox, app) -> None:
+    (thread_id,) = seed(inbox, "draft_edit")
+    item = _only_interrupt(inbox, thread_id)
+    at = _open(app, thread_id)
+    assert not at.code  # unedited: no diff
+    new = "Dear Dana,\n\nYour order ships tomorrow."
+    at.text_area(key=_key(item.id, "draft")).input(new).run()
+    (diff,) = [c.value for c in at.code if c.language == "diff"]
+    lines = diff.splitlines()
+    assert lines[:2] == ["--- draft (current)", "+++ draft (yours)"]
+    dropped = [line for line in item.value["draft"].splitlines() if line not in new.splitlines()]
+    assert dropped and all(f"-{line}" in lines for line in dropped)
+    assert "+Your order ships tomorrow." in lines
+    assert inbox.history(thread_id=thread_id).empty
+
+
+def test_edited_tool_args_are_shown_as_changed_fields_on_tool_review_and_hitl_request(inbox: Inbox, app) -> None:
+    (review_thread,) = seed(inbox, "tool_review")
+    item = _only_interrupt(inbox, review_thread)
+    at = _open(app, review_thread)
+    assert not at.dataframe
+    at.toggle(key=_key(item.id, "asjson", 1)).set_value(True).run()
+    email = json.loads(at.text_area(key=_key(item.id, "args", 1)).value)
+    at.text_area(key=_key(item.id, "args", 1)).input(json.dumps({**email, "subject": "Signed NDA (final)"})).run()
+    (table,) = [d.value for d in at.dataframe]
+    assert table.to_dict("records") == [{"Field": "subject", "Current": email["subject"], "Yours": "Signed NDA (final)"}]
+
+    (batched,) = seed(inbox, "agent_batched")
+    item = _only_interrupt(inbox, batched)
+    at = _open(app, batched)
+    at.radio(key=_key(item.id, "decision", 0)).set_value("edit").run()
+    assert not at.dataframe  # the form holds the agent's args: nothing changed yet
+    at.text_input(key=_key(item.id, "argsform", 0) + ":subject").input("Q3 revenue report (final)").run()
+    (table,) = [d.value for d in at.dataframe]
+    assert table.to_dict("records") == [{"Field": "subject", "Current": "Q3 revenue report", "Yours": "Q3 revenue report (final)"}]
+    assert inbox.history(thread_id=batched).empty and inbox.history(thread_id=review_thread).empty
+
+
+def test_tool_review_flat_args_are_edited_in_a_form_and_unedited_fields_are_sent_as_they_were(inbox: Inbox, app) -> None:
+    (thread_id,) = seed(inbox, "tool_review")
+    item = _only_interrupt(inbox, thread_id)
+    email = item.value["tools"][1]["args"]
+    assert all(isinstance(v, str) for v in email.values())
+    at = _open(app, thread_id)
+    assert not [a for a in at.text_area if a.key == _key(item.id, "args", 1)]  # no raw JSON for flat args
+    fields = {name: i for i, name in enumerate(email)}
+    subject = at.text_input(key=_key(item.id, "arg", 1, fields["subject"]))
+    assert subject.value == email["subject"] and subject.label == "subject"
+    if "body" in fields:  # a multi-line body is a text area holding its line breaks, not "\n" escapes
+        body = [a for a in at.text_area if a.key == _key(item.id, "arg", 1, fields["body"])]
+        assert not body or body[0].value == email["body"]
+    subject.input("Signed NDA (final)").run()
+    (table,) = [d.value for d in at.dataframe]
+    assert table.to_dict("records") == [{"Field": "subject", "Current": email["subject"], "Yours": "Signed NDA (final)"}]
+    at.checkbox(key=_key(item.id, "tick", 2)).uncheck().run()
+    at.button(key=_key(item.id, "btn", "approve")).click().run()
+    _confirm(at, item.id, asks="runs 2 tool calls")
+
+    assert not at.exception
+    sent = _audit(inbox, thread_id)[0]["answer"]["approved_tools"]
+    assert sent[1] == {"name": "send_email", "args": {**email, "subject": "Signed NDA (final)"}}
+    assert sent[0] == item.value["tools"][0]  # untouched call: the checkpoint's args
+
+
+def test_only_flat_args_get_a_form() -> None:
+    from hitl.ui.cards.calls import flat_args
+
+    assert flat_args({"a": "x", "n": 5, "ok": True, "f": 0.1})
+    assert not flat_args({"a": {"nested": 1}}) and not flat_args({}) and not flat_args({"d": [1]})
+    assert not flat_args({"n": None}) and not flat_args("text")

@@ -220,3 +220,32 @@ def test_works_inside_st_form(schema):
     at.run()
     assert not at.exception
     assert at.session_state["submitted"]["title"] == "Desk"
+
+
+class Refund(BaseModel):
+    kind: Literal["refund"]
+    amount: float = Field(gt=0)
+    count: int = Field(default=2, gt=0)
+
+
+class Replace(BaseModel):
+    kind: Literal["replace"]
+    sku: str
+
+
+class Resolution(BaseModel):
+    resolution: Annotated[Union[Refund, Replace], Field(discriminator="kind")]
+    fee: float = Field(ge=0)
+
+
+def test_an_amount_that_must_be_positive_starts_empty_and_is_required():
+    at = run(Resolution.model_json_schema())
+    amount = at.number_input(key="order:resolution@refund.amount")
+    assert amount.value is None  # not 0.00, which gt=0 forbids; nothing the reviewer did not type
+    assert at.number_input(key="order:resolution@refund.count").value == 2  # a schema default is kept
+    assert at.number_input(key="order:fee").value == 0.0  # zero is allowed here, so it starts at zero
+    assert "amount" not in at.session_state["data"]["resolution"]
+    assert [e.value.replace("\\", "") for e in at.error] == ["resolution.amount: is required"]
+    amount.set_value(12.5).run()
+    assert at.session_state["data"]["resolution"] == {"kind": "refund", "amount": 12.5, "count": 2}
+    assert not at.error

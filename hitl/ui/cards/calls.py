@@ -3,6 +3,7 @@ per-call decisions of hitl_request, tool_approval and agent_inbox."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,10 +18,12 @@ from hitl.ui.cards.card import (
     Submission,
     call_row,
     calls_page,
+    editor_hidden,
     editor_height,
     json_errors,
     kept_choices,
     show_args,
+    show_edit,
 )
 from hitl.ui.cards.helpers import (
     CALLS_PER_PAGE,
@@ -54,15 +57,29 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
             ticked = st.checkbox(f"Run **{md_escape(name)}**", value=kept["ticks"].get(index, True),
                                  key=card.key("tick", index), **card.on_change())
             show_hidden_note(name, what="This tool name")
-            start = pretty_json(get(tool, "args", {}))
-            text = st.text_area(f"Arguments of {md_escape(name)} (JSON, editable)", value=kept["texts"].get(index, start),
-                                key=card.key("args", index), height=editor_height(start), disabled=not ticked, **card.on_change())
-            problem = json_errors(text) if ticked else None
+            original = get(tool, "args", {})
+            start = pretty_json(original)
+            as_form = flat_args(original) and not st.toggle(
+                "Edit as JSON", value=False, key=card.key("asjson", index), disabled=not ticked, **card.on_change())
+            if as_form:
+                text, problem = _args_form(card, index, name, original, kept["texts"].get(index), disabled=not ticked)
+                problem = problem if ticked else None
+            else:
+                typed = kept["texts"].get(index, start)
+                text = st.text_area(f"Arguments of {md_escape(name)} (JSON, editable)",
+                                    value=typed if isinstance(typed, str) else pretty_json(typed),
+                                    key=card.key("args", index), height=editor_height(start), disabled=not ticked,
+                                    **card.on_change())
+                problem = json_errors(text) if ticked else None
+            if as_form and text == original:
+                text = start  # the form left every field as the checkpoint has it
             if problem:
                 broken = True
-                show_alert("error", f"{name}: {problem} Fix it or untick this call.")
+                if not as_form:  # a form's problem is already shown under its field
+                    show_alert("error", f"{name}: {problem} Fix it or untick this call.")
             elif ticked and text != start:
                 st.caption("Edited: this call runs with your arguments.")
+                show_edit(get(tool, "args", {}), text, what=f"arguments of {name}")
             elif not ticked:
                 st.caption("Unticked: this call will not run.")
             card.field_errors(f"tools[{index}]", strip=f"tools[{index}]")
@@ -73,7 +90,8 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
             kept["texts"][index] = text
     ticks = [kept["ticks"].get(index, True) for index in range(len(tools))]
     texts = [kept["texts"].get(index) for index in range(len(tools))]
-    elsewhere = sorted(i for i, text in kept["texts"].items() if i not in shown and ticks[i] and json_errors(text))
+    elsewhere = sorted(i for i, text in kept["texts"].items()
+                       if i not in shown and ticks[i] and isinstance(text, str) and json_errors(text))
     if elsewhere:
         broken = True
         show_alert("error", f"Tool call{'s' if len(elsewhere) > 1 else ''} {', '.join(str(i + 1) for i in elsewhere[:10])} "
@@ -101,6 +119,62 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
         return Submission(interrupt_id=card.id, answer=answer, comment=reason, verb="rejected all tool calls",
                           approving=False)
     return None
+
+
+def flat_args(args: Any) -> bool:
+    """Tool args a form can edit field by field: a non-empty object of text, numbers and
+    yes/no values (exactly those types: a Decimal or a nested value keeps the JSON editor)."""
+    return (isinstance(args, Mapping) and bool(args) and all(isinstance(k, str) for k in args)
+            and all(type(v) in (str, int, float, bool) for v in args.values()))
+
+
+def _args_form(card: Card, index: int, name: str, original: Mapping[str, Any], typed: Any, *,
+               disabled: bool) -> tuple[dict[str, Any], str | None]:
+    """One widget per argument of a flat args object; (the args, a problem or None).
+
+    A field left as shown is the checkpoint's own value (never re-parsed from its display).
+    Numbers are typed as text (exact: no rounding, no precision lost on large integers) and
+    parsed only when changed; text keeps its line breaks in a text area.
+    """
+    before = typed if isinstance(typed, Mapping) else original
+    out: dict[str, Any] = {}
+    problem = None
+    st.caption(md_escape(f"Arguments of {name} (editable)"))
+    for field_index, (key, value) in enumerate(original.items()):
+        wkey = card.key("arg", index, field_index)
+        label = md_escape(key)
+        current = before.get(key, value)
+        if type(value) is bool:
+            out[key] = st.checkbox(label, value=bool(current), key=wkey, disabled=disabled, **card.on_change())
+        elif type(value) is str:
+            text = current if isinstance(current, str) else str(current)
+            widget = st.text_area if "\n" in text or len(text) > 120 else st.text_input
+            out[key] = widget(label, value=text, key=wkey, disabled=disabled, **card.on_change())
+            editor_hidden(out[key], what=f"The value of {key}")
+        else:
+            shown = json.dumps(value)
+            raw = st.text_input(label, value=json.dumps(current) if _is_number(current) else shown, key=wkey,
+                                disabled=disabled, **card.on_change()).strip()
+            if raw == shown:
+                out[key] = value
+                continue
+            try:
+                number = json.loads(raw)
+            except ValueError:
+                number = None
+            if not _is_number(number):
+                problem = f"{key}: {raw!r} is not a number."
+                show_alert("error", f"{problem} Fix it or untick this call.")
+                out[key] = value
+                continue
+            out[key] = int(number) if type(value) is int and float(number).is_integer() else number
+    # Fields left as they were are the checkpoint's values themselves.
+    return {key: (original[key] if out[key] == original[key] and type(out[key]) is type(original[key]) else out[key])
+            for key in out}, problem
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
 
 
 def sensitive_tools_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
@@ -155,11 +229,15 @@ def _args_editor(card: Card, index: int, spec: ActionSpec, schema: Mapping[str, 
             card.broken = True
             show_alert("error", problem)
         card.field_errors(f"[{index}].args", strip=f"[{index}].args")
+        if text != start:
+            show_edit(spec.args, text, what=f"arguments of {spec.name}")
         return text
     filled = kept.get("argsform")
-    data = render_schema_form(schema, key=card.key("argsform", index), initial=filled if filled is not None else spec.args)
+    data = render_schema_form(schema, key=card.key("argsform", index), initial=filled if filled is not None else spec.args,
+                              errors=card.errors, shown=card.shown, prefix=f"[{index}].args")
     kept["argsform"] = data
     card.field_errors(f"[{index}].args", strip=f"[{index}].args")
+    show_edit(spec.args, data, what=f"arguments of {spec.name}")
     return data
 
 

@@ -19,10 +19,13 @@ from hitl.ui.cards.helpers import (
     NO_REASON,
     OUTCOME_KEY,
     SHORTCUTS,
+    changed_fields,
     combine_reason,
+    diff_cell,
     errors_key,
     get,
     normalize_error_path,
+    text_diff,
 )
 from hitl.ui.context import calls_frame, clip, md_escape, show_alert, show_code_json, show_hidden_note, show_text
 from hitl.ui.text import hidden_note, jsonable, visible_controls
@@ -125,11 +128,20 @@ class Card:
             show_alert("error", f"{where}: {text}" if where else text)
 
     def rest(self) -> None:
-        """The overall message and any error not shown next to a field."""
+        """The overall message and any error not shown next to a field.
+
+        When every field error was drawn next to its field and the message only lists them
+        again, one summary line takes its place ("The answer does not fit …: 2 fields to
+        correct, shown next to them"): each message is shown once.
+        """
+        drawn = dict(self.errors)
         leftover = self.take("")
-        if self.message or leftover:
-            lines = [self.message] if self.message else []
-            lines += [f"{path}: {text}" if path else text for path, text in leftover.items() if text not in self.message]
+        message = self.message
+        if message and drawn and not leftover:
+            message = summary_line(message, drawn)
+        if message or leftover:
+            lines = [message] if message else []
+            lines += [f"{path}: {text}" if path else text for path, text in leftover.items() if text not in message]
             st.error("\n\n".join(md_escape(line) for line in lines), icon="⚠️")
 
     def buttons(self, specs: Sequence[tuple[str, str, str, bool]]) -> str | None:
@@ -187,6 +199,17 @@ class Card:
         widget = right.text_area if area else right.text_input
         details = widget(details_label, key=self.key("reason"), **self.on_change())
         return combine_reason(preset, details)
+
+
+def summary_line(message: str, shown: Mapping[str, str]) -> str:
+    """`message`, or one summary line when it only repeats field errors already shown next to
+    their fields (every one of them appears in it): its lead-in and how many fields to correct."""
+    if not shown or not all(text in message for text in shown.values()):
+        return message
+    head = message.split(":", 1)[0].strip() if ":" in message else ""
+    count = len(shown)
+    where = f"{count} field{'s' if count > 1 else ''} to correct, shown next to {'them' if count > 1 else 'it'}."
+    return f"{head}: {where}" if head else where[:1].upper() + where[1:]
 
 
 CONFIRM_SHORTCUT = "Y"
@@ -345,3 +368,34 @@ def json_errors(text: str) -> str | None:
 def editor_height(text: str, *, low: int = 120, high: int = 420) -> int:
     return max(low, min(high, 26 * (text.count("\n") + 2)))
 
+
+
+def show_changes(before: Any, after: Any, *, what: str) -> None:
+    """What an edit changes, before it is sent: a unified diff for a text, a table of changed
+    fields (field, current, yours) for an object, with a line diff under it for each changed
+    multi-line text. Nothing is drawn when nothing changed. Invisible characters are written out."""
+    if isinstance(before, str) and isinstance(after, str):
+        if before != after:
+            st.caption(md_escape(f"Your changes to the {what}"))
+            st.code(visible_controls(clip(text_diff(before, after, what=what))), language="diff")
+        return
+    rows = changed_fields(before, after)
+    if not rows:
+        return
+    st.caption(md_escape(f"Your changes to the {what}: {len(rows):,} field{'s' if len(rows) > 1 else ''}"))
+    st.dataframe([{"Field": visible_controls(path or what), "Current": visible_controls(clip(diff_cell(old), 300)),
+                   "Yours": visible_controls(clip(diff_cell(new), 300))} for path, old, new in rows],
+                 hide_index=True, width="stretch")
+    for path, old, new in rows:
+        if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
+            st.code(visible_controls(clip(text_diff(old, new, what=path or what))), language="diff")
+
+
+def show_edit(before: Any, edited: Any, *, what: str) -> None:
+    """`show_changes` for an editor's value: JSON text typed over a non-text value is compared
+    parsed (invalid JSON draws nothing: the editor's own error says why)."""
+    if isinstance(edited, str) and not isinstance(before, str):
+        if json_errors(edited) or not edited.strip():
+            return
+        edited = json.loads(edited)
+    show_changes(before, edited, what=what)

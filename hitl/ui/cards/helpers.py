@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -225,3 +227,43 @@ def confirmation_line(kind: str, value: Any, response_schema: Any, answer: Any, 
             line = line[len(head):]
             break
     return f"Confirm: {line}"
+
+
+_ABSENT: Any = object()
+
+
+def changed_fields(before: Any, after: Any, *, path: str = "") -> list[tuple[str, Any, Any]]:
+    """What an edit changed: (field path, before, after) per changed field, nested objects by
+    dotted path ("metadata.priority"); a field that is new or gone has `ABSENT` on its missing side.
+    Two values that are not both objects are one row (path "" at the top)."""
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        rows: list[tuple[str, Any, Any]] = []
+        for key in [*before, *(k for k in after if k not in before)]:
+            sub = f"{path}.{key}" if path else str(key)
+            rows += changed_fields(before.get(key, _ABSENT), after.get(key, _ABSENT), path=sub)
+        return rows
+    if before is not _ABSENT and after is not _ABSENT and type(before) is type(after) and before == after:
+        return []
+    return [(path, before, after)]
+
+
+ABSENT = _ABSENT
+"""The missing side of a field an edit added or removed (`changed_fields`)."""
+
+
+def diff_cell(value: Any) -> str:
+    """One side of a changed field as short text: strings as they are, other values as JSON."""
+    if value is _ABSENT:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def text_diff(before: str, after: str, *, what: str = "text") -> str:
+    """A unified diff of two texts ("--- text (current)", "+++ text (yours)"); "" when equal."""
+    if before == after:
+        return ""
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), fromfile=f"{what} (current)",
+                                 tofile=f"{what} (yours)", lineterm="", n=2)
+    return "\n".join(lines)

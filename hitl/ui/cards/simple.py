@@ -19,6 +19,8 @@ from hitl.ui.cards.card import (
     editor_height,
     json_errors,
     show_args,
+    show_changes,
+    show_edit,
     show_fields,
 )
 from hitl.ui.cards.helpers import combine_reason, get
@@ -93,6 +95,8 @@ def edit_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
                           height=editor_height(text_draft, low=200), **card.on_change())
     editor_hidden(edited, what="The draft")
     changed = edited != text_draft
+    if changed:
+        show_edit(draft, edited, what="draft")
     st.caption("Edited: **Approve** sends your version." if changed else "Unchanged: **Approve** accepts the draft as written.")
     card.field_errors("edited")
     reason = card.reason(label="Reject reason")
@@ -158,18 +162,33 @@ def state_edit_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
     if other:
         st.caption("Other state (not editable here)")
         show_args(other)
-    changed = new_output != output_text or new_metadata.strip() != metadata_text
-    clicked = card.buttons([("approve", "Approve with my edits" if changed else "Approve unchanged", "approve", bool(problem))])
+    # Unedited fields are the checkpoint's own values, not a re-parse of what was displayed.
+    if new_output == output_text:
+        out_value: Any = output
+    elif isinstance(output, str):
+        out_value = new_output
+    else:
+        out_value = json.loads(new_output) if not json_errors(new_output) else new_output
+    metadata_answer = None if new_metadata.strip() == metadata_text else new_metadata
+    changed = new_output != output_text or metadata_answer is not None
+    if changed and isinstance(state, Mapping):
+        edited_metadata = (json.loads(metadata_answer) if metadata_answer.strip() else {}) if metadata_answer is not None \
+            and not problem else get(state, "metadata", {})
+        show_changes(dict(state), {**state, "output": out_value, "metadata": edited_metadata}, what="state")
+    # A Reject only where the contract says what a rejection is (a state edit has none of its own).
+    contract = card.options.contract
+    rejects = contract is not None and contract.has_values[1] and not contract.no_reject_reason
+    reason = card.reason(label="Reject reason") if rejects else ""
+    buttons = [("approve", "Approve with my edits" if changed else "Approve unchanged", "approve", bool(problem))]
+    if rejects:
+        buttons.append(("reject", f"Reject (sends {short_json(contract.reject_value)})", "reject", False))
+    clicked = card.buttons(buttons)
     card.rest()
-    if clicked:
-        # Unedited fields are the checkpoint's own values, not a re-parse of what was displayed.
-        if new_output == output_text:
-            out_value: Any = output
-        elif isinstance(output, str):
-            out_value = new_output
-        else:
-            out_value = json.loads(new_output) if not json_errors(new_output) else new_output
-        metadata_answer = None if new_metadata.strip() == metadata_text else new_metadata
+    if clicked == "reject" and contract is not None:
+        answer = contracts.quick(contract, card.item.kind, value, approve=False, comment=reason)
+        return Submission(interrupt_id=card.id, answer=answer, comment=reason, verb="rejected the state edit",
+                          approving=False)
+    if clicked == "approve":
         answer = decisions.state_edit_answer(current_state=state, new_output=out_value, new_metadata=metadata_answer)
         return Submission(interrupt_id=card.id, answer=answer, approving=True,
                           verb="approved with edits" if answer.get("modified") else "approved unchanged")
@@ -316,10 +335,8 @@ def schema_card(card: Card, value: Any, response_schema: Mapping[str, Any]) -> S
     about = [response_schema.get(k) for k in ("title", "description")] if isinstance(response_schema, Mapping) else []
     if any(about):
         st.caption(md_escape(" — ".join(str(part) for part in about if part)))
-    data = render_schema_form(response_schema, key=card.key("form"))
-    if card.errors:
-        for path, text in card.take("").items():
-            show_alert("error", f"{path or 'Answer'}: {text}")
+    # Each field's error under its widget (`card.shown` records them); the rest, once, in `card.rest`.
+    data = render_schema_form(response_schema, key=card.key("form"), errors=card.errors, shown=card.shown)
     clicked = card.buttons([("submit", "Submit", "approve", False)])
     card.rest()
     if clicked:
