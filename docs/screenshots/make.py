@@ -17,15 +17,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script: make the repo's `hitl` importable
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+from tests.e2e.screenshot import CHROMIUM, CHROMIUM_ARGS, wait_until_up  # noqa: E402 - after the sys.path line
+
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
@@ -44,18 +41,6 @@ def seed(env: dict[str, str]) -> dict[str, tuple[str, str]]:
             kind = item.interrupts[0].kind if item.interrupts else "?"
             threads.setdefault(item.graph_id or "?", (item.thread_id, kind))
     return threads
-
-
-def wait_until_up(url: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"streamlit did not answer on {url} within {timeout:.0f} s")
 
 
 def idle(page, timeout: float = 30_000) -> None:
@@ -104,7 +89,7 @@ def main() -> None:
     )
     rows = []
     try:
-        wait_until_up(url)
+        wait_until_up(url, timeout=90.0)
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
