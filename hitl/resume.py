@@ -209,7 +209,8 @@ def _close_chunk(
     remaining = store.pending_interrupts(succeeded)
     failed_tasks = store.failed_tasks_of([thread_id for thread_id in succeeded if not remaining[thread_id]])
     suspect = {t: e for t, e in errors.items() if ran[t].get("nodes") and not is_invalid_resume(e)}
-    recorded = _recorded_failures(store, suspect)
+    ended = _ran_to_end(store, {t: plans[t].items for t in suspect}, suspect)
+    recorded = _recorded_failures(store, {t: e for t, e in suspect.items() if t not in ended})
     indexed = _indexed(inbox, list(ran))
     outcomes: dict[str, ResumeOutcome | HitlError] = {}
     rows: list[dict[str, Any]] = []
@@ -221,7 +222,9 @@ def _close_chunk(
             outcomes[thread_id] = error if _nothing_ran(error) else _refused_answer(error)
             continue
         state = "done"
-        if error is not None and thread_id in suspect and thread_id not in recorded:
+        if thread_id in ended:
+            status, error_text, new = "completed", _after_end_text(error), []
+        elif error is not None and thread_id in suspect and thread_id not in recorded:
             state, status, error_text, new = "unknown", "unknown", _unknown_text(ran[thread_id]["nodes"], error), []
             outcomes[thread_id] = OutcomeUnknown(
                 _unknown(thread_id, plan.validated, reviewer, started[thread_id], ran[thread_id], error_text)
@@ -241,6 +244,32 @@ def _close_chunk(
 
     _record_decisions(inbox, rows, with_claims=lambda: store.close_claims(closes))
     return outcomes
+
+
+def _ran_to_end(
+    store: Any, items: Mapping[str, Mapping[str, PendingInterrupt]], errors: Mapping[str, BaseException]
+) -> set[str]:
+    """The threads whose run raised (`errors`) after the checkpointer had saved it to its
+    end: the latest checkpoint is newer than the answered interrupts' and has nothing left
+    (no interrupt, failed task or scheduled node). What the nodes did is saved, so the
+    outcome is known: completed, with the error noted. A run stopped anywhere short of END
+    stays "outcome unknown"."""
+    errors = {t: e for t, e in errors.items() if not is_invalid_resume(e) and not _nothing_ran(e)}
+    if not errors:
+        return set()
+    try:
+        finished = store.finished(list(errors))
+    except HitlError:  # where the threads live cannot be read now: nothing proves the end
+        return set()
+    return {
+        thread_id
+        for thread_id, checkpoint_id in finished.items()
+        if all(item.checkpoint_id and checkpoint_id > item.checkpoint_id for item in items[thread_id].values())
+    }
+
+
+def _after_end_text(error: BaseException) -> str:
+    return f"The run reached its end and was saved; then it raised {_error_text(error)}"
 
 
 def _recorded_failures(store: Any, errors: Mapping[str, BaseException]) -> set[str]:
@@ -707,6 +736,8 @@ def _finish(
             state = "done"
             remaining = [pending_interrupt(item) for item in store.pending_interrupts([thread_id])[thread_id]]
             status, error_text = _status(remaining, store.failed_tasks(thread_id) if not remaining else [])
+        elif thread_id in _ran_to_end(store, {thread_id: items}, {thread_id: error}):
+            state, status, error_text = "done", "completed", _after_end_text(error)
         elif result.get("nodes") and thread_id not in _recorded_failures(store, {thread_id: error}):
             state, status, error_text = "unknown", "unknown", _unknown_text(result["nodes"], error)
         else:  # no node started, or LangGraph recorded the node's error: answerable or retryable as before

@@ -659,6 +659,16 @@ class Store:
                 result[thread_id].append((_node_from_task_path(task_path) or "?", str(error)))
         return result
 
+    def finished(self, thread_ids: Iterable[str]) -> dict[str, str]:
+        """{thread: latest checkpoint id} for the threads whose latest checkpoint has nothing
+        left to do: no interrupt, no failed task, no node scheduled (the run reached END)."""
+        latest = self.latest_checkpoints(thread_ids)
+        pending = self.pending_interrupts(latest)
+        failed = self.failed_tasks_of(latest)
+        quiet = [(tid, latest[tid][0]) for tid in latest if not pending[tid] and not failed[tid]]
+        scheduled = self._scheduled(quiet)
+        return {tid: checkpoint_id for tid, checkpoint_id in quiet if tid not in scheduled}
+
     # ------------------------------------------------------------------ the index
 
     def refresh(

@@ -26,6 +26,7 @@ import pytest
 
 from hitl import AlreadyDecided, Inbox, InvalidAnswer, StoreError
 from hitl.outcome import OutcomeUnknown
+from hitl import runner
 from hitl.resume import recover_stale_claims
 from tests.conftest import start
 from tests.fixture_faults import (
@@ -324,6 +325,55 @@ def test_a_retry_that_faults_again_stays_outcome_unknown(env: dict[str, str], de
     assert desk.outcome_unknown(thread_id).reviewer == "bob"
     assert _trail(desk, thread_id) == [("decision", "alice", "unknown"), ("retry", "bob", "unknown")]
     assert side_effect_count(env["side_effects"], thread_id) == 2
+
+
+def _fail_after_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph runs to its end and is saved; then its invoke raises (a connection reset
+    while the run wound down, as seen on a loaded CI machine)."""
+    original = runner.invoke
+
+    def invoke_then_fail(*args: object, **kwargs: object) -> object:
+        original(*args, **kwargs)
+        raise ConnectionError("connection reset after the run (injected)")
+
+    monkeypatch.setattr(runner, "invoke", invoke_then_fail)
+
+
+def test_a_run_saved_to_its_end_that_raises_afterwards_is_completed_not_outcome_unknown(
+    env: dict[str, str], desk: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread_id, interrupt_id = _paused(desk, "ended-then-raised")
+    _fail_after_the_run(monkeypatch)
+    outcome = desk.resume(thread_id, {interrupt_id: APPROVE}, reviewer="alice")
+    assert outcome.status == "completed" and "connection reset after the run" in outcome.error
+    assert _trail(desk, thread_id) == [("decision", "alice", "completed")]
+    assert desk.outcome_unknown(thread_id) is None
+    with pytest.raises(AlreadyDecided, match="already decided by alice"):
+        desk.resume(thread_id, {interrupt_id: APPROVE}, reviewer="bob")
+    assert side_effect_count(env["side_effects"], thread_id) == 1
+
+
+def test_a_batch_run_saved_to_its_end_that_raises_afterwards_is_completed(
+    env: dict[str, str], desk: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = [_paused(desk, f"batch-ended-{n}")[0] for n in range(3)]
+    _fail_after_the_run(monkeypatch)
+    results = desk.batch(threads, approve=True, reviewer="alice")
+    assert [r.result for r in results] == ["completed"] * 3
+    assert [_trail(desk, t) for t in threads] == [[("batch", "alice", "completed")]] * 3
+    assert [side_effect_count(env["side_effects"], t) for t in threads] == [1, 1, 1]
+
+
+def test_a_run_that_raises_short_of_its_end_stays_outcome_unknown(
+    env: dict[str, str], desk: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The node ran, its writes were refused: the latest checkpoint is still the paused one.
+    thread_id, interrupt_id = _paused(desk, "short-of-end")
+    with monkeypatch.context() as patch:
+        inject(desk, "after_node", _raiser(backend_error(desk, "the node's writes")), patch=patch)
+        with pytest.raises(OutcomeUnknown):
+            desk.resume(thread_id, {interrupt_id: APPROVE}, reviewer="alice")
+    assert _trail(desk, thread_id) == [("decision", "alice", "unknown")]
 
 
 def test_a_dead_desks_running_claim_is_refused_as_outcome_unknown_not_taken_over(env: dict[str, str], desk: Inbox) -> None:

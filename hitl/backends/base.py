@@ -76,6 +76,10 @@ class Backend(Protocol):
 
     def failed_tasks_of(self, thread_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]: ...
 
+    def finished(self, thread_ids: Iterable[str]) -> dict[str, str]:
+        """{thread: latest checkpoint id} of the threads that reached END with nothing left."""
+        ...
+
 
 @runtime_checkable
 class Graphs(Protocol):

@@ -201,6 +201,16 @@ class ServerStore(Store):
             result[tid] = [(task.get("name") or "?", str(task["error"])) for task in tasks if task.get("error")]
         return result
 
+    def finished(self, thread_ids: Iterable[str]) -> dict[str, str]:
+        finished: dict[str, str] = {}
+        for tid, snap in self._snapshots(thread_ids).items():
+            if snap is None or snap[0].get("status") != "idle" or snap[1].get("next") or _interrupts_of(snap[0]):
+                continue
+            if any(task.get("error") for task in snap[1].get("tasks") or []):
+                continue
+            finished[tid] = _latest(*snap)[0]
+        return finished
+
     def listed_interrupts(self, thread_ids: Iterable[str]) -> dict[str, list[RawInterrupt]]:
         """The page's interrupts as the last refresh indexed them (no call to the server)."""
         ids = list(dict.fromkeys(thread_ids))
