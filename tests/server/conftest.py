@@ -50,15 +50,12 @@ def _install_server_venv() -> Path:
     stamp = SERVER_VENV / ".installed"
     wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        _see_desk_packages(python)  # the desk's venv may have moved (a worktree's symlinked .venv)
         return python
     try:
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(SERVER_VENV)], check=True, capture_output=True, timeout=120)
-        purelib = subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True, capture_output=True, text=True, timeout=60,
-        ).stdout.strip()  # fmt: skip
-        Path(purelib, "hitl-desk.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        _see_desk_packages(python)
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
             check=True, capture_output=True, text=True, timeout=600,
@@ -72,6 +69,15 @@ def _install_server_venv() -> Path:
         pytest.skip(f"langgraph CLI is not installable here: {exc.cmd[:4]} timed out")
     stamp.write_text(wanted)
     return python
+
+
+def _see_desk_packages(python: Path) -> None:
+    """Point the server venv's .pth at this desk venv's packages (its real path, not a symlink)."""
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    Path(purelib, "hitl-desk.pth").write_text(str(Path(sysconfig.get_paths()["purelib"]).resolve()) + "\n")
 
 
 def _free_port() -> int:
