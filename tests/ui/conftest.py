@@ -70,6 +70,7 @@ def graphs_file(graphs_file: Path, tmp_path: Path) -> Path:
     module = tmp_path / "ui_fixture_graphs.py"
     module.write_text(EXPLOSIVE_SOURCE)
     graphs["explosive"] = f"{module}:explosive"
+    graphs["optional_args_agent"] = f"{Path(__file__).parent / 'fixture_optional_args.py'}:optional_args_agent"
     graphs_file.write_text(json.dumps(data))
     return graphs_file
 
