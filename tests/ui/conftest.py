@@ -111,6 +111,18 @@ def app(desk_env) -> Callable[..., AppTest]:
     return make
 
 
+def open_review(app, thread_id: str | None = None, reviewer: str = "alice") -> AppTest:
+    """The Review page of `thread_id` (the queue's first thread when None), run once, with no exception."""
+    at = app("pages/review.py", reviewer=reviewer, query={"thread": thread_id} if thread_id else None)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def review_key(interrupt_id: str, *parts: object) -> str:
+    """A Review card widget's key: `review:<interrupt id>:<part>:...`."""
+    return ":".join(["review", interrupt_id, *map(str, parts)])
+
+
 def seed(inbox, graph_id: str, count: int = 1, *, start: int = 0) -> list[str]:
     """Run a demo graph `count` times until each pauses; returns the thread ids.
 

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from hitl import Inbox
 from hitl.ui import cards
-from tests.ui.conftest import plain, seed
+from tests.ui.conftest import plain, seed, open_review as _open, review_key as _key
 
 
 ODDBALL_SOURCE = """
@@ -55,19 +55,9 @@ def graphs_file(graphs_file, tmp_path):
     return graphs_file
 
 
-def _open(app, thread_id: str, *, reviewer: str = "alice") -> AppTest:
-    at = app("pages/review.py", reviewer=reviewer, query={"thread": thread_id})
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def _only_interrupt(inbox: Inbox, thread_id: str) -> Any:
     (item,) = inbox.thread(thread_id).interrupts
     return item
-
-
-def _key(interrupt_id: str, *parts: Any) -> str:
-    return ":".join(["review", interrupt_id, *map(str, parts)])
 
 
 def _confirm(at: AppTest, interrupt_id: str, *, asks: str = "") -> None:
