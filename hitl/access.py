@@ -787,46 +787,9 @@ def agreement_key(item: ReviewItem, answer: Any) -> str | None:
 
 # --------------------------------------------------------------------------- tables
 
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS hitl_votes (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        voter TEXT NOT NULL,
-        vote TEXT NOT NULL,
-        answer TEXT,
-        agreement TEXT,
-        comment TEXT NOT NULL DEFAULT '',
-        voted_at DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (thread_id, interrupt_id, voter)
-    )""",
-    """CREATE TABLE IF NOT EXISTS hitl_access_facts (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        source_key TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        tools TEXT NOT NULL DEFAULT ',',
-        level TEXT,
-        requested_by TEXT,
-        PRIMARY KEY (thread_id, interrupt_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS hitl_access_facts_source ON hitl_access_facts (thread_id, source_key)",
-    """CREATE TABLE IF NOT EXISTS hitl_requesters (
-        thread_id TEXT PRIMARY KEY,
-        requested_by TEXT NOT NULL,
-        checkpoint_id TEXT NOT NULL,
-        pinned_at DOUBLE PRECISION NOT NULL
-    )""",
-)
-
-
 def ensure_tables(store: Store) -> None:
-    """Create `hitl_votes`, `hitl_access_facts` and `hitl_requesters` once per store (portable SQL)."""
-    if getattr(store, "_hitl_access_tables", False):
-        return
-    with store.connection(write=True) as conn:
-        for statement in _TABLES:
-            conn.execute(statement)
-    store._hitl_access_tables = True  # type: ignore[attr-defined]
+    """`hitl_votes`, `hitl_access_facts` and `hitl_requesters` exist once the store is open
+    (`hitl.storage.migrations` creates them); kept for callers that still ask."""
 
 
 # --------------------------------------------------------------------------- votes

@@ -267,50 +267,6 @@ def _review_url(settings: Settings, thread_id: str) -> str:
 
 # --------------------------------------------------------------------------- tables
 
-_TABLES = (
-    # DOUBLE PRECISION, not REAL: PostgreSQL's REAL is 4 bytes, which rounds epoch seconds to
-    # minutes; SQLite reads DOUBLE PRECISION as REAL.
-    """
-    CREATE TABLE IF NOT EXISTS hitl_outbox (
-        id TEXT PRIMARY KEY,
-        event_key TEXT NOT NULL,
-        event_type TEXT NOT NULL,
-        endpoint TEXT NOT NULL,
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT,
-        body TEXT NOT NULL,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        retry_from INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at DOUBLE PRECISION NOT NULL,
-        lease_until DOUBLE PRECISION,
-        claimed_by TEXT,
-        last_status INTEGER,
-        last_error TEXT,
-        created_at DOUBLE PRECISION NOT NULL,
-        delivered_at DOUBLE PRECISION,
-        UNIQUE (event_key, endpoint)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS hitl_outbox_due ON hitl_outbox (state, next_attempt_at)",
-    "CREATE INDEX IF NOT EXISTS hitl_outbox_thread ON hitl_outbox (thread_id, event_type)",
-    """
-    CREATE TABLE IF NOT EXISTS hitl_deliveries (
-        id TEXT PRIMARY KEY,
-        outbox_id TEXT NOT NULL,
-        attempt INTEGER NOT NULL,
-        worker TEXT NOT NULL,
-        started_at DOUBLE PRECISION NOT NULL,
-        duration_ms DOUBLE PRECISION,
-        status_code INTEGER,
-        outcome TEXT NOT NULL,
-        error TEXT,
-        response_excerpt TEXT
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS hitl_deliveries_outbox ON hitl_deliveries (outbox_id, started_at)",
-)
-
 _OUTBOX_COLUMNS = (
     "id", "event_key", "event_type", "endpoint", "thread_id", "interrupt_id", "body", "state", "attempts",
     "retry_from", "next_attempt_at", "lease_until", "claimed_by", "last_status", "last_error", "created_at",
@@ -326,7 +282,8 @@ _ready_lock = threading.Lock()
 
 
 def ensure_tables(inbox: Desk) -> None:
-    """Create `hitl_outbox` and `hitl_deliveries` once per store (idempotent)."""
+    """Refuse a read-only store: `hitl_outbox` and `hitl_deliveries` exist once a store is open
+    (`hitl.storage.migrations`), but deliveries must be recorded."""
     store = inbox.store
     with _ready_lock:
         if store in _ready_stores:
@@ -336,9 +293,6 @@ def ensure_tables(inbox: Desk) -> None:
                 f"The database {store.display_url} is read-only: webhook notifications need to record "
                 "their deliveries. Fix the file's permissions, or run the watcher against a writable copy."
             )
-        with store.connection(write=True) as conn:
-            for statement in _TABLES:
-                conn.execute(statement)
         _ready_stores.add(store)
 
 

@@ -83,29 +83,6 @@ _POLICY_KEYS = frozenset(
     {"graph", "kind", "expire_after", "on_expire", "escalate_to", "on_expire_final", "warn_before", "name"}
 )
 
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS hitl_escalations (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        level TEXT NOT NULL,
-        from_level TEXT,
-        escalated_at DOUBLE PRECISION NOT NULL,
-        reviewer TEXT NOT NULL,
-        PRIMARY KEY (thread_id, interrupt_id, level)
-    )""",
-    """CREATE TABLE IF NOT EXISTS hitl_extensions (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        level TEXT NOT NULL DEFAULT '',
-        extra_seconds DOUBLE PRECISION NOT NULL,
-        reviewer TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        extended_at DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (thread_id, interrupt_id)
-    )""",
-)
-
-
 # --------------------------------------------------------------------------- durations
 
 _UNITS = {
@@ -277,24 +254,8 @@ def _policies(inbox: Desk) -> list[TimeoutPolicy]:
 
 
 def _ensure_tables(store: Store) -> bool:
-    """Create `hitl_escalations` and `hitl_extensions` once per store; False if they cannot exist."""
-    state = store.__dict__.get("_hitl_policy_tables")
-    if state is not None:
-        return state
-    if store.read_only:
-        try:
-            store.query("SELECT 1 FROM hitl_escalations WHERE 1 = 0")
-            store.query("SELECT 1 FROM hitl_extensions WHERE 1 = 0")
-            state = True
-        except StoreError:
-            state = False  # a read-only database the sweeper never wrote to: nothing escalated
-    else:
-        with store.connection(write=True) as conn:
-            for statement in _TABLES:
-                conn.execute(statement)
-        state = True
-    store.__dict__["_hitl_policy_tables"] = state
-    return state
+    """`hitl_escalations` and `hitl_extensions` exist once the store is open (`hitl.storage.migrations`)."""
+    return True
 
 
 def _in_chunks(store: Store, sql: str, thread_ids: Sequence[str]) -> list[tuple]:

@@ -45,16 +45,9 @@ from hitl.audit import GENESIS_HASH, audit_key, head_mac, row_hash
 from hitl.errors import AlreadyDecided, InvalidAnswer, StoreError
 from hitl.outcome import OutcomeUnknown, UnknownOutcome
 from hitl.storage.dialect import SQLITE, Dialect
+from hitl.storage.migrations import migrate_sqlite, pending_sqlite, refuse_read_only
 from hitl.storage.postgres import open_postgres
-from hitl.storage.schema import (
-    AUDIT_COLUMNS,
-    BACKFILL_FROM_CHECKPOINTS,
-    COUNT_TRIGGERS_SQLITE,
-    COUNTS_FROM_THREADS,
-    DESK_TABLES_SQLITE,
-    DIRTY_TRIGGERS_SQLITE,
-    SEARCH_SQLITE,
-)
+from hitl.storage.schema import AUDIT_COLUMNS
 
 __all__ = [
     "Store",
@@ -259,6 +252,8 @@ class Store:
         # `errors` and closes; SQLite's is built here, PostgreSQL's by hitl.storage.postgres.
         self._backend = backend if backend is not None else _SqliteBackend(connection, lock)
         self._local = threading.local()
+        self.search_index = False
+        """Whether SQLite's FTS5 trigram index exists (PostgreSQL searches with pg_trgm instead)."""
 
     # ------------------------------------------------------------------ opening
 
@@ -366,46 +361,27 @@ class Store:
             read_only=read_only,
         )
         store.read_only_reason = read_only_reason
-        if not read_only:
+        if read_only:
+            pending = pending_sqlite(conn)
+            if pending:
+                conn.close()
+                raise refuse_read_only(pending, f"file {path!r}")
+        else:
             store._setup_sqlite()
+        # FTS5 is optional: migration 1 creates the trigram index only where SQLite has it.
+        store.search_index = store._table_exists("hitl_search")
         return store
 
     def _setup_sqlite(self) -> None:
+        """The saver's tables, then the desk's migrations (`hitl.storage.migrations`)."""
         try:
             with self._lock:
                 self.saver.setup()
-                fresh = not self._table_exists("hitl_threads")
-                counts_fresh = not self._table_exists("hitl_counts")
-                # One transaction: an agent writing meanwhile never meets a missing trigger.
-                script = DESK_TABLES_SQLITE + DIRTY_TRIGGERS_SQLITE + COUNT_TRIGGERS_SQLITE
-                if counts_fresh:
-                    script += COUNTS_FROM_THREADS + ";"
-                if fresh:
-                    # Threads written before the triggers existed: index them once (in the
-                    # background when there are many, see `backfill`).
-                    script += "".join(statement + ";" for statement in BACKFILL_FROM_CHECKPOINTS)
-                self._conn.executescript("BEGIN IMMEDIATE;" + script + "COMMIT;")
-                _migrate_claims_sqlite(self._conn)
+                migrate_sqlite(self._conn)
         except sqlite3.DatabaseError as exc:
             if self._conn.in_transaction:
                 self._conn.rollback()
             raise StoreError(f"Could not prepare the desk's tables in {self.url}: {exc}", cause=exc) from None
-        self._setup_sqlite_search()
-
-    def _setup_sqlite_search(self) -> None:
-        """The trigram search index, when this SQLite has FTS5 (else search scans)."""
-        try:
-            with self._lock:
-                fresh = not self._table_exists("hitl_search_docs")
-                script = SEARCH_SQLITE
-                if fresh:
-                    script += "INSERT INTO hitl_search_docs (thread_id, search_text) SELECT thread_id, search_text FROM hitl_threads;"
-                self._conn.executescript("BEGIN IMMEDIATE;" + script + "COMMIT;")
-            self.search_index = True
-        except sqlite3.DatabaseError:
-            if self._conn.in_transaction:
-                self._conn.rollback()
-            self.search_index = False
 
     def _table_exists(self, name: str) -> bool:
         row = self._conn.execute(
@@ -1555,7 +1531,6 @@ class Store:
         seqs = []
         sql = self.dialect.sql
         with self.connection(write=True) as conn:
-            self._ensure_audit_head(conn)
             # A no-op write on the head row first: on PostgreSQL it row-locks the head, so
             # concurrent appenders queue here instead of racing for the same seq.
             conn.execute(sql("UPDATE hitl_audit_head SET seq = seq WHERE id = 1"))
@@ -1591,34 +1566,9 @@ class Store:
                 )
         return seqs
 
-    def _ensure_audit_head(self, conn: Any) -> None:
-        # Created here rather than with the other desk tables so every backend gets it
-        # (the DDL is portable). Remembered only once it is seen committed: the CREATE runs in
-        # the caller's transaction, which may still roll back (a failing first append).
-        if getattr(self, "_audit_head_ready", False):
-            return
-        exists = (
-            "SELECT to_regclass('hitl_audit_head') IS NOT NULL"
-            if self.dialect.name == "postgres"
-            else "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'hitl_audit_head'"
-        )
-        if conn.execute(exists).fetchone()[0]:
-            self._audit_head_ready = True
-            return
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS hitl_audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, "
-            "row_hash TEXT NOT NULL, mac TEXT, updated_at DOUBLE PRECISION NOT NULL)"
-        )
-
     def audit_head(self) -> dict[str, Any] | None:
         """The sealed tip of the audit chain (`seq`, `row_hash`, `mac`), or None if never written."""
-        try:
-            rows = self.query("SELECT seq, row_hash, mac FROM hitl_audit_head WHERE id = 1")
-        except StoreError:
-            if not self.read_only:
-                with self.connection(write=True) as conn:
-                    self._ensure_audit_head(conn)
-            return None  # no head table yet: written by a desk older than head tracking
+        rows = self.query("SELECT seq, row_hash, mac FROM hitl_audit_head WHERE id = 1")
         if not rows:
             return None
         return {"seq": int(rows[0][0]), "row_hash": rows[0][1], "mac": rows[0][2]}
@@ -1832,21 +1782,6 @@ def _claim_dict(row: Sequence[Any]) -> dict[str, Any]:
         "lease_until": datetime.fromtimestamp(float(lease_until), timezone.utc),
         "finished_at": datetime.fromtimestamp(float(finished_at), timezone.utc) if finished_at else None,
     }
-
-
-def _migrate_claims_sqlite(conn: sqlite3.Connection) -> None:
-    """Add `hitl_claims.runs_graph` to a database created before it existed (0: its open
-    claims are treated as never having run the graph, as that desk did)."""
-    if "runs_graph" in {row[1] for row in conn.execute("PRAGMA table_info(hitl_claims)")}:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:  # checked again under the write lock: another desk may have just added it
-        if "runs_graph" not in {row[1] for row in conn.execute("PRAGMA table_info(hitl_claims)")}:
-            conn.execute("ALTER TABLE hitl_claims ADD COLUMN runs_graph INTEGER NOT NULL DEFAULT 0")
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
 
 
 def _no_nul(text: str | None) -> str | None:
