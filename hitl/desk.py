@@ -1,6 +1,6 @@
 """`Desk`: one open desk (database, graph registry, settings) and what every use case shares.
 
-The services (`hitl.resume`, `hitl.policy`, `hitl.notify`, `hitl.services`) take a `Desk`;
+The services (`hitl.services`, `hitl.policy`, `hitl.notify`) take a `Desk`;
 the facade `hitl.inbox.Inbox` is a `Desk` with the public use cases on top. What lives here is
 what they all need and what holds state across calls: the store, the registry, the parsed
 `[access]` policy and answer contracts, the incremental index (and its background first

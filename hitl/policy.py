@@ -42,12 +42,13 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from hitl import contracts
-from hitl import resume as resume_module
+from hitl.services.resolve import resolve as resolve_thread
+from hitl.services.resume_one import resume as resume_thread
 from hitl.access import audit_context
 from hitl.desk import Desk
 from hitl.domain import PendingInterrupt, PendingThread
 from hitl.reading import pending_interrupt, pending_thread
-from hitl.resume import recover_stale_claims
+from hitl.services.recovery import recover_stale_claims
 from hitl.store import Store
 from hitl.durations import format_duration
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, StoreError, ThreadNotFound, UnknownGraph
@@ -740,7 +741,7 @@ def _apply(inbox: Desk, info: DeadlineInfo, *, moment: float, dry_run: bool) -> 
 def _decide_as_system(inbox: Desk, info: DeadlineInfo, *, approve: bool, comment: str) -> Any:
     """One-click answer as `system:timeout`, through the claim; None if no longer pending.
 
-    Calls `hitl.resume` directly rather than `Inbox.decide`: the sweeper is not a signed-in
+    Calls `hitl.services.resume_one` directly rather than `Inbox.decide`: the sweeper is not a signed-in
     reviewer (in login mode the Inbox would ask the UI's session for one), and the policy
     it applies was configured by whoever wrote HITL_CONFIG.
     """
@@ -753,7 +754,7 @@ def _decide_as_system(inbox: Desk, info: DeadlineInfo, *, approve: bool, comment
         inbox.contract(item, info.graph_id), item.kind, item.value, approve=approve, comment=comment,
         reviewer=SYSTEM_REVIEWER, response_schema=item.response_schema,
     )  # fmt: skip
-    return resume_module.resume(
+    return resume_thread(
         inbox, info.thread_id, {item.id: answer}, reviewer=SYSTEM_REVIEWER, comment=comment, action="timeout"
     )
 
@@ -764,7 +765,7 @@ def _resolve_instead(inbox: Desk, info: DeadlineInfo, comment: str, label: str, 
     if len(pending) > 1:
         return "skipped", f"{label}: no one-click reject for this kind ({reason}) and other interrupts are pending; left for a human"
     try:
-        resume_module.resolve(inbox, info.thread_id, reviewer=SYSTEM_REVIEWER, reason=f"{comment}; no one-click reject for kind {info.kind}")
+        resolve_thread(inbox, info.thread_id, reviewer=SYSTEM_REVIEWER, reason=f"{comment}; no one-click reject for kind {info.kind}")
     except HitlError as exc:
         return "skipped", f"{label}: could not close it ({exc}); left for a human"
     return "rejected", f"{label}: expired: no one-click reject for kind {info.kind}; thread marked resolved (nothing ran)"
