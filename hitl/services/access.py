@@ -13,17 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hitl.access import (
-    Principal,
-    ReviewItem,
-    agreement_key,
-    approves,
-    decidable_sql,
-    ensure_tables,
-    match_key,
-    thread_requesters,
-    votes,
-)
+from hitl.access.answers import agreement_key, approves
+from hitl.access.items import ReviewItem
+from hitl.access.names import match_key
+from hitl.access.queue_sql import decidable_sql
+from hitl.access.requesters import thread_requesters
+from hitl.access.votes import ensure_tables, votes
+from hitl.domain import Principal
 from hitl.desk import Desk
 from hitl.errors import InvalidAnswer, NotAuthorized
 from hitl.domain import Page
