@@ -8,6 +8,8 @@ from typing import Any
 from hitl.domain import Principal
 from hitl.errors import HitlError
 from hitl.payloads import classify
+from hitl.storage.access_sql import audit_context_row
+from hitl.storage.threads_sql import indexed_threads
 from hitl.store import Store
 from hitl.access.items import ReviewItem
 from hitl.access.policy import AccessPolicy
@@ -100,13 +102,9 @@ def audit_context(store: Store, thread_id: str, interrupt_id: str, *, history: i
     """
     found: dict[str, Any] = {}
     try:
-        rows = store.query(
-            "SELECT graph_id, kind, payload FROM hitl_audit WHERE thread_id = ? AND interrupt_id = ? "
-            "AND kind IS NOT NULL AND payload IS NOT NULL AND payload <> 'null' ORDER BY seq DESC LIMIT 1",
-            (thread_id, interrupt_id),
-        )
-        if rows:
-            found = {"graph_id": rows[0][0], "kind": rows[0][1], "payload": loads_stored(rows[0][2])}
+        row = audit_context_row(store, thread_id, interrupt_id)
+        if row is not None:
+            found = {"graph_id": row[0], "kind": row[1], "payload": loads_stored(row[2])}
     except Exception:  # no audit table yet, a database error: look elsewhere
         pass
     if "kind" not in found:
@@ -123,8 +121,7 @@ def audit_context(store: Store, thread_id: str, interrupt_id: str, *, history: i
             pass
     if not found.get("graph_id"):
         try:
-            rows = store.query("SELECT graph_id FROM hitl_threads WHERE thread_id = ?", (thread_id,))
-            graph_id = rows[0][0] if rows else None
+            graph_id = indexed_threads(store, [thread_id]).get(thread_id, (None, None))[1]
             if not graph_id:
                 latest = store.latest_checkpoint(thread_id)
                 graph_id = latest[1].get("graph_id") if latest else None

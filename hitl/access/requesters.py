@@ -9,7 +9,7 @@ from typing import Any
 from hitl.errors import StoreError
 from hitl.store import Store
 from hitl.access.names import clean_name
-from hitl.access.votes import ensure_tables
+from hitl.storage.access_sql import ensure_access_tables, pin_requesters, requester_rows
 
 
 def thread_requesters(
@@ -34,7 +34,7 @@ def thread_requesters(
     if not ids:
         return {}
     if not store.read_only:
-        ensure_tables(store)
+        ensure_access_tables(store)
     # Pinned requesters never change, and neither does a thread's first checkpoint, so both
     # are cached for the store's life: a decision then costs no query for them.
     cache = _requester_cache(store)
@@ -56,12 +56,12 @@ def thread_requesters(
     for start in range(0, len(misses), 500):
         chunk = misses[start : start + 500]
         try:
-            rows = _requester_rows(store, chunk, pinned=pinned_table, with_latest=latest is None)
+            rows = requester_rows(store, chunk, pinned=pinned_table, with_latest=latest is None)
         except StoreError:
             if not store.read_only or not pinned_table:
                 raise
             pinned_table = False  # a read-only database from before pinning: no table to read
-            rows = _requester_rows(store, chunk, pinned=False, with_latest=latest is None)
+            rows = requester_rows(store, chunk, pinned=False, with_latest=latest is None)
         for thread_id, pinned, first_id, first_meta, last_id, last_meta in rows:
             if pinned:
                 out[thread_id] = cache[thread_id] = pinned
@@ -86,7 +86,7 @@ def thread_requesters(
                     out[thread_id] = requester
                     to_pin.append((thread_id, requester, "", time.time()))
     if to_pin and not store.read_only:
-        pinned_now = _pin(store, to_pin)
+        pinned_now = pin_requesters(store, to_pin)
         if pinned_now is not None:  # else not pinned this time: derived again next time, same answer
             out.update(pinned_now)
             cache.update(pinned_now)
@@ -102,51 +102,6 @@ def _requester_cache(store: Store) -> dict[str, str | None]:
     if len(cache) > 200_000:
         cache.clear()
     return cache
-
-
-def _requester_rows(store: Store, thread_ids: Sequence[str], *, pinned: bool, with_latest: bool) -> list[tuple]:
-    """(thread, pinned requester, first checkpoint id and metadata, latest id and metadata) in
-    one query; checkpoint metadata is read only for threads without a pinned requester."""
-    marks = ",".join("?" for _ in thread_ids)
-    skip = "r.thread_id IS NULL AND " if pinned else ""
-    latest_cols = "b.last_id, l.metadata" if with_latest else "b.last_id, NULL"
-    latest_join = (
-        f"LEFT JOIN checkpoints l ON {skip}l.thread_id = b.thread_id AND l.checkpoint_ns = '' "
-        "AND l.checkpoint_id = b.last_id AND b.last_id <> b.first_id"
-        if with_latest
-        else ""
-    )
-    sql = f"""
-        SELECT b.thread_id, {"r.requested_by" if pinned else "NULL"}, b.first_id, f.metadata, {latest_cols}
-        FROM (
-            SELECT thread_id, MIN(checkpoint_id) AS first_id, MAX(checkpoint_id) AS last_id FROM checkpoints
-            WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
-        ) b
-        {"LEFT JOIN hitl_requesters r ON r.thread_id = b.thread_id" if pinned else ""}
-        LEFT JOIN checkpoints f ON {skip}f.thread_id = b.thread_id AND f.checkpoint_ns = '' AND f.checkpoint_id = b.first_id
-        {latest_join}
-    """
-    return store.query(sql, list(thread_ids))
-
-
-def _pin(store: Store, rows: list[tuple[str, str, str, float]]) -> dict[str, str] | None:
-    """Pin requesters (first writer wins); returns what is pinned for those threads now, or
-    None when the database refused the write (e.g. locked)."""
-    try:
-        with store.connection(write=True) as conn:
-            conn.executemany(
-                store.dialect.sql(
-                    "INSERT INTO hitl_requesters (thread_id, requested_by, checkpoint_id, pinned_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING"
-                ),
-                rows,
-            )
-        ids = [row[0] for row in rows]
-        marks = ",".join("?" for _ in ids)
-        found = store.query(f"SELECT thread_id, requested_by FROM hitl_requesters WHERE thread_id IN ({marks})", ids)
-    except StoreError:
-        return None
-    return {thread_id: requester for thread_id, requester in found}
 
 
 def requester_metadata(requester: str | None) -> dict[str, str]:

@@ -8,6 +8,7 @@ from hitl.errors import HitlError
 from hitl.desk import Desk
 from hitl.domain import PendingInterrupt
 from hitl.store import checkpoint_time
+from hitl.storage.threads_sql import indexed_threads
 
 
 def audit_outcome(
@@ -42,7 +43,7 @@ def audit_rows(
     error: str | None,
 ) -> list[dict[str, Any]]:
     """`decision_rows` of one thread, with its graph and waiting time looked up."""
-    indexed_since, graph_id = indexed_threads(inbox, [thread_id]).get(thread_id, (None, None))
+    indexed_since, graph_id = indexed_threads(inbox.store, [thread_id]).get(thread_id, (None, None))
     if not graph_id:
         try:
             latest = inbox.store.latest_checkpoint(thread_id)
@@ -51,17 +52,6 @@ def audit_rows(
         graph_id = (latest[1] if latest else {}).get("graph_id")
     return decision_rows(thread_id, items, validated, reviewer, comment, action, started, outcome=outcome, error=error,
                           indexed_since=indexed_since, graph_id=graph_id)  # fmt: skip
-
-
-def indexed_threads(inbox: Desk, thread_ids: list[str]) -> dict[str, tuple[float | None, str | None]]:
-    """(waiting_since, graph_id) of indexed threads, from the desk's index."""
-    if not thread_ids:
-        return {}
-    marks = ",".join("?" for _ in thread_ids)
-    rows = inbox.store.query(
-        f"SELECT thread_id, waiting_since, graph_id FROM hitl_threads WHERE thread_id IN ({marks})", thread_ids
-    )
-    return {row[0]: (float(row[1]) if row[1] is not None else None, row[2]) for row in rows}
 
 
 def decision_rows(

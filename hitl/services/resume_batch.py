@@ -13,8 +13,9 @@ from hitl.desk import Desk
 from hitl.domain import ResumeOutcome
 from hitl.reading import pending_interrupt
 from hitl.store import RawInterrupt
-from hitl.services.decision_log import audit_outcome, decision_rows, indexed_threads, record_decisions
+from hitl.services.decision_log import audit_outcome, decision_rows, record_decisions
 from hitl.services.leases import Leases
+from hitl.storage.threads_sql import indexed_threads
 from hitl.services.outcomes import after_end_text, nothing_ran, outcome_status, ran_to_end, recorded_failures, refused_answer, unknown_of, unknown_text, unrecorded
 from hitl.services.resume_one import finish_run, refusal
 from hitl.services.resume_plan import ResumePlan, check_answers, plan_resume, reviewer_of, still_pending
@@ -182,7 +183,7 @@ def _close_chunk(
     suspect = {t: e for t, e in errors.items() if ran[t].get("nodes") and not is_invalid_resume(e)}
     ended = ran_to_end(store, {t: plans[t].items for t in suspect}, suspect)
     recorded = recorded_failures(store, {t: e for t, e in suspect.items() if t not in ended})
-    indexed = indexed_threads(inbox, list(ran))
+    indexed = indexed_threads(inbox.store, list(ran))
     outcomes: dict[str, ResumeOutcome | HitlError] = {}
     rows: list[dict[str, Any]] = []
     closes: list[tuple[str, list[str], str | None]] = []  # (thread, interrupts, new state; None: release)
