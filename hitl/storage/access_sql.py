@@ -91,16 +91,13 @@ def insert_vote(
     agreement: str | None, comment: str, voted_at: float,
 ) -> bool:  # fmt: skip
     """Record one vote; False when this voter already voted on the interrupt."""
-    with store.connection(write=True) as conn:
-        return bool(
-            conn.execute(
-                store.dialect.sql(
-                    "INSERT INTO hitl_votes (thread_id, interrupt_id, voter, vote, answer, agreement, comment, voted_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, interrupt_id, voter) DO NOTHING"
-                ),
-                (thread_id, interrupt_id, voter, vote, answer_json, agreement, comment, voted_at),
-            ).rowcount
+    return bool(
+        store.execute_write(
+            "INSERT INTO hitl_votes (thread_id, interrupt_id, voter, vote, answer, agreement, comment, voted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, interrupt_id, voter) DO NOTHING",
+            (thread_id, interrupt_id, voter, vote, answer_json, agreement, comment, voted_at),
         )
+    )
 
 
 def requester_rows(store: SqlStore, thread_ids: Sequence[str], *, pinned: bool, with_latest: bool) -> list[tuple]:
