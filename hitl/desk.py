@@ -304,7 +304,8 @@ class Desk:
             self.refresh()
         return self.store.status_counts()
 
-    def _match(self, thread_id: str, metadata: dict[str, Any], raw: list[RawInterrupt]) -> GraphMatch:
+    def match_graph(self, thread_id: str, metadata: dict[str, Any], raw: list[RawInterrupt]) -> GraphMatch:
+        """The registered graph of a thread (from its metadata, else its pending nodes)."""
         return self.registry.match(metadata.get("graph_id"), [i.node for i in raw])
 
     def graph_with_requester(self, graph: Any, requester: str | None) -> Any:

@@ -78,7 +78,7 @@ The package, by responsibility (each module imports only those listed after it):
 `history` (which audit rows a principal may see) -> `policy` (`AccessPolicy`) -> `rules`
 (selectors, role and quorum rules) -> `answers` (what an answer approves) -> `items`
 (`ReviewItem`) -> `names` (how names are compared); beside them `requesters` (four eyes'
-requester, pinned), `votes` (quorum votes) and `queue_sql` ("my queue" as SQL).
+requester, pinned), `voting` (quorum votes) and `queue_sql` ("my queue" as SQL).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ from hitl.access.names import match_key, name_note, normalized_name
 from hitl.access.policy import AccessPolicy
 from hitl.access.requesters import requester_metadata, thread_requesters
 from hitl.access.rules import IdentityMapping, QuorumRule, Rule
-from hitl.access.votes import Vote, votes
+from hitl.access.voting import Vote, votes
 from hitl.amounts import read_amount
 from hitl.domain import Principal
 

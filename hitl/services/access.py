@@ -17,8 +17,9 @@ from hitl.access.answers import agreement_key, approves
 from hitl.access.items import ReviewItem
 from hitl.access.names import match_key
 from hitl.access.queue import decidable_sql
+from hitl.access.rules import QuorumRule
 from hitl.access.requesters import thread_requesters
-from hitl.access.votes import votes
+from hitl.access.voting import votes
 from hitl.domain import Principal
 from hitl.desk import Desk
 from hitl.errors import InvalidAnswer, NotAuthorized
@@ -34,7 +35,7 @@ from hitl.storage.access_sql import (
     thread_page_rows,
 )
 from hitl.storage.threads_sql import indexed_threads
-from hitl.store import decode_cursor, encode_cursor
+from hitl.store import Store, decode_cursor, encode_cursor
 
 __all__ = ["QuorumPlan", "gate", "sync_facts", "my_queue"]
 
@@ -70,16 +71,33 @@ def gate(
     if not any(governed.values()):
         return QuorumPlan(resume=dict(validated))
     ensure_access_tables(desk.store)
-    store = desk.store
-    resume_now: dict[str, Any] = {}
-    recorded: dict[str, str] = {}
+    now = time.time()
+    quorum = {iid: (items[iid], validated[iid], rule) for iid, rule in governed.items() if rule is not None}
+    for iid, vote, answer, key in _new_votes(desk.store, principal, quorum):
+        inserted = insert_vote(
+            desk.store, thread_id=items[iid].thread_id, interrupt_id=iid, voter=principal.key, vote=vote,
+            answer_json=json.dumps(answer, default=str), agreement=key, comment=comment or "", voted_at=now,
+        )  # fmt: skip
+        if not inserted:
+            raise NotAuthorized(
+                f"{principal.identity} already voted on {items[iid].describe()}; each identity votes once."
+            )
+    resume_now, recorded = _tally(desk.store, principal, quorum)
+    resume_now = {iid: answer for iid, answer in validated.items() if iid not in quorum or iid in resume_now}
+    if recorded:
+        _audit_votes(desk, principal, items, validated, recorded, comment, now)
+    return QuorumPlan(resume=resume_now, recorded=recorded)
+
+
+_Quorum = Mapping[str, tuple[ReviewItem, Any, QuorumRule]]
+"""interrupt_id -> (item, answer, the quorum rule governing it), for the answers under a quorum."""
+
+
+def _new_votes(store: Store, principal: Principal, quorum: _Quorum) -> list[tuple[str, str, Any, str | None]]:
+    """(interrupt, "approve" | "reject", answer, agreement key) of the votes to record, checked
+    against the earlier votes: one vote per identity, approvals agreeing on the calls."""
     pending_votes: list[tuple[str, str, Any, str | None]] = []
-    for iid, answer in validated.items():
-        rule = governed[iid]
-        if rule is None:
-            resume_now[iid] = answer
-            continue
-        item = items[iid]
+    for iid, (item, answer, rule) in quorum.items():
         approving = approves(item.kind, item.value, answer, item.contract)
         earlier = votes(store, item.thread_id, iid)
         approvals = [v for v in earlier if v.vote == "approve"]
@@ -100,21 +118,15 @@ def gate(
                 )
         if mine is None:
             pending_votes.append((iid, "approve" if approving else "reject", answer, key))
-    now = time.time()
-    for iid, vote, answer, key in pending_votes:
-        inserted = insert_vote(
-            store, thread_id=items[iid].thread_id, interrupt_id=iid, voter=principal.key, vote=vote,
-            answer_json=json.dumps(answer, default=str), agreement=key, comment=comment or "", voted_at=now,
-        )  # fmt: skip
-        if not inserted:
-            raise NotAuthorized(
-                f"{principal.identity} already voted on {items[iid].describe()}; each identity votes once."
-            )
-    for iid, answer in validated.items():
-        rule = governed[iid]
-        if rule is None:
-            continue
-        item = items[iid]
+    return pending_votes
+
+
+def _tally(store: Store, principal: Principal, quorum: _Quorum) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers under a quorum that resume the graph now (quorum reached, or a rejection
+    that ends it), and a note for each vote recorded without resuming."""
+    resume_now: dict[str, Any] = {}
+    recorded: dict[str, str] = {}
+    for iid, (item, answer, rule) in quorum.items():
         tally = votes(store, item.thread_id, iid)
         approvals = sum(1 for v in tally if v.vote == "approve")
         rejected = not approves(item.kind, item.value, answer, item.contract)
@@ -131,9 +143,7 @@ def gate(
                 f"{needed} more distinct approver{'s' if needed != 1 else ''} needed before the graph resumes."
                 + (f" The quorum applies because {why}." if "fails closed" in why else "")
             )
-    if recorded:
-        _audit_votes(desk, principal, items, validated, recorded, comment, now)
-    return QuorumPlan(resume=resume_now, recorded=recorded)
+    return resume_now, recorded
 
 
 def _audit_votes(
