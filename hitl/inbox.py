@@ -91,7 +91,7 @@ class Inbox(Desk):
         if latest is None:
             raise ThreadNotFound(thread_id)
         raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
-        graph_id = self._match(thread_id, latest[1], raw).graph_id
+        graph_id = self.match_graph(thread_id, latest[1], raw).graph_id
         requester = thread_requesters(self.store, [thread_id], latest={thread_id: latest[1]}).get(thread_id)
         return [ReviewItem.of(thread_id, graph_id, pending_interrupt(i), requester) for i in raw]
 
@@ -241,7 +241,7 @@ class Inbox(Desk):
             raise ThreadNotFound(thread_id)
         checkpoint_id, metadata = latest
         raw = self.store.pending_interrupts([thread_id])[thread_id]
-        match = self._match(thread_id, metadata, raw)
+        match = self.match_graph(thread_id, metadata, raw)
         principal = self._acting(principal)
         if principal is not None:
             requester = thread_requesters(self.store, [thread_id], latest={thread_id: metadata}).get(thread_id)
@@ -424,7 +424,7 @@ class Inbox(Desk):
             raise InvalidAnswer(f"Interrupt {interrupt_id!r} is not pending on thread {thread_id!r}.")
         item = pending_interrupt(target)
         latest = self.store.latest_checkpoint(thread_id)
-        match = self._match(thread_id, latest[1] if latest else {}, raw)
+        match = self.match_graph(thread_id, latest[1] if latest else {}, raw)
         if match.graph_id is None or match.note:
             raise UnknownGraph(f"Thread {thread_id!r} cannot be resumed from the desk: {match.note}.")
         graph_id = match.graph_id
