@@ -19,7 +19,7 @@ from hitl.errors import HitlError
 from hitl.notify import run_watcher
 from hitl.policy import sweep
 from hitl.qa import cli as qa_cli
-from hitl.resume import recover_stale_claims
+from hitl.services.recovery import recover_stale_claims
 
 __all__ = ["main"]
 

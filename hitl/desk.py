@@ -1,6 +1,6 @@
 """`Desk`: one open desk (database, graph registry, settings) and what every use case shares.
 
-The services (`hitl.resume`, `hitl.policy`, `hitl.notify`, `hitl.services`) take a `Desk`;
+The services (`hitl.services`, `hitl.policy`, `hitl.notify`) take a `Desk`;
 the facade `hitl.inbox.Inbox` is a `Desk` with the public use cases on top. What lives here is
 what they all need and what holds state across calls: the store, the registry, the parsed
 `[access]` policy and answer contracts, the incremental index (and its background first
@@ -304,7 +304,8 @@ class Desk:
             self.refresh()
         return self.store.status_counts()
 
-    def _match(self, thread_id: str, metadata: dict[str, Any], raw: list[RawInterrupt]) -> GraphMatch:
+    def match_graph(self, thread_id: str, metadata: dict[str, Any], raw: list[RawInterrupt]) -> GraphMatch:
+        """The registered graph of a thread (from its metadata, else its pending nodes)."""
         return self.registry.match(metadata.get("graph_id"), [i.node for i in raw])
 
     def graph_with_requester(self, graph: Any, requester: str | None) -> Any:

@@ -11,7 +11,11 @@ from typing import Any
 import pandas as pd
 
 from hitl import contracts, runner
-from hitl import resume as resume_module
+from hitl.services.resolve import resolve as resolve_thread
+from hitl.services.resume_batch import resume_many
+from hitl.services.resume_one import resume as resume_thread
+from hitl.services.retry import retry as retry_thread
+from hitl.services.unknown import unknown_outcome
 from hitl.access import ReviewItem, hidden_rows, thread_requesters, votes
 from hitl.audit import ChainReport, audit_key, verify_chain
 from hitl.desk import Desk
@@ -87,7 +91,7 @@ class Inbox(Desk):
         if latest is None:
             raise ThreadNotFound(thread_id)
         raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
-        graph_id = self._match(thread_id, latest[1], raw).graph_id
+        graph_id = self.match_graph(thread_id, latest[1], raw).graph_id
         requester = thread_requesters(self.store, [thread_id], latest={thread_id: latest[1]}).get(thread_id)
         return [ReviewItem.of(thread_id, graph_id, pending_interrupt(i), requester) for i in raw]
 
@@ -237,7 +241,7 @@ class Inbox(Desk):
             raise ThreadNotFound(thread_id)
         checkpoint_id, metadata = latest
         raw = self.store.pending_interrupts([thread_id])[thread_id]
-        match = self._match(thread_id, metadata, raw)
+        match = self.match_graph(thread_id, metadata, raw)
         principal = self._acting(principal)
         if principal is not None:
             requester = thread_requesters(self.store, [thread_id], latest={thread_id: metadata}).get(thread_id)
@@ -362,7 +366,7 @@ class Inbox(Desk):
                 its result being saved (nothing was run now: `retry(..., accept_repeat=True)`
                 or `resolve` it), or this resume did (a node started, then saving failed).
         """
-        return resume_module.resume(
+        return resume_thread(
             self, thread_id, answers, reviewer=reviewer, comment=comment, action=action, principal=self._acting(principal)
         )
 
@@ -420,7 +424,7 @@ class Inbox(Desk):
             raise InvalidAnswer(f"Interrupt {interrupt_id!r} is not pending on thread {thread_id!r}.")
         item = pending_interrupt(target)
         latest = self.store.latest_checkpoint(thread_id)
-        match = self._match(thread_id, latest[1] if latest else {}, raw)
+        match = self.match_graph(thread_id, latest[1] if latest else {}, raw)
         if match.graph_id is None or match.note:
             raise UnknownGraph(f"Thread {thread_id!r} cannot be resumed from the desk: {match.note}.")
         graph_id = match.graph_id
@@ -448,7 +452,7 @@ class Inbox(Desk):
         outcomes), but `chunk_size` threads at a time share their database work: one read
         of their pending interrupts, one transaction claiming them all, one closing the
         claims and appending the audit rows, one refresh of the index (see
-        `hitl.resume.resume_many`). `progress(done, total, result)` is called per thread,
+        `hitl.services.resume_batch.resume_many`). `progress(done, total, result)` is called per thread,
         in order, once its chunk is recorded.
 
         Args:
@@ -493,7 +497,7 @@ class Inbox(Desk):
                     outcomes[thread_id] = exc
             if requests:
                 outcomes.update(
-                    resume_module.resume_many(
+                    resume_many(
                         self, requests, raw=raw, metadata={t: latest.get(t, ("", {}))[1] for t in requests},
                         reviewer=reviewer, comment=comment, action="batch", principal=principal,
                     )  # fmt: skip
@@ -516,19 +520,19 @@ class Inbox(Desk):
         """
         reviewer = self._authorize_thread(thread_id, reviewer, principal)
 
-        return resume_module.retry(self, thread_id, reviewer=reviewer, comment=comment, accept_repeat=accept_repeat)
+        return retry_thread(self, thread_id, reviewer=reviewer, comment=comment, accept_repeat=accept_repeat)
 
     def outcome_unknown(self, thread_id: str) -> UnknownOutcome | None:
         """The thread's outcome-unknown decision, or None: a resume that may have run a node
         whose result was not saved; plain decisions on it are refused until it is retried
         (`retry(..., accept_repeat=True)`) or resolved. See `hitl.outcome`."""
-        return resume_module.unknown_outcome(self, thread_id)
+        return unknown_outcome(self, thread_id)
 
     def resolve(self, thread_id: str, *, reviewer: str = "", reason: str, principal: Principal | None = None) -> None:
         """Close a thread without resuming it (`update_state(..., as_node=END)`), with a reason."""
         reviewer = self._authorize_thread(thread_id, reviewer, principal)
 
-        resume_module.resolve(self, thread_id, reviewer=reviewer, reason=reason)
+        resolve_thread(self, thread_id, reviewer=reviewer, reason=reason)
 
     def _authorize_thread(self, thread_id: str, reviewer: str, principal: Principal | None) -> str:
         """For retry/resolve: the principal must be allowed to decide every pending interrupt."""

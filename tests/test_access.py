@@ -665,7 +665,7 @@ def _leaks(frame, *needles: str) -> bool:
 
 
 def test_a_recovery_row_is_hidden_from_reviewers_who_may_not_see_the_item(desk: Inbox) -> None:
-    from hitl.resume import recover_stale_claims
+    from hitl.services.recovery import recover_stale_claims
 
     thread_id = desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
     interrupt_id = _stale_claim(desk, thread_id, "fay@finance.example.com")
@@ -692,7 +692,7 @@ def test_a_takeover_row_is_hidden_too(desk: Inbox) -> None:
 
 def test_a_row_that_says_nothing_about_its_item_is_hidden_unless_it_can_be_told(desk: Inbox) -> None:
     # Rows appended by older desks carried neither graph, kind nor payload.
-    from hitl.resume import recover_stale_claims
+    from hitl.services.recovery import recover_stale_claims
 
     thread_id = desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
     interrupt_id = _stale_claim(desk, thread_id, "fay@finance.example.com")
@@ -716,7 +716,7 @@ def test_rest_history_hides_the_recovery_row(desk: Inbox) -> None:
     api = pytest.importorskip("hitl.api")
     from fastapi.testclient import TestClient
 
-    from hitl.resume import recover_stale_claims
+    from hitl.services.recovery import recover_stale_claims
 
     thread_id = desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
     _stale_claim(desk, thread_id, "fay@finance.example.com")

@@ -25,7 +25,7 @@ import pytest
 
 from hitl import AlreadyDecided, Inbox
 from hitl.outcome import OutcomeUnknown
-from hitl.resume import recover_stale_claims
+from hitl.services.recovery import recover_stale_claims
 from tests.conftest import TEST_GRAPHS, start
 from tests.fixture_faults import ENTERED_ENV, GATE_ENV, GRAPH_ID, SIDE_EFFECTS_ENV, fault_child, side_effect_count
 

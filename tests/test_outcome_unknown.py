@@ -27,7 +27,7 @@ import pytest
 from hitl import AlreadyDecided, Inbox, InvalidAnswer, StoreError
 from hitl.outcome import OutcomeUnknown
 from hitl import runner
-from hitl.resume import recover_stale_claims
+from hitl.services.recovery import recover_stale_claims
 from tests.conftest import start
 from tests.fixture_faults import (
     ENTERED_ENV,

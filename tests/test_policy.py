@@ -12,7 +12,7 @@ import pytest
 from hitl import Inbox, InvalidAnswer
 from hitl.__main__ import main
 from hitl.demo.inputs import approval_chain_input, state_edit_input, timed_approval_input
-from hitl import policy
+from hitl.policy import expiry as sweep_module
 from hitl.durations import format_duration
 from hitl.errors import HitlError
 from hitl.policy import (
@@ -245,11 +245,11 @@ def test_a_second_sweeper_acting_on_the_same_expiry_does_not_escalate_twice(desk
     # Both sweepers saw the same expired interrupt before either acted.
     seen_by_other = next(iter(interrupt_deadlines(other, [thread_id], now=at).values()))
     assert "escalated to director" in _lines(inbox, at)[0]
-    assert policy._apply(other, seen_by_other, moment=at, dry_run=False) == (
+    assert sweep_module.apply_expiry(other, seen_by_other, moment=at, dry_run=False) == (
         "skipped", f"{thread_id} {seen_by_other.interrupt_id[:12]} (approval_chain/approval_level): answered or extended meanwhile; left alone"
     )
     # Even past that re-check, the escalation row's unique key refuses a second one.
-    verb, line = policy._escalate(other, seen_by_other, "director", moment=at, label="x")
+    verb, line = sweep_module.escalate(other, seen_by_other, "director", moment=at, label="x")
     assert (verb, line) == ("skipped", "x: already escalated to director (another sweeper)")
     assert len(inbox.history(thread_id=thread_id)) == 1
 

@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 
 from hitl import Inbox, StoreError
 from hitl.api import create_app
-from hitl.resume import recover_stale_claims
+from hitl.services.recovery import recover_stale_claims
 from tests.conftest import start
 from tests.fixture_faults import ENTERED_ENV, GATE_ENV, GRAPH_ID, RAISE_IN_NODE_ENV, SIDE_EFFECTS_ENV, side_effect_count
 from tests.pg_server import Server, pg_server

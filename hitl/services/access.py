@@ -13,22 +13,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hitl.access import (
-    Principal,
-    ReviewItem,
-    agreement_key,
-    approves,
-    decidable_sql,
-    ensure_tables,
-    match_key,
-    thread_requesters,
-    votes,
-)
+from hitl.access.answers import agreement_key, approves
+from hitl.access.items import ReviewItem
+from hitl.access.names import match_key
+from hitl.access.queue import decidable_sql
+from hitl.access.rules import QuorumRule
+from hitl.access.requesters import thread_requesters
+from hitl.access.voting import votes
+from hitl.domain import Principal
 from hitl.desk import Desk
 from hitl.errors import InvalidAnswer, NotAuthorized
 from hitl.domain import Page
 from hitl.reading import pending_interrupt, pending_thread, waiting_page
-from hitl.store import decode_cursor, encode_cursor
+from hitl.storage.access_sql import (
+    count_threads,
+    drop_facts_not_waiting,
+    ensure_access_tables,
+    insert_vote,
+    replace_facts,
+    stale_fact_threads,
+    thread_page_rows,
+)
+from hitl.storage.threads_sql import indexed_threads
+from hitl.store import Store, decode_cursor, encode_cursor
 
 __all__ = ["QuorumPlan", "gate", "sync_facts", "my_queue"]
 
@@ -63,17 +70,34 @@ def gate(
     governed = {iid: policy.quorum_for(items[iid], validated[iid]) for iid in validated}
     if not any(governed.values()):
         return QuorumPlan(resume=dict(validated))
-    ensure_tables(desk.store)
-    store = desk.store
-    resume_now: dict[str, Any] = {}
-    recorded: dict[str, str] = {}
+    ensure_access_tables(desk.store)
+    now = time.time()
+    quorum = {iid: (items[iid], validated[iid], rule) for iid, rule in governed.items() if rule is not None}
+    for iid, vote, answer, key in _new_votes(desk.store, principal, quorum):
+        inserted = insert_vote(
+            desk.store, thread_id=items[iid].thread_id, interrupt_id=iid, voter=principal.key, vote=vote,
+            answer_json=json.dumps(answer, default=str), agreement=key, comment=comment or "", voted_at=now,
+        )  # fmt: skip
+        if not inserted:
+            raise NotAuthorized(
+                f"{principal.identity} already voted on {items[iid].describe()}; each identity votes once."
+            )
+    resume_now, recorded = _tally(desk.store, principal, quorum)
+    resume_now = {iid: answer for iid, answer in validated.items() if iid not in quorum or iid in resume_now}
+    if recorded:
+        _audit_votes(desk, principal, items, validated, recorded, comment, now)
+    return QuorumPlan(resume=resume_now, recorded=recorded)
+
+
+_Quorum = Mapping[str, tuple[ReviewItem, Any, QuorumRule]]
+"""interrupt_id -> (item, answer, the quorum rule governing it), for the answers under a quorum."""
+
+
+def _new_votes(store: Store, principal: Principal, quorum: _Quorum) -> list[tuple[str, str, Any, str | None]]:
+    """(interrupt, "approve" | "reject", answer, agreement key) of the votes to record, checked
+    against the earlier votes: one vote per identity, approvals agreeing on the calls."""
     pending_votes: list[tuple[str, str, Any, str | None]] = []
-    for iid, answer in validated.items():
-        rule = governed[iid]
-        if rule is None:
-            resume_now[iid] = answer
-            continue
-        item = items[iid]
+    for iid, (item, answer, rule) in quorum.items():
         approving = approves(item.kind, item.value, answer, item.contract)
         earlier = votes(store, item.thread_id, iid)
         approvals = [v for v in earlier if v.vote == "approve"]
@@ -94,25 +118,15 @@ def gate(
                 )
         if mine is None:
             pending_votes.append((iid, "approve" if approving else "reject", answer, key))
-    now = time.time()
-    for iid, vote, answer, key in pending_votes:
-        with store.connection(write=True) as conn:
-            inserted = conn.execute(
-                store.dialect.sql(
-                    "INSERT INTO hitl_votes (thread_id, interrupt_id, voter, vote, answer, agreement, comment, voted_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, interrupt_id, voter) DO NOTHING"
-                ),
-                (items[iid].thread_id, iid, principal.key, vote, json.dumps(answer, default=str), key, comment or "", now),
-            ).rowcount
-        if not inserted:
-            raise NotAuthorized(
-                f"{principal.identity} already voted on {items[iid].describe()}; each identity votes once."
-            )
-    for iid, answer in validated.items():
-        rule = governed[iid]
-        if rule is None:
-            continue
-        item = items[iid]
+    return pending_votes
+
+
+def _tally(store: Store, principal: Principal, quorum: _Quorum) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers under a quorum that resume the graph now (quorum reached, or a rejection
+    that ends it), and a note for each vote recorded without resuming."""
+    resume_now: dict[str, Any] = {}
+    recorded: dict[str, str] = {}
+    for iid, (item, answer, rule) in quorum.items():
         tally = votes(store, item.thread_id, iid)
         approvals = sum(1 for v in tally if v.vote == "approve")
         rejected = not approves(item.kind, item.value, answer, item.contract)
@@ -129,9 +143,7 @@ def gate(
                 f"{needed} more distinct approver{'s' if needed != 1 else ''} needed before the graph resumes."
                 + (f" The quorum applies because {why}." if "fails closed" in why else "")
             )
-    if recorded:
-        _audit_votes(desk, principal, items, validated, recorded, comment, now)
-    return QuorumPlan(resume=resume_now, recorded=recorded)
+    return resume_now, recorded
 
 
 def _audit_votes(
@@ -143,8 +155,8 @@ def _audit_votes(
     comment: str,
     now: float,
 ) -> None:
-    rows = desk.store.query("SELECT waiting_since FROM hitl_threads WHERE thread_id = ?", (next(iter(items.values())).thread_id,))
-    waiting_since = float(rows[0][0]) if rows else None
+    thread_id = next(iter(items.values())).thread_id
+    waiting_since = indexed_threads(desk.store, [thread_id]).get(thread_id, (None, None))[0]
     desk.store.append_audit(
         [
             {
@@ -167,12 +179,6 @@ def _audit_votes(
     )
 
 
-def _facts_key_sql() -> str:
-    # The leading version makes facts written by an older desk stale once, so they are
-    # rebuilt with what this one keeps (normalised tool names, pinned requesters).
-    return "'f3|' || t.checkpoint_id || '|' || t.interrupt_ids"
-
-
 def sync_facts(desk: Desk, *, batch: int = 500) -> int:
     """Rebuild `hitl_access_facts` for waiting threads whose pending interrupts changed.
 
@@ -181,12 +187,8 @@ def sync_facts(desk: Desk, *, batch: int = 500) -> int:
     threads were (re)decoded.
     """
     store = desk.store
-    ensure_tables(store)
-    stale = store.query(
-        f"SELECT t.thread_id, {_facts_key_sql()}, t.graph_id FROM hitl_threads t WHERE t.status = 'waiting' "
-        "AND NOT EXISTS (SELECT 1 FROM hitl_access_facts f WHERE f.thread_id = t.thread_id "
-        f"AND f.source_key = {_facts_key_sql()})"
-    )
+    ensure_access_tables(store)
+    stale = stale_fact_threads(store)
     done = 0
     for start in range(0, len(stale), batch):
         chunk = stale[start : start + batch]
@@ -207,25 +209,10 @@ def sync_facts(desk: Desk, *, batch: int = 500) -> int:
                         item.level, match_key(item.requested_by) if item.requested_by else None,
                     )  # fmt: skip
                 )
-        with store.connection(write=True) as conn:
-            for thread_id in ids:
-                conn.execute(store.dialect.sql("DELETE FROM hitl_access_facts WHERE thread_id = ?"), (thread_id,))
-            for row in rows:
-                conn.execute(
-                    store.dialect.sql(
-                        "INSERT INTO hitl_access_facts (thread_id, interrupt_id, source_key, kind, tools, level, "
-                        "requested_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id, interrupt_id) DO UPDATE SET "
-                        "source_key = excluded.source_key, kind = excluded.kind, tools = excluded.tools, "
-                        "level = excluded.level, requested_by = excluded.requested_by"
-                    ),
-                    row,
-                )
+        replace_facts(store, ids, rows)
         done += len(chunk)
     if stale:
-        store.execute_write(
-            "DELETE FROM hitl_access_facts WHERE thread_id NOT IN "
-            "(SELECT thread_id FROM hitl_threads WHERE status = 'waiting')"
-        )
+        drop_facts_not_waiting(store)
     return done
 
 
@@ -258,25 +245,14 @@ def my_queue(
     where, params = store.thread_filter(
         alias="t", status="waiting", graph_id=graph_id, kind=kind, search=search, waiting_longer_than=waiting_longer_than
     )
-    all_total = int(store.query("SELECT COUNT(*) FROM hitl_threads t WHERE " + " AND ".join(where), params)[0][0])
+    all_total = count_threads(store, where, params)
     mine_params = list(params)
-    mine = (
-        " AND EXISTS (SELECT 1 FROM hitl_access_facts f WHERE f.thread_id = t.thread_id AND "
-        + decidable_sql(desk.access, principal, mine_params)
-        + ")"
-    )
-    base = "FROM hitl_threads t WHERE " + " AND ".join(where) + mine
-    total = int(store.query("SELECT COUNT(*) " + base, mine_params)[0][0])
-    page_sql, page_params = base, list(mine_params)
-    op, order = ("<", "DESC") if newest_first else (">", "ASC")
-    if cursor:
-        since, after = decode_cursor(cursor)
-        page_sql += f" AND (t.waiting_since {op} ? OR (t.waiting_since = ? AND t.thread_id {op} ?))"
-        page_params.extend([since, since, after])
-    rows = store.query(
-        f"SELECT t.thread_id, t.waiting_since {page_sql} ORDER BY t.waiting_since {order}, t.thread_id {order} LIMIT ?",
-        [*page_params, limit + 1],
-    )
+    decidable = decidable_sql(desk.access, principal, mine_params)
+    total = count_threads(store, where, mine_params, decidable=decidable)
+    rows = thread_page_rows(
+        store, where, mine_params, decidable=decidable, after=decode_cursor(cursor) if cursor else None,
+        newest_first=newest_first, limit=limit + 1,
+    )  # fmt: skip
     more = len(rows) > limit
     rows = rows[:limit]
     ids = [r[0] for r in rows]
