@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["Dialect", "SQLITE", "POSTGRES"]
+__all__ = ["Dialect", "SQLITE", "POSTGRES", "StoreSettings"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,10 @@ POSTGRES = Dialect(
     tick="",
     next_version="nextval('hitl_dirty_clock')",
 )
+
+
+class StoreSettings(Protocol):
+    """What a backend's transaction reads of the store that runs it."""
+
+    lock_retry_seconds: float
+    display_url: str
