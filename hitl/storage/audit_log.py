@@ -46,7 +46,7 @@ class AuditLog(Engine):
             records = []
             for row in rows:
                 seq += 1
-                record = _audit_record(row, seq=seq, prev_hash=prev, keep_nul=self.dialect.name == "sqlite")
+                record = _audit_record(row, seq=seq, prev_hash=prev, keep_nul=self.dialect.text_holds_nul)
                 record["row_hash"] = row_hash(record, key=key)
                 records.append(tuple(record[c] for c in AUDIT_COLUMNS))
                 prev = record["row_hash"]

@@ -14,6 +14,33 @@ from hitl.storage.records import ERROR, INTERRUPT, SPECIAL_CHANNELS, RawInterrup
 __all__ = ["CheckpointReads", "decode_interrupts", "metadata_of"]
 
 
+_CHANNEL_BLOB_SQL = (
+    "SELECT b.type, b.blob FROM checkpoint_blobs b JOIN checkpoints c ON c.thread_id = b.thread_id "
+    "AND c.checkpoint_ns = b.checkpoint_ns AND b.version = (c.checkpoint -> 'channel_versions' ->> b.channel) "
+    "WHERE c.thread_id = ? AND c.checkpoint_ns = '' AND c.checkpoint_id = ? AND b.channel = ?"
+)
+"""PostgresSaver: one channel's blob at the version a checkpoint names."""
+
+_SCHEDULED_JSONB_SQL = """
+SELECT c.thread_id FROM (VALUES {pairs}) v JOIN checkpoints c
+  ON c.thread_id = v.column1 AND c.checkpoint_ns = '' AND c.checkpoint_id = v.column2
+WHERE (
+    EXISTS (
+        SELECT 1 FROM jsonb_object_keys(c.checkpoint -> 'channel_values') k
+        WHERE k LIKE 'branch:to:%' OR k = '__start__'
+    ) OR EXISTS (
+        SELECT 1 FROM jsonb_each_text(c.checkpoint -> 'channel_versions') cv
+        JOIN checkpoint_blobs b ON b.thread_id = c.thread_id AND b.checkpoint_ns = ''
+         AND b.channel = cv.key AND b.version = cv.value
+        WHERE (cv.key LIKE 'branch:to:%' OR cv.key = '__start__') AND b.type <> 'empty'
+    )
+)
+"""
+"""PostgresSaver: which of the (thread, checkpoint) pairs have a node scheduled. It keeps None
+and primitive channel values inline in the checkpoint's JSON and the rest in checkpoint_blobs
+(type 'empty' = absent)."""
+
+
 class CheckpointReads(Engine):
     """Reads of the saver's tables."""
 
@@ -102,7 +129,7 @@ class CheckpointReads(Engine):
     def _checkpoint_channel(self, thread_id: str, checkpoint_id: str, channel: str) -> Any:
         """One channel's value in a checkpoint, read with SQL (safe inside a desk transaction,
         where calling the saver would wait on its non-reentrant lock)."""
-        if self.dialect.name == "sqlite":
+        if self.dialect.channels_in_checkpoint:
             rows = self.query(
                 "SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?",
                 (thread_id, checkpoint_id),
@@ -111,12 +138,7 @@ class CheckpointReads(Engine):
                 return None
             checkpoint = self.saver.serde.loads_typed((rows[0][0], bytes(rows[0][1])))
             return checkpoint.get("channel_values", {}).get(channel)
-        rows = self.query(
-            "SELECT b.type, b.blob FROM checkpoint_blobs b JOIN checkpoints c ON c.thread_id = b.thread_id "
-            "AND c.checkpoint_ns = b.checkpoint_ns AND b.version = (c.checkpoint -> 'channel_versions' ->> b.channel) "
-            "WHERE c.thread_id = ? AND c.checkpoint_ns = '' AND c.checkpoint_id = ? AND b.channel = ?",
-            (thread_id, checkpoint_id, channel),
-        )
+        rows = self.query(_CHANNEL_BLOB_SQL, (thread_id, checkpoint_id, channel))
         if not rows or rows[0][0] == "empty":
             return None
         return self.saver.serde.loads_typed((rows[0][0], bytes(rows[0][1])))
@@ -200,8 +222,7 @@ class CheckpointReads(Engine):
         return {tid: checkpoint_id for tid, checkpoint_id in quiet if tid not in scheduled}
 
     def _scheduled(self, checkpoints: list[tuple[str, str]]) -> set[str]:
-        """The threads among (thread, checkpoint id) whose checkpoint still has nodes scheduled
-        (a `branch:to:*` or `__start__` channel holds a value): the run is going or stalled.
+        """The threads among (thread, checkpoint) pairs whose checkpoint has a node scheduled.
 
         One query per 500 checkpoints, where the saver's `get_tuple` would read each one with
         its pending writes. A checkpoint that cannot be read counts as not scheduled."""
@@ -210,30 +231,8 @@ class CheckpointReads(Engine):
             chunk = checkpoints[start : start + 500]
             pairs = ", ".join("(?, ?)" for _ in chunk)
             params = [value for pair in chunk for value in pair]
-            if self.dialect.name != "sqlite":
-                # PostgresSaver keeps None and primitive channel values inline in the
-                # checkpoint's JSON and the rest in checkpoint_blobs (type 'empty' = absent).
-                found.update(
-                    row[0]
-                    for row in self.query(
-                        f"""
-                        SELECT c.thread_id FROM (VALUES {pairs}) v JOIN checkpoints c
-                          ON c.thread_id = v.column1 AND c.checkpoint_ns = '' AND c.checkpoint_id = v.column2
-                        WHERE (
-                            EXISTS (
-                                SELECT 1 FROM jsonb_object_keys(c.checkpoint -> 'channel_values') k
-                                WHERE k LIKE 'branch:to:%' OR k = '__start__'
-                            ) OR EXISTS (
-                                SELECT 1 FROM jsonb_each_text(c.checkpoint -> 'channel_versions') cv
-                                JOIN checkpoint_blobs b ON b.thread_id = c.thread_id AND b.checkpoint_ns = ''
-                                 AND b.channel = cv.key AND b.version = cv.value
-                                WHERE (cv.key LIKE 'branch:to:%' OR cv.key = '__start__') AND b.type <> 'empty'
-                            )
-                        )
-                        """,
-                        params,
-                    )
-                )
+            if not self.dialect.channels_in_checkpoint:
+                found.update(row[0] for row in self.query(_SCHEDULED_JSONB_SQL.format(pairs=pairs), params))
                 continue
             rows = self.query(
                 f"SELECT c.thread_id, c.type, c.checkpoint FROM (VALUES {pairs}) v JOIN checkpoints c "

@@ -24,6 +24,14 @@ class Dialect:
     """Statement advancing the dirty-mark clock before `next_version` is read ("" if none)."""
     next_version: str = "(SELECT n FROM hitl_clock WHERE id = 1)"
     """SQL expression for a new dirty-mark version: unique, never reused."""
+    text_holds_nul: bool = True
+    """Whether text columns can hold NUL (0x00); where not, the desk's records show it as U+2400."""
+    channels_in_checkpoint: bool = True
+    """Whether the saver keeps channel values inside the serialized checkpoint (SqliteSaver),
+    rather than as JSON and `checkpoint_blobs` rows (PostgresSaver)."""
+    unindexed: str = "+"
+    """Prefix that keeps the planner off a column's index (`+status = ?`): SQLite's unary `+`.
+    PostgreSQL has no unary + on text, and its planner does not need the hint."""
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -39,6 +47,9 @@ POSTGRES = Dialect(
     "blob",
     tick="",
     next_version="nextval('hitl_dirty_clock')",
+    text_holds_nul=False,
+    channels_in_checkpoint=False,
+    unindexed="",
 )
 
 

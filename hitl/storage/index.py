@@ -140,7 +140,7 @@ class Index(CheckpointReads):
         self, state: tuple[list[tuple], dict[str, list[RawInterrupt]], set[str]], indexer: Indexer
     ) -> list[tuple]:
         """`hitl_threads` rows of the threads in `state` (see `index_rows`)."""
-        rows = index_rows(state, indexer, keep_nul=self.dialect.name == "sqlite")
+        rows = index_rows(state, indexer, keep_nul=self.dialect.text_holds_nul)
         return self.mark_running(rows)
 
     def mark_running(self, rows: list[tuple]) -> list[tuple]:

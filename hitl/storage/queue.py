@@ -52,7 +52,7 @@ class Queue(Engine):
             params.append(f"%,{like_escape(kind)},%")
         if search:
             needle = search.lower()
-            if self.dialect.name == "sqlite" and getattr(self, "search_index", False) and len(needle) >= 3:
+            if self.search_index and len(needle) >= 3:  # SQLite's FTS5 index (PostgreSQL: pg_trgm serves LIKE)
                 # A trigram phrase matches exactly the rows containing the text (as LIKE would);
                 # phrases under three characters have no trigram, so they scan with LIKE.
                 where.append(
@@ -62,8 +62,7 @@ class Queue(Engine):
                 params.append('"' + needle.replace('"', '""') + '"')
                 # Start from the matches (primary-key lookups), not from a walk of every waiting
                 # row probing them: `+column` keeps the planner off the status/graph indexes.
-                unindexed = {f"{column}status = ?": f"+{column}status = ?", f"{column}graph_id = ?": f"+{column}graph_id = ?"}
-                where = [unindexed.get(clause, clause) for clause in where]
+                where = self._unindexed(where, column)
             else:
                 where.append(f"{column}search_text LIKE ? ESCAPE '\\'")
                 params.append(f"%{like_escape(needle)}%")
@@ -98,12 +97,8 @@ class Queue(Engine):
             if not thread_ids:
                 return [], None, 0
             # Start from the ids (primary-key lookups), not from a walk of every row of that
-            # status probing them: SQLite's unary `+column` keeps its planner off the
-            # status/graph indexes (PostgreSQL has no unary + on text, and its planner does not
-            # need the hint).
-            if self.dialect.name == "sqlite":
-                unindexed = {"status = ?": "+status = ?", "graph_id = ?": "+graph_id = ?"}
-                where = [unindexed.get(clause, clause) for clause in where]
+            # status probing them.
+            where = self._unindexed(where)
             where.append(f"thread_id IN ({','.join('?' for _ in thread_ids)})")
             params.extend(thread_ids)
         total_sql = "SELECT COUNT(*) FROM hitl_threads" + (" WHERE " + " AND ".join(where) if where else "")
@@ -155,10 +150,18 @@ class Queue(Engine):
     """`list_threads` takes a search's matches from the trigram index once, as ids, when there
     are at most this many (else the index is joined in the page and count queries)."""
 
+    def _unindexed(self, where: list[str], column: str = "") -> list[str]:
+        """`where` with its status and graph clauses kept off their indexes (`Dialect.unindexed`)."""
+        hint = self.dialect.unindexed
+        if not hint:
+            return where
+        plain = (f"{column}status = ?", f"{column}graph_id = ?")
+        return [hint + clause if clause in plain else clause for clause in where]
+
     def _search_matches(self, search: str | None) -> list[str] | None:
         """The thread ids whose search text contains `search`, from SQLite's trigram index,
         when it can answer and they are at most `search_matches_max`; else None."""
-        if not search or self.dialect.name != "sqlite" or not getattr(self, "search_index", False):
+        if not search or not self.search_index:
             return None
         needle = search.lower()
         if len(needle) < 3 or "\x00" in needle:
