@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
@@ -41,17 +41,10 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hitl.errors import InvalidAnswer, StoreError
-from hitl.storage.dialect import POSTGRES, Dialect
+from hitl.storage.dialect import POSTGRES, Dialect, StoreSettings
 from hitl.storage.migrations import migrate_postgres
 
 __all__ = ["open_postgres", "OpenedDatabase", "StoreSettings", "describe_url"]
-
-
-class StoreSettings(Protocol):
-    """What a transaction reads of the store that runs it."""
-
-    lock_retry_seconds: float
-    display_url: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,19 +242,7 @@ def open_postgres(url: str, *, create: bool) -> OpenedDatabase:
                     "(checkpoints, checkpoint_writes). Point HITL_DATABASE_URL at the database your "
                     "agents' PostgresSaver writes to, or run `python -m hitl.demo seed` to create demo threads."
                 )
-            pool = ConnectionPool(
-                conninfo,
-                min_size=1,
-                max_size=POOL_MAX_SIZE,
-                kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-                # A pooled connection outlives a server restart or a failover only as a dead
-                # socket: an empty query on checkout finds it, and the pool hands out a fresh
-                # one instead of failing the first request afterwards with 503.
-                check=ConnectionPool.check_connection,
-                open=False,
-                name="hitl-desk",
-            )
-            pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+            pool = _pool(conninfo)
             saver = PostgresSaver(pool)
             saver.setup()
             migrate_postgres(probe, schema)
@@ -281,6 +262,28 @@ def open_postgres(url: str, *, create: bool) -> OpenedDatabase:
     return OpenedDatabase(
         saver=saver, dialect=POSTGRES, connection=pool, backend=_PostgresBackend(pool, url=url, schema=schema)
     )
+
+
+def _pool(conninfo: str) -> ConnectionPool:
+    """The pool shared by the saver and the desk, opened (at least one connection made)."""
+    pool = ConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=POOL_MAX_SIZE,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        # A pooled connection outlives a server restart or a failover only as a dead
+        # socket: an empty query on checkout finds it, and the pool hands out a fresh
+        # one instead of failing the first request afterwards with 503.
+        check=ConnectionPool.check_connection,
+        open=False,
+        name="hitl-desk",
+    )
+    try:
+        pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+    except BaseException:
+        pool.close()
+        raise
+    return pool
 
 
 def _refuse_nul(params: Sequence[Any] | None) -> None:

@@ -167,7 +167,7 @@ def test_a_read_only_database_at_the_latest_version_opens_read_only(tmp_path: Pa
 
 
 def _in_child_read_only(path: Path) -> dict:
-    from tests.test_readonly import _as_unprivileged
+    from tests.storage.test_readonly import _as_unprivileged
 
     os.chmod(path, 0o444)
     os.chmod(path.parent, 0o555)
