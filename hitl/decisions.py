@@ -25,12 +25,10 @@ from hitl.kinds.handmade import (
     edit_answer,
     feedback_answer,
     question_answer,
-    restore_types,
-    sensitive_tools_answer,
     stage_answer,
     state_edit_answer,
-    tool_review_answer,
 )
+from hitl.kinds.call_review import restore_types, sensitive_tools_answer, tool_review_answer
 from hitl.kinds.langchain import DECISION_TYPES, allowed_decisions, hitl_request_answer, tool_approval_answer
 
 __all__ = [

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from hitl import contracts, runner
+from hitl import runner
 from hitl.services.resolve import resolve as resolve_thread
-from hitl.services.resume_batch import resume_many
 from hitl.services.resume_one import resume as resume_thread
 from hitl.services.retry import retry as retry_thread
 from hitl.services.unknown import unknown_outcome
@@ -29,18 +27,15 @@ from hitl.domain import (
     ResumeOutcome,
     ThreadView,
 )
-from hitl.errors import (
-    AlreadyDecided,
-    HitlError,
-    InvalidAnswer,
-    NotAuthorized,
-    ThreadNotFound,
-    UnknownGraph,
-)
-from hitl.outcome import OutcomeUnknown, UnknownOutcome
+from hitl.errors import HitlError, InvalidAnswer, NotAuthorized, ThreadNotFound
+from hitl.outcome import UnknownOutcome
 from hitl.reading import pending_interrupt, waiting_page
 from hitl.services.access import my_queue
-from hitl.store import RawInterrupt, ThreadRow, checkpoint_time
+from hitl.services.batch import BATCH_CHUNK, decide_many
+from hitl.services.one_click import one_click_answers
+from hitl.services.thread_view import read_thread
+from hitl.services.visibility import redacted
+from hitl.store import ThreadRow
 
 __all__ = [
     "Inbox",
@@ -51,10 +46,8 @@ __all__ = [
     "CheckpointInfo",
     "ResumeOutcome",
     "BatchResult",
+    "ActingInbox",
 ]
-
-BATCH_CHUNK = 100
-"""Threads `Inbox.batch` decides per claim transaction, audit transaction and index refresh."""
 
 
 class Inbox(Desk):
@@ -65,12 +58,24 @@ class Inbox(Desk):
     deciding use cases live here; what they share (store, registry, index, hooks) is `Desk`.
     """
 
+    def as_principal(self, principal: Principal) -> ActingInbox:
+        """This desk's use cases as `principal`, explicitly: `inbox.as_principal(p).pending()`.
+
+        Every listing, reading and deciding call of the returned facade passes `principal`, so
+        its roles, four eyes and quorum apply whatever `require_principal` installed on this
+        (shared, cached) Inbox. The API adapter and background code use this.
+        """
+        if principal is None:
+            raise NotAuthorized("as_principal needs a principal; for local mode call the Inbox itself.")
+        return ActingInbox(self, principal)
+
     def require_principal(self, provider: Callable[[], Any] | None) -> None:
         """Login mode: calls that pass no `principal` act as `provider()` (the signed-in reviewer).
 
         The UI installs this so every page is checked without threading the principal through
         each call; when `provider()` returns None (nobody signed in) those calls raise
-        `NotAuthorized` instead of falling back to local mode. `None` uninstalls it.
+        `NotAuthorized` instead of falling back to local mode. `None` uninstalls it. Code that
+        knows its principal uses `as_principal` instead.
         """
         self.__dict__["_principal_provider"] = provider
 
@@ -194,37 +199,8 @@ class Inbox(Desk):
         )
         principal = self._acting(principal)
         if principal is not None:
-            rows = self._redacted(rows, principal)
+            rows = redacted(self, rows, principal)
         return rows, next_cursor, total
-
-    def _redacted(self, rows: list[ThreadRow], principal: Principal) -> list[ThreadRow]:
-        """`rows` with the summary of each thread the principal may not see replaced by why."""
-        ids = [row.thread_id for row in rows if row.summary]
-        if not ids:
-            return rows
-        raw = self.store.pending_interrupts(ids)
-        requesters = thread_requesters(self.store, ids)
-        hidden: dict[str, str] = {}
-        for row in rows:
-            requested_by = requesters.get(row.thread_id)
-            reason = self._hidden_by(principal, row.thread_id, row.graph_id, raw.get(row.thread_id) or [], requested_by)
-            if reason is not None:
-                hidden[row.thread_id] = reason
-        return [
-            replace(row, summary=f"(hidden: {_why_hidden(hidden[row.thread_id])})") if row.thread_id in hidden else row
-            for row in rows
-        ]
-
-    def _hidden_by(
-        self, principal: Principal, thread_id: str, graph_id: str | None, raw: list[RawInterrupt], requested_by: str | None
-    ) -> str | None:
-        """Why the principal may not see the thread, judged by its interrupts `raw`: hidden
-        when it may see none of them (the first refusal's reason); None when it may see one,
-        or when there are none to judge by."""
-        seen = [self.access.can_see(principal, ReviewItem.of(thread_id, graph_id, pending_interrupt(i), requested_by)) for i in raw]
-        if seen and not any(allowed for allowed, _ in seen):
-            return next(reason for allowed, reason in seen if not allowed)
-        return None
 
     # ------------------------------------------------------------------ one thread
 
@@ -236,94 +212,7 @@ class Inbox(Desk):
             NotAuthorized: `principal` may not see any of the thread's pending interrupts
                 (nothing of the thread is returned).
         """
-        latest = self.store.latest_checkpoint(thread_id)
-        if latest is None:
-            raise ThreadNotFound(thread_id)
-        checkpoint_id, metadata = latest
-        raw = self.store.pending_interrupts([thread_id])[thread_id]
-        match = self.match_graph(thread_id, metadata, raw)
-        principal = self._acting(principal)
-        if principal is not None:
-            requester = thread_requesters(self.store, [thread_id], latest={thread_id: metadata}).get(thread_id)
-            reason = self._hidden_by(principal, thread_id, match.graph_id, raw, requester)
-            if reason is not None:
-                raise NotAuthorized(reason)
-            if not raw:  # nothing pending: what was decided on it says what it is
-                hidden = hidden_rows(self.access, principal, self.store.audit_rows(thread_id=thread_id), store=self.store)
-                if hidden:
-                    raise NotAuthorized(hidden[0][1])
-        config = {"configurable": {"thread_id": thread_id}}
-        values: dict[str, Any] = {}
-        next_nodes: tuple[str, ...] = ()
-        undecodable: str | None = None
-        try:
-            if match.graph_id and not match.note:
-                state = self.registry.graph(match.graph_id).get_state(config)
-                values = dict(state.values) if isinstance(state.values, dict) else {"value": state.values}
-                next_nodes = tuple(state.next)
-            else:
-                saved = self.store.saver.get_tuple(config)
-                if saved is not None:
-                    values = {
-                        k: v for k, v in saved.checkpoint.get("channel_values", {}).items() if not k.startswith(("branch:", "__"))
-                    }
-            # Materialise the listing before anything else touches the saver: SqliteSaver.list
-            # holds its non-reentrant lock while the generator is open.
-            saved_history = list(self.store.saver.list(config, limit=history))
-        except HitlError:
-            raise
-        except Exception as exc:  # a checkpoint or write from a newer or foreign serializer
-            undecodable = (
-                f"The thread's saved state could not be decoded ({type(exc).__name__}: {exc}); it may have been "
-                "written by a newer checkpointer version. It is shown read-only: upgrade the desk's langgraph "
-                "packages to read it."
-            )
-            saved_history = []
-        checkpoints = []
-        for saved in saved_history:
-            cfg = saved.config["configurable"]
-            if cfg.get("checkpoint_ns", ""):
-                continue
-            meta = dict(saved.metadata or {})
-            writers = tuple(dict.fromkeys(_node_of_write(w) for w in (saved.pending_writes or []) if _node_of_write(w)))
-            checkpoints.append(
-                CheckpointInfo(
-                    checkpoint_id=cfg["checkpoint_id"],
-                    created_at=checkpoint_time(cfg["checkpoint_id"]),
-                    step=meta.get("step"),
-                    source=meta.get("source"),
-                    channels_written=writers,
-                    metadata=meta,
-                )
-            )
-        errors = self.store.failed_tasks(thread_id)
-        if any(item.answerable for item in raw):
-            status = "waiting"
-        elif metadata.get("hitl_resolved"):
-            status = "resolved"
-        elif errors or raw:
-            status = "failed"
-        elif next_nodes:
-            status = "running"
-        else:
-            status = "completed"
-        messages = values.get("messages") or []
-        return ThreadView(
-            thread_id=thread_id,
-            graph_id=match.graph_id,
-            status=status,
-            values=values,
-            messages=list(messages) if isinstance(messages, list) else [],
-            interrupts=[pending_interrupt(item) for item in raw],
-            next_nodes=next_nodes,
-            checkpoints=checkpoints,
-            metadata=metadata,
-            read_only_reason=match.note or undecodable,
-            errors=errors,
-            waiting_since=checkpoint_time(checkpoint_id) if raw else None,
-            decisions=self.store.audit_rows(thread_id=thread_id),
-            votes=self.votes(thread_id),
-        )
+        return read_thread(self, thread_id, history=history, principal=self._acting(principal))
 
     def votes(self, thread_id: str) -> list[Any]:
         """Quorum votes recorded on a thread (`hitl.access.Vote`), oldest first."""
@@ -387,52 +276,9 @@ class Inbox(Desk):
             reviewer = reviewer or principal.identity
 
         raw = [i for i in self.store.pending_interrupts([thread_id])[thread_id] if i.answerable]
-        answers = self._one_click(thread_id, raw, approve=approve, reviewer=reviewer, comment=comment, interrupt_id=interrupt_id)
+        answers = one_click_answers(self, thread_id, raw, approve=approve, reviewer=reviewer, comment=comment,
+                                    interrupt_id=interrupt_id)  # fmt: skip
         return self.resume(thread_id, answers, reviewer=reviewer, comment=comment, action=action, principal=principal)
-
-    def _one_click(
-        self, thread_id: str, raw: list[RawInterrupt], *, approve: bool, reviewer: str, comment: str, interrupt_id: str | None
-    ) -> dict[str, Any]:
-        """`decide`'s answer, {interrupt_id: answer}, for a thread's answerable pending interrupts `raw`."""
-        if not raw:
-            if not self.store.thread_exists(thread_id):
-                raise ThreadNotFound(thread_id)
-            unknown = self.outcome_unknown(thread_id)
-            if unknown is not None:
-                raise OutcomeUnknown(unknown)
-            last = _last_decision(self.store.audit_rows(thread_id=thread_id))
-            if last:
-                raise AlreadyDecided(
-                    last["interrupt_id"],
-                    reviewer=last["reviewer"],
-                    decided_at=datetime.fromtimestamp(float(last["decided_at"]), timezone.utc),
-                    thread_id=thread_id,
-                )
-            # A resume still in flight (its node ran, its audit row not yet written) holds the claim.
-            claim = self.store.decided_claim(thread_id)
-            if claim is not None:
-                raise AlreadyDecided(claim["interrupt_id"], reviewer=claim["reviewer"], decided_at=claim["claimed_at"],
-                                     thread_id=thread_id)
-            raise InvalidAnswer(f"Thread {thread_id!r} has no pending interrupt to decide.")
-        if interrupt_id is None and len(raw) > 1:
-            raise InvalidAnswer(
-                f"Thread {thread_id!r} has {len(raw)} pending interrupts; name the one to decide "
-                f"(one of {', '.join(i.id for i in raw)})."
-            )
-        target = next((i for i in raw if interrupt_id in (None, i.id)), None)
-        if target is None:
-            raise InvalidAnswer(f"Interrupt {interrupt_id!r} is not pending on thread {thread_id!r}.")
-        item = pending_interrupt(target)
-        latest = self.store.latest_checkpoint(thread_id)
-        match = self.match_graph(thread_id, latest[1] if latest else {}, raw)
-        if match.graph_id is None or match.note:
-            raise UnknownGraph(f"Thread {thread_id!r} cannot be resumed from the desk: {match.note}.")
-        graph_id = match.graph_id
-        answer = contracts.quick(
-            self.contract(item, graph_id), item.kind, item.value, approve=approve, comment=comment, reviewer=reviewer,
-            response_schema=item.response_schema,
-        )  # fmt: skip
-        return {item.id: answer}
 
     def batch(
         self,
@@ -465,49 +311,10 @@ class Inbox(Desk):
         principal = self._acting(principal)
         if principal is not None:
             reviewer = reviewer or principal.identity
-        seen = seen or {}
-        results: list[BatchResult] = []
-        for chunk in _chunks(thread_ids, max(1, chunk_size)):
-            raw = self.store.pending_interrupts(chunk)
-            latest = self.store.latest_checkpoints(chunk)
-            outcomes: dict[str, BatchResult | ResumeOutcome | HitlError] = {}
-            requests: dict[str, dict[str, Any]] = {}
-            for thread_id in chunk:
-                answerable = [i for i in raw[thread_id] if i.answerable]
-                shown = seen.get(thread_id)
-                if shown is not None and answerable and shown not in {i.id for i in answerable}:
-                    outcomes[thread_id] = BatchResult(
-                        thread_id=thread_id,
-                        result="changed",
-                        message="It moved on to a new request after you selected it; nothing was sent. Review it again.",
-                    )
-                    continue
-                try:
-                    requests[thread_id] = self._one_click(
-                        thread_id, answerable, approve=approve, reviewer=reviewer, comment=comment, interrupt_id=shown
-                    )
-                except InvalidAnswer as exc:
-                    # Nothing pending and no decision in the audit log yet: another desk may be
-                    # resuming it right now (its audit row comes when its resume ends).
-                    claim = None if answerable else self.store.decided_claim(thread_id)
-                    outcomes[thread_id] = exc if claim is None else AlreadyDecided(
-                        claim["interrupt_id"], reviewer=claim["reviewer"], decided_at=claim["claimed_at"], thread_id=thread_id
-                    )  # fmt: skip
-                except HitlError as exc:
-                    outcomes[thread_id] = exc
-            if requests:
-                outcomes.update(
-                    resume_many(
-                        self, requests, raw=raw, metadata={t: latest.get(t, ("", {}))[1] for t in requests},
-                        reviewer=reviewer, comment=comment, action="batch", principal=principal,
-                    )  # fmt: skip
-                )
-            for thread_id in chunk:
-                result = _batch_result(thread_id, outcomes[thread_id])
-                results.append(result)
-                if progress:
-                    progress(len(results), len(thread_ids), result)
-        return results
+        return decide_many(
+            self, thread_ids, approve=approve, reviewer=reviewer, comment=comment, progress=progress, principal=principal,
+            seen=seen or {}, chunk_size=chunk_size,
+        )  # fmt: skip
 
     def retry(
         self, thread_id: str, *, reviewer: str = "", comment: str = "", principal: Principal | None = None, accept_repeat: bool = False
@@ -592,51 +399,51 @@ _HISTORY_COLUMNS = (
 )  # fmt: skip
 
 
-def _why_hidden(reason: str) -> str:
-    """The core of an access refusal, short enough for a table cell:
-    "bob (roles: none) may not decide X: tool X needs one of the roles finance. Ask ..." ->
-    "tool X needs one of the roles finance"."""
-    decided = reason.split(" may not decide ", 1)[-1]
-    why = decided.split(": ", 1)[1] if ": " in decided else decided
-    return why.split(". Ask ", 1)[0].rstrip(".")
+class ActingInbox:
+    """An `Inbox` acting as one principal (`Inbox.as_principal`): the same use cases, each
+    called with that principal; everything else (store, registry, settings, refresh, hooks)
+    is the Inbox's own."""
 
+    def __init__(self, inbox: Inbox, principal: Principal) -> None:
+        self._inbox = inbox
+        self.principal = principal
 
-def _chunks(thread_ids: Sequence[str], size: int) -> list[list[str]]:
-    """Consecutive chunks of at most `size` ids; a repeated id starts a new chunk, so it is
-    decided after (and sees) its first occurrence, as one-by-one decisions would."""
-    chunks: list[list[str]] = [[]]
-    members: set[str] = set()
-    for thread_id in thread_ids:
-        if len(chunks[-1]) >= size or thread_id in members:
-            chunks.append([])
-            members = set()
-        chunks[-1].append(thread_id)
-        members.add(thread_id)
-    return [chunk for chunk in chunks if chunk]
+    @property
+    def inbox(self) -> Inbox:
+        """The Inbox this facade acts on."""
+        return self._inbox
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inbox, name)
 
-def _batch_result(thread_id: str, outcome: BatchResult | ResumeOutcome | HitlError) -> BatchResult:
-    if isinstance(outcome, BatchResult):
-        return outcome
-    if isinstance(outcome, ResumeOutcome):
-        return BatchResult(thread_id=thread_id, result=outcome.status, message=outcome.error or outcome.note or "")
-    labels = ((AlreadyDecided, "already decided"), (ThreadNotFound, "not found"), (InvalidAnswer, "invalid"),
-              (NotAuthorized, "not authorized"), (OutcomeUnknown, "outcome unknown"))  # fmt: skip
-    label = next((label for kind, label in labels if isinstance(outcome, kind)), "failed")
-    return BatchResult(thread_id=thread_id, result=label, message=str(outcome))  # type: ignore[arg-type]
+    def review_items(self, thread_id: str) -> list[ReviewItem]:
+        return self._inbox.review_items(thread_id, principal=self.principal)
 
+    def pending(self, limit: int = 50, cursor: str | None = None, graph_id: str | None = None, kind: str | None = None,
+                search: str | None = None, **options: Any) -> Page:  # fmt: skip
+        return self._inbox.pending(limit, cursor, graph_id, kind, search, principal=self.principal, **options)
 
-def _last_decision(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    decided = [r for r in rows if r["outcome"] in ("completed", "waiting", "resolved")]
-    return decided[-1] if decided else None
+    def threads(self, status: str | None = None, **options: Any) -> tuple[list[ThreadRow], str | None, int]:
+        return self._inbox.threads(status, principal=self.principal, **options)
 
+    def thread(self, thread_id: str, *, history: int = 50) -> ThreadView:
+        return self._inbox.thread(thread_id, history=history, principal=self.principal)
 
-def _node_of_write(write: Any) -> str | None:
-    # pending_writes are (task_id, channel, value); the channel names what was written.
-    try:
-        _, channel, _ = write
-    except (TypeError, ValueError):
-        return None
-    if channel.startswith("branch:to:"):
-        return None
-    return None if channel.startswith("__") else channel
+    def resume(self, thread_id: str, answers: dict[str, Any], **options: Any) -> ResumeOutcome:
+        return self._inbox.resume(thread_id, answers, principal=self.principal, **options)
+
+    def decide(self, thread_id: str, *, approve: bool, **options: Any) -> ResumeOutcome:
+        return self._inbox.decide(thread_id, approve=approve, principal=self.principal, **options)
+
+    def batch(self, thread_ids: Sequence[str], *, approve: bool, **options: Any) -> list[BatchResult]:
+        return self._inbox.batch(thread_ids, approve=approve, principal=self.principal, **options)
+
+    def retry(self, thread_id: str, **options: Any) -> ResumeOutcome:
+        return self._inbox.retry(thread_id, principal=self.principal, **options)
+
+    def resolve(self, thread_id: str, *, reason: str, reviewer: str = "") -> None:
+        self._inbox.resolve(thread_id, reviewer=reviewer, reason=reason, principal=self.principal)
+
+    def history(self, **filters: Any) -> pd.DataFrame:
+        return self._inbox.history(principal=self.principal, **filters)
+

@@ -1,9 +1,11 @@
-"""Any value as plain JSON data: the one converter the webhooks, the REST API and QA exports share."""
+"""JSON both ways: any value as plain JSON data (`json_safe`, for webhooks, the REST API and QA
+exports) and stored JSON text read back leniently (`from_json_text`, for audit and QA rows)."""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import math
 import os
 import uuid
@@ -12,7 +14,9 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-__all__ = ["json_safe"]
+__all__ = ["json_safe", "from_json_text"]
+
+_KEEP = object()
 
 
 def json_safe(value: Any, *, _depth: int = 0) -> Any:
@@ -44,3 +48,17 @@ def json_safe(value: Any, *, _depth: int = 0) -> Any:
     if isinstance(value, (uuid.UUID, os.PathLike)):
         return str(value)
     return repr(value)[:1000]
+
+
+def from_json_text(value: Any, *, invalid: Any = _KEEP) -> Any:
+    """A stored JSON text decoded; anything not a string passes through as it is.
+
+    Text that is not JSON comes back unchanged, or as `invalid` when that is given (an audit
+    row's payload column written as plain text, say).
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value if invalid is _KEEP else invalid

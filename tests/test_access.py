@@ -470,6 +470,28 @@ def test_the_threads_list_hides_the_summary_of_what_the_principal_may_not_see(de
         desk.require_principal(None)
 
 
+def test_as_principal_acts_as_its_principal_whatever_the_shared_inbox_has_installed(desk: Inbox) -> None:
+    desk.start_run("selective_review", SMALL_PAYMENT, thread_id="pay")
+    desk.start_run("selective_review", EMAIL, thread_id="mail")
+    fay = desk.as_principal(who(desk, "fay@finance.example.com"))
+    bob = desk.as_principal(who(desk, "bob@example.com"))
+    desk.require_principal(lambda: who(desk, "bob@example.com"))  # what the UI installs on the cached Inbox
+    try:
+        assert {item.thread_id for item in desk.pending().items} == {"mail"}  # bob's queue
+        assert {item.thread_id for item in fay.pending().items} == {"pay", "mail"}
+        assert {item.thread_id for item in bob.pending().items} == {"mail"}
+        with pytest.raises(NotAuthorized, match="make_payment needs one of the roles finance"):
+            bob.thread("pay")
+        assert fay.thread("pay").status == "waiting"
+        outcome = fay.decide("pay", approve=True)
+    finally:
+        desk.require_principal(None)
+    assert outcome.status == "completed"
+    assert desk.history(thread_id="pay")["reviewer"].tolist() == ["fay@finance.example.com"]
+    with pytest.raises(NotAuthorized, match="as_principal needs a principal"):
+        desk.as_principal(None)  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- issue 13: what the rules look at
 #
 # `asks` (tests/fixture_access.py) interrupts with whatever payload its input carries and

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 from hitl.domain import Principal
@@ -14,6 +13,7 @@ from hitl.store import Store
 from hitl.access.items import ReviewItem
 from hitl.access.policy import AccessPolicy
 from hitl.access.requesters import thread_requesters
+from hitl.jsondata import from_json_text
 
 
 def hidden_rows(
@@ -33,8 +33,8 @@ def hidden_rows(
         return []
     known: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
     for row in rows:
-        if row.get("kind") and loads_stored(row.get("payload")) is not None:
-            known.setdefault(_row_key(row), (row.get("graph_id"), row.get("kind"), loads_stored(row.get("payload"))))
+        if row.get("kind") and from_json_text(row.get("payload"), invalid=None) is not None:
+            known.setdefault(_row_key(row), (row.get("graph_id"), row.get("kind"), from_json_text(row.get("payload"), invalid=None)))
     requesters: dict[str, str] = {}
     if store is not None:
         try:
@@ -48,8 +48,8 @@ def hidden_rows(
         if str(row.get("reviewer") or "").strip().lower() == principal.key:
             continue
         key = _row_key(row)
-        graph_id, kind, value = row.get("graph_id"), row.get("kind"), loads_stored(row.get("payload"))
-        answer = loads_stored(row.get("answer"))
+        graph_id, kind, value = row.get("graph_id"), row.get("kind"), from_json_text(row.get("payload"), invalid=None)
+        answer = from_json_text(row.get("answer"), invalid=None)
         # Only a row with an answer can tell what its payload did not (the store writes a
         # missing payload as JSON null); a resolve row without either is judged as it is.
         if (not kind or value is None) and answer is not None:
@@ -83,15 +83,6 @@ def _row_key(row: Mapping[str, Any]) -> tuple[str, str]:
     return str(row.get("thread_id")), str(row.get("interrupt_id") or "")
 
 
-def loads_stored(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
 def audit_context(store: Store, thread_id: str, interrupt_id: str, *, history: int = 100) -> dict[str, Any]:
     """What an audit row about this interrupt should carry so `[access]` can judge it:
     `graph_id`, `kind` and `payload` (the interrupt value), each where it can be found.
@@ -104,7 +95,7 @@ def audit_context(store: Store, thread_id: str, interrupt_id: str, *, history: i
     try:
         row = audit_context_row(store, thread_id, interrupt_id)
         if row is not None:
-            found = {"graph_id": row[0], "kind": row[1], "payload": loads_stored(row[2])}
+            found = {"graph_id": row[0], "kind": row[1], "payload": from_json_text(row[2], invalid=None)}
     except Exception:  # no audit table yet, a database error: look elsewhere
         pass
     if "kind" not in found:

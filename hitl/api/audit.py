@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from hitl.api.convert import as_utc, decision_out
-from hitl.api.deps import Desk, Reader, acting
+from hitl.api.deps import Desk, Reader, as_caller
 from hitl.api.models import AUTH_ERRORS, HistoryPage, HistoryRow
 from hitl.errors import InvalidAnswer
 
@@ -108,8 +108,7 @@ def history(
     """The audit log: one row per decision, with filters, in pages of `limit` rows; JSON or CSV."""
     after_seq = history_after(cursor)
     inbox = desk.inbox()
-    frame = inbox.history(
-        principal=acting(inbox, who),  # [access]: rows about items the token may not see are left out
+    frame = as_caller(inbox, who).history(  # [access]: rows about items the token may not see are left out
         thread_id=thread_id,
         reviewer=reviewer,
         graph_id=graph_id,

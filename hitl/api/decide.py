@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from hitl.api.convert import outcome_out
-from hitl.api.deps import Decider, Desk, ThreadId, acting
+from hitl.api.deps import Decider, Desk, ThreadId, as_caller
 from hitl.api.models import AUTH_ERRORS, DECIDE_ERRORS, ApproveIn, BatchIn, BatchOut, BatchResultOut, ResumeIn, ResumeOut
 from hitl.errors import AlreadyDecided, InvalidAnswer
 from hitl.inbox import Inbox
@@ -45,9 +45,7 @@ def decided_meanwhile(inbox: Inbox, thread_id: str, interrupt_id: str | None) ->
 def resume(desk: Desk, thread_id: ThreadId, body: Annotated[ResumeIn, Body()], who: Decider) -> ResumeOut:
     """Answer pending interrupts (`{interrupt_id: answer}`) and resume the graph once."""
     inbox = desk.inbox()
-    outcome = inbox.resume(
-        thread_id, body.answers, reviewer=who.reviewer, comment=body.comment, principal=acting(inbox, who)
-    )
+    outcome = as_caller(inbox, who).resume(thread_id, body.answers, reviewer=who.reviewer, comment=body.comment)
     return outcome_out(outcome, thread_id, who.reviewer)
 
 
@@ -56,9 +54,9 @@ def approve(desk: Desk, body: ApproveIn, who: Decider) -> ResumeOut:
     """Approve or reject a thread's pending interrupt in the simple `{thread_id, approved, feedback}` shape."""
     inbox = desk.inbox()
     try:
-        outcome = inbox.decide(
+        outcome = as_caller(inbox, who).decide(
             body.thread_id, approve=body.approved, reviewer=who.reviewer, comment=body.feedback,
-            interrupt_id=body.interrupt_id, principal=acting(inbox, who),
+            interrupt_id=body.interrupt_id,
         )  # fmt: skip
     except InvalidAnswer:
         decided = decided_meanwhile(inbox, body.thread_id, body.interrupt_id)
@@ -72,9 +70,7 @@ def approve(desk: Desk, body: ApproveIn, who: Decider) -> ResumeOut:
 def batch(desk: Desk, body: BatchIn, who: Decider) -> BatchOut:
     """One decision for many threads; one result per thread (a failure does not stop the rest)."""
     inbox = desk.inbox()
-    results = inbox.batch(
-        body.thread_ids, approve=body.approved, reviewer=who.reviewer, comment=body.comment, principal=acting(inbox, who)
-    )
+    results = as_caller(inbox, who).batch(body.thread_ids, approve=body.approved, reviewer=who.reviewer, comment=body.comment)
     counts: dict[str, int] = {}
     for result in results:
         counts[result.result] = counts.get(result.result, 0) + 1

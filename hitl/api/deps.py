@@ -16,11 +16,11 @@ from hitl.api.models import EXAMPLE_THREAD
 from hitl.api.tokens import ApiPrincipal, ApiToken, Tokens, load_tokens
 from hitl.config import Settings
 from hitl.errors import HitlError, NotAuthorized, StoreError
-from hitl.inbox import Inbox
+from hitl.inbox import ActingInbox, Inbox
 from hitl.notify import start_background_notifier, stop_background_notifier
 
 __all__ = [
-    "DeskHandle", "Desk", "Reader", "Decider", "ThreadId", "desk_of", "principal", "reader", "decider", "acting",
+    "DeskHandle", "Desk", "Reader", "Decider", "ThreadId", "desk_of", "principal", "reader", "decider", "acting", "as_caller",
     "start_notifier", "webhooks_configured",
 ]
 
@@ -144,6 +144,13 @@ def acting(inbox: Inbox, who: ApiPrincipal) -> Any:
         raise
     except HitlError as exc:  # a bad [access] section: the server's configuration, not the request
         raise DeskUnavailable(str(exc)) from None
+
+
+def as_caller(inbox: Inbox, who: ApiPrincipal) -> ActingInbox:
+    """The Inbox acting as the token's principal (`Inbox.as_principal`): every call the route
+    makes through it is checked as that principal, never as an identity installed on the
+    shared Inbox."""
+    return inbox.as_principal(acting(inbox, who))
 
 
 Desk = Annotated[DeskHandle, Depends(desk_of)]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hitl.api.convert import decision_out, interrupt_out
-from hitl.api.deps import Desk, Reader, ThreadId, acting
+from hitl.api.deps import Desk, Reader, ThreadId, as_caller
 from hitl.api.models import (
     AUTH_ERRORS, THREAD_ERRORS, CheckpointOut, ErrorBody, Health, Indexing, PendingPage, PendingThreadOut, TaskError,
     ThreadOut,
@@ -51,9 +51,8 @@ def pending(
 ) -> PendingPage:
     """Threads paused at interrupts, oldest first (or newest), with filters and cursor pagination."""
     inbox = desk.inbox()
-    caller = acting(inbox, who)
-    page = inbox.pending(
-        principal=caller if inbox.access.enabled else None,  # [access]: the token's queue
+    caller = as_caller(inbox, who)
+    page = (caller if inbox.access.enabled else inbox).pending(  # [access]: the token's queue
         limit=limit,
         cursor=cursor,
         graph_id=graph_id,
@@ -89,7 +88,7 @@ def pending(
 def thread(desk: Desk, thread_id: ThreadId, who: Reader) -> ThreadOut:
     """One thread: its pending interrupts, state values, status, timeline and recent decisions."""
     inbox = desk.inbox()
-    view = inbox.thread(thread_id, principal=acting(inbox, who))
+    view = as_caller(inbox, who).thread(thread_id)
     return ThreadOut(
         thread_id=view.thread_id,
         graph_id=view.graph_id,

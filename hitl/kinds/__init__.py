@@ -2,8 +2,9 @@
 
     hitl.kinds.base        PayloadKind, REGISTRY, register, kind_of
     hitl.kinds.common      safe payload reading and answer checks every kind shares
-    hitl.kinds.handmade    confirm, question, edit, stage, approval_level, tool_review,
-                           sensitive_tools, state_edit, feedback (the LangGraph HITL patterns)
+    hitl.kinds.handmade    confirm, question, edit, stage, approval_level, state_edit, feedback
+                           (the LangGraph HITL patterns)
+    hitl.kinds.call_review tool_review, sensitive_tools (hand-made patterns proposing tool calls)
     hitl.kinds.langchain   hitl_request, tool_approval (HumanInTheLoopMiddleware)
     hitl.kinds.agent_inbox agent_inbox (Agent Inbox HumanInterrupt)
     hitl.kinds.generic     schema, json
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hitl.kinds import agent_inbox, generic, handmade, langchain  # noqa: F401  (each registers its kinds)
+from hitl.kinds import agent_inbox, call_review, generic, handmade, langchain  # noqa: F401  (each registers its kinds)
 from hitl.kinds.base import REGISTRY, PayloadKind, kind_of, ordered, register
 
 __all__ = ["PayloadKind", "REGISTRY", "register", "kind_of", "ordered", "classify", "titles"]

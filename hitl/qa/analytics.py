@@ -14,13 +14,13 @@ experiments, not production decisions.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
+from hitl.jsondata import from_json_text
 
 __all__ = [
     "Verdict",
@@ -57,15 +57,6 @@ class DecisionSummary:
     tools: tuple[tuple[str, Verdict], ...] = ()
     """(tool name, verdict) per tool call the payload asked about."""
     changes: tuple[FieldChange, ...] = field(default_factory=tuple)
-
-
-def _loads(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _get(value: Any, key: str, default: Any = None) -> Any:
@@ -129,7 +120,7 @@ def _call_decision(name: str, args: Any, decision: Any, *, edited_args: Any) -> 
 def summarize_decision(kind: str | None, payload: Any, answer: Any) -> DecisionSummary:
     """The verdict, per-tool verdicts and changed fields of one answer to one payload. Never raises."""
     try:
-        return _summarize(kind or "json", _loads(payload), _loads(answer))
+        return _summarize(kind or "json", from_json_text(payload), from_json_text(answer))
     except Exception:  # a malformed row is "other", never an error in analytics
         return DecisionSummary(verdict="other")
 

@@ -24,7 +24,6 @@ with `continue_fork`.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from langgraph.types import Command
 from hitl import runner
 from hitl.errors import HitlError, InvalidAnswer, ThreadNotFound, UnknownGraph
 from hitl.inbox import Inbox
-from hitl.jsondata import json_safe
+from hitl.jsondata import from_json_text, json_safe
 from hitl.notify import enqueue_decisions
 from hitl.payloads import classify
 from hitl.qa.analytics import FieldChange, diff_values
@@ -150,22 +149,13 @@ def answered_interrupts(inbox: Inbox, storage: QaStorage, thread_id: str) -> lis
                     continue
                 payload = getattr(item, "value", item)
                 row = decided.get(interrupt_id)
-                answer = _parse(row["answer"]) if row else (resumes[0][index] if resumes and isinstance(resumes[0], list) and len(resumes[0]) > index else None)
+                answer = from_json_text(row["answer"]) if row else (resumes[0][index] if resumes and isinstance(resumes[0], list) and len(resumes[0]) > index else None)
                 found.append(AnsweredInterrupt(
                     checkpoint_id=checkpoint_id, interrupt_id=interrupt_id, task_id=task_id, node=_node_of(paths.get(task_id, "")),
                     kind=classify(payload), value=payload, answer=answer, reviewer=row["reviewer"] if row else None,
                     comment=(row or {}).get("comment") or "", decided_at=float(row["decided_at"]) if row else None,
                 ))  # fmt: skip
     return found
-
-
-def _parse(text: Any) -> Any:
-    if isinstance(text, str):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
 
 
 def fork_thread(

@@ -21,6 +21,7 @@ from hitl.kinds import kind_of
 from hitl.kinds.impact import Impact, format_amount, read_impact
 from hitl.store import ThreadRow
 from hitl.ui.text import hidden_in, visible_controls
+from hitl.jsondata import from_json_text
 
 __all__ = [
     "QUEUE_COLUMNS",
@@ -296,15 +297,6 @@ def _compact_json(text: Any, width: int = 200) -> str:
 # --------------------------------------------------------------------------- history
 
 
-def _loads(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 _TYPE_VERDICT = {
     "approve": "approved", "accept": "approved", "edit": "edited", "reject": "rejected",
     "ignore": "rejected", "respond": "feedback", "response": "feedback",
@@ -319,7 +311,7 @@ def verdict(kind: str | None, answer: Any, *, action: str | None = None) -> str:
     """
     if action == "resolve":
         return "resolved"
-    value = _loads(answer)
+    value = from_json_text(answer)
     if isinstance(value, bool):
         return "approved" if value else "rejected"
     if isinstance(value, dict):

@@ -102,10 +102,11 @@ def test_item_disagreement_is_zero_to_one_per_level() -> None:
 def test_the_desk_computes_the_same_figures_from_stored_scores(inbox, make_qa) -> None:
     """SQLite and PostgreSQL: ratings stored as submissions come back as the libraries' figures."""
     from hitl.qa import service
+    from hitl.qa.values import load_qa_config
 
     policy_rubrics = [LABELS.to_dict(), NUMBER.to_dict()]
     qa = service.QA(inbox, clock=lambda: 1_800_000_000.0,
-                    config=service.load_qa_config({"qa": {"rubrics": policy_rubrics, "queues": [
+                    config=load_qa_config({"qa": {"rubrics": policy_rubrics, "queues": [
                         {"name": "table", "rubrics": ["label", "number"], "reviewers_per_item": 3}]}}))  # fmt: skip
     units = [f"u{unit:02d}" for unit in range(15)]
     qa.storage.add_items(

@@ -21,220 +21,15 @@ from __future__ import annotations
 
 import ast
 import inspect
-import textwrap
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
+from hitl.inference.nodes import function_ast, is_async_graph, node_callables
+from hitl.inference.usage import MAX_HELPER_DEPTH, OBJECT_METHODS, TEXT_METHODS, TYPE_NAMES, CallSite, Usage
 
 __all__ = ["CallSite", "Usage", "call_sites", "node_callables", "is_async_graph"]
 
-AnswerType = Literal["boolean", "text", "number", "object"]
-
-_TEXT_METHODS = frozenset(
-    "strip lstrip rstrip lower upper title casefold split rsplit splitlines startswith endswith "
-    "replace format encode isdigit isnumeric isalpha isalnum isdecimal partition rpartition zfill "
-    "removeprefix removesuffix center ljust rjust count find index".split()
-)
-_OBJECT_METHODS = frozenset({"keys", "items", "values", "copy", "setdefault", "pop", "update"})
-_TYPE_NAMES: dict[str, AnswerType] = {
-    "str": "text",
-    "int": "number",
-    "float": "number",
-    "bool": "boolean",
-    "dict": "object",
-    "Mapping": "object",
-}
-_MAX_DEPTH = 2
-"""Helper functions followed from the node (a node passing the answer to a helper)."""
-
-
-@dataclass
-class Usage:
-    """How the code uses one interrupt's answer, accumulated over its uses."""
-
-    keys: set[str] = field(default_factory=set)
-    """Keys read with .get / [] / in."""
-
-    required: set[str] = field(default_factory=set)
-    """Keys read with [] (a KeyError when absent)."""
-
-    values: dict[str, set[Any]] = field(default_factory=dict)
-    """Literal values a key is compared with (`x["type"] == "accept"`)."""
-
-    truthy: bool = False
-    text: bool = False
-    weak_text: bool = False
-    number: bool = False
-    boolean: bool = False
-    sequence: bool = False
-    pydantic: bool = False
-    lines: set[int] = field(default_factory=set)
-
-    def merge(self, other: Usage) -> None:
-        self.keys |= other.keys
-        self.required |= other.required
-        for key, literals in other.values.items():
-            self.values.setdefault(key, set()).update(literals)
-        for name in ("truthy", "text", "weak_text", "number", "boolean", "sequence", "pydantic"):
-            setattr(self, name, getattr(self, name) or getattr(other, name))
-        self.lines |= other.lines
-
-    def answer_type(self) -> tuple[AnswerType | None, str]:
-        """The answer type these uses imply, and why; (None, why) when they disagree or say nothing."""
-        objectish = bool(self.keys) or self.sequence
-        kinds = [
-            name
-            for name, present in (
-                ("object", objectish),
-                ("text", self.text),
-                ("number", self.number),
-            )
-            if present
-        ]
-        if self.pydantic:
-            return None, "the answer is a model built from the interrupt's response_schema"
-        if len(kinds) > 1:
-            return None, f"the code uses the answer both as {' and as '.join(kinds)}"
-        if kinds == ["object"]:
-            if self.sequence and not self.keys:
-                return None, "the code indexes the answer by position (a list)"
-            return "object", "the code reads " + ", ".join(sorted(self.keys))
-        if kinds == ["text"]:
-            return "text", "the code uses the answer as text"
-        if kinds == ["number"]:
-            return "number", "the code checks the answer is a number"
-        if self.boolean or self.truthy:
-            return "boolean", "the code tests the answer's truth (if answer: ...)"
-        if self.weak_text:
-            return None, "the code only formats the answer into a string (any value reads)"
-        return None, "the code passes the answer on without looking at it"
-
-
-@dataclass(frozen=True)
-class CallSite:
-    """One `interrupt()` call in a graph's code, and what its answer must be."""
-
-    where: str
-    """`file.py:line in function`."""
-
-    function: str
-    answer_type: AnswerType | None
-    why: str
-    keys: frozenset[str] = frozenset()
-    required: frozenset[str] = frozenset()
-    values: Mapping[str, frozenset[Any]] = field(default_factory=dict)
-    truthy: bool = False
-    """The code also tests the answer's truth (a rejecting object would be truthy)."""
-
-    prompt: str | None = None
-    """The payload when it is a literal string."""
-
-    prompt_prefix: str | None = None
-    """The literal start of an f-string payload."""
-
-    payload_keys: frozenset[str] | None = None
-    """The literal keys of a dict payload (None when not a literal dict)."""
-
-    tool: str | None = None
-    """The `@tool` whose function holds this call (interrupts raised inside ToolNode)."""
-
-    def matches(self, value: Any) -> bool | None:
-        """Whether this call site produced `value`: True, False, or None (can't tell)."""
-        if self.prompt is not None:
-            return value == self.prompt
-        if self.prompt_prefix is not None:
-            return isinstance(value, str) and value.startswith(self.prompt_prefix)
-        if self.payload_keys is not None:
-            return isinstance(value, Mapping) and set(value) == set(self.payload_keys)
-        return None
-
-
-# --------------------------------------------------------------------------- finding the code
-
-
-def _callable_of(runnable: Any) -> Callable[..., Any] | None:
-    func = getattr(runnable, "func", None)
-    afunc = getattr(runnable, "afunc", None)
-    if inspect.isfunction(func) or inspect.ismethod(func):
-        return func
-    if inspect.isfunction(afunc) or inspect.iscoroutinefunction(afunc):
-        return afunc
-    return None
-
-
-def node_callables(graph: Any, node: str) -> list[tuple[Callable[..., Any], str | None]]:
-    """The functions that may run `interrupt()` for `node` of `graph`: [(function, tool name)].
-
-    A plain node gives its function; a ToolNode its tools' functions; a node that is a
-    compiled subgraph every function of the subgraph, recursively.
-    """
-    nodes = getattr(graph, "nodes", None) or {}
-    pregel_node = nodes.get(node)
-    if pregel_node is None:
-        return []
-    return list(_runnable_callables(getattr(pregel_node, "bound", None), depth=0))
-
-
-def _runnable_callables(runnable: Any, *, depth: int) -> Iterable[tuple[Callable[..., Any], str | None]]:
-    if runnable is None or depth > 8:
-        return
-    tools = getattr(runnable, "tools_by_name", None)
-    if isinstance(tools, Mapping):
-        for name, tool in tools.items():
-            func = getattr(tool, "func", None) or getattr(tool, "coroutine", None)
-            if callable(func):
-                yield func, str(name)
-        return
-    sub_nodes = getattr(runnable, "nodes", None)
-    if isinstance(sub_nodes, Mapping) and hasattr(runnable, "builder"):
-        for name, sub in sub_nodes.items():
-            if not str(name).startswith("__"):
-                yield from _runnable_callables(getattr(sub, "bound", None), depth=depth + 1)
-        return
-    func = _callable_of(runnable)
-    if func is not None:
-        yield func, None
-    for step in getattr(runnable, "steps", None) or ():
-        yield from _runnable_callables(step, depth=depth + 1)
-
-
-def is_async_graph(graph: Any) -> bool:
-    """Whether some node (or tool, or subgraph node) of `graph` only has an async implementation."""
-    return any(_async_only(getattr(n, "bound", None), 0) for n in (getattr(graph, "nodes", None) or {}).values())
-
-
-def _async_only(runnable: Any, depth: int) -> bool:
-    if runnable is None or depth > 8:
-        return False
-    tools = getattr(runnable, "tools_by_name", None)
-    if isinstance(tools, Mapping):
-        return any(getattr(t, "func", None) is None and getattr(t, "coroutine", None) is not None for t in tools.values())
-    sub_nodes = getattr(runnable, "nodes", None)
-    if isinstance(sub_nodes, Mapping) and hasattr(runnable, "builder"):
-        return any(_async_only(getattr(s, "bound", None), depth + 1) for s in sub_nodes.values())
-    if hasattr(runnable, "afunc") and getattr(runnable, "func", "missing") is None:
-        return True
-    return any(_async_only(step, depth + 1) for step in getattr(runnable, "steps", None) or ())
-
 
 # --------------------------------------------------------------------------- reading it
-
-
-def _function_ast(func: Callable[..., Any]) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, str, int] | None:
-    func = inspect.unwrap(func)
-    try:
-        lines, start = inspect.getsourcelines(func)
-        filename = inspect.getsourcefile(func) or "?"
-    except (OSError, TypeError):
-        return None
-    try:
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return node, filename, max(start, 1) - 1
-    return None
 
 
 def _interrupt_names(func: Callable[..., Any]) -> tuple[set[str], set[str]]:
@@ -323,9 +118,9 @@ class _Reader:
                 if key is not None:
                     usage.keys.add(key)
                     self._key_value(call, key, usage)
-            elif parent.attr in _TEXT_METHODS:
+            elif parent.attr in TEXT_METHODS:
                 usage.text = True
-            elif parent.attr in _OBJECT_METHODS:
+            elif parent.attr in OBJECT_METHODS:
                 usage.keys.add("*")
             elif parent.attr in ("model_dump", "model_dump_json", "dict"):
                 usage.pydantic = True
@@ -389,7 +184,7 @@ class _Reader:
                 types = call.args[1].elts if isinstance(call.args[1], ast.Tuple) else [call.args[1]]
                 for typ in types:
                     name = typ.id if isinstance(typ, ast.Name) else getattr(typ, "attr", "")
-                    found = _TYPE_NAMES.get(name)
+                    found = TYPE_NAMES.get(name)
                     if found == "text":
                         usage.text = True
                     elif found == "number":
@@ -398,7 +193,7 @@ class _Reader:
                         usage.boolean = True
                     elif found == "object":
                         usage.keys.add("*")
-            elif self.depth < _MAX_DEPTH:
+            elif self.depth < MAX_HELPER_DEPTH:
                 helper = self.globals.get(func.id)
                 if inspect.isfunction(helper):
                     usage.merge(_parameter_usage(helper, index, self.depth + 1))
@@ -441,7 +236,7 @@ class _Reader:
 
 
 def _parameter_usage(func: Callable[..., Any], index: int, depth: int) -> Usage:
-    found = _function_ast(func)
+    found = function_ast(func)
     if found is None:
         return Usage()
     fdef, _, _ = found
@@ -468,7 +263,7 @@ def _payload_facts(call: ast.Call) -> tuple[str | None, str | None, frozenset[st
 
 def call_sites(func: Callable[..., Any], *, tool: str | None = None) -> list[CallSite]:
     """Every `interrupt()` call in `func` (and helpers it passes answers to), read from its source."""
-    found = _function_ast(func)
+    found = function_ast(func)
     if found is None:
         return []
     fdef, filename, offset = found
