@@ -98,6 +98,7 @@ def main() -> None:
         "--naive-search-max", type=int, default=1000,
         help="run the naive search (one get_state per thread) only up to this many threads",
     )
+    parser.add_argument("--url", help="measure this running server (e.g. one kept from an earlier run) instead of starting one")
     args = parser.parse_args()
 
     support = _support()
@@ -106,8 +107,9 @@ def main() -> None:
     from hitl import Inbox
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-langgraph-"))
-    server = support.Server(support._server_python(), workdir, support._free_port()).start()
-    client = get_sync_client(url=server.url, api_key=None)
+    server = None if args.url else support.Server(support._server_python(), workdir, support._free_port()).start()
+    url = args.url or server.url
+    client = get_sync_client(url=url, api_key=None)
     rows = []
     try:
         for total in sorted(args.threads):
@@ -115,7 +117,7 @@ def main() -> None:
             seed(client, total)
             seeded = time.perf_counter() - started
             desk = Inbox.open(database_url=f"sqlite:///{workdir / f'desk-{total}.db'}", graphs_path=str(workdir / "none.json"),
-                              config_path=None, langgraph_api_url=server.url)  # fmt: skip
+                              config_path=None, langgraph_api_url=url)  # fmt: skip
             build, _ = timed(desk.refresh, repeat=1)
             idle_refresh, _ = timed(desk.refresh)
             page_s, page = timed(lambda: desk.pending(limit=PAGE))
@@ -139,7 +141,8 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
             desk.close()
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
     print()
     print("| threads | index build | first page + total: desk / naive (ratio) | search: desk / naive (ratio) |")
     print("|---:|---:|---:|---:|")

@@ -88,6 +88,7 @@ def _next_item(page: Any) -> None:
 def _pick(page: Any, rubric: str, option: str) -> None:
     """Choose a rubric's option with the keyboard: focus its first radio, arrow to the option, Space."""
     group = page.get_by_role("radiogroup", name=rubric)
+    group.get_by_role("radio", name=option).wait_for(state="attached", timeout=20_000)  # drawn, on a loaded machine too
     options = [r.inner_text().strip() for r in group.locator("label").all()]
     group.get_by_role("radio").first.focus()
     for _ in range(options.index(option)):
