@@ -11,7 +11,7 @@ from typing import Any
 from hitl.storage.engine import Engine
 from hitl.storage.records import ERROR, INTERRUPT, SPECIAL_CHANNELS, RawInterrupt
 
-__all__ = ["CheckpointReads", "decode_interrupts", "metadata_of"]
+__all__ = ["CheckpointReads", "decode_interrupts", "metadata_of", "latest_root_sql"]
 
 
 _CHANNEL_BLOB_SQL = (
@@ -39,6 +39,15 @@ WHERE (
 """PostgresSaver: which of the (thread, checkpoint) pairs have a node scheduled. It keeps None
 and primitive channel values inline in the checkpoint's JSON and the rest in checkpoint_blobs
 (type 'empty' = absent)."""
+
+
+def latest_root_sql(marks: str) -> str:
+    """SQL for (thread_id, checkpoint_id) of the latest root checkpoint of each thread whose id
+    is one of the `?` placeholders in `marks` (the desk's one "latest checkpoint" query)."""
+    return (
+        "SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints "
+        f"WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id"
+    )
 
 
 class CheckpointReads(Engine):
@@ -70,9 +79,7 @@ class CheckpointReads(Engine):
             chunk = ids[start : start + 500]
             marks = ",".join("?" for _ in chunk)
             rows = self.query(
-                "SELECT c.thread_id, c.checkpoint_id, c.metadata FROM checkpoints c JOIN ("
-                "SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints "
-                f"WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id) l "
+                f"SELECT c.thread_id, c.checkpoint_id, c.metadata FROM checkpoints c JOIN ({latest_root_sql(marks)}) l "
                 "ON c.thread_id = l.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = l.checkpoint_id",
                 chunk,
             )
@@ -148,10 +155,7 @@ class CheckpointReads(Engine):
         special = ",".join(f"'{c}'" for c in SPECIAL_CHANNELS)
         writes, value = self.dialect.writes_table, self.dialect.write_value
         sql = f"""
-            WITH latest AS (
-                SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
-                WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
-            )
+            WITH latest AS ({latest_root_sql(marks)})
             SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.type, w.{value},
                    r.type, r.{value}, e.type, e.{value}
             FROM latest l JOIN {writes} w
@@ -190,10 +194,7 @@ class CheckpointReads(Engine):
             marks = ",".join("?" for _ in chunk)
             rows = self.query(
                 f"""
-                WITH latest AS (
-                    SELECT thread_id, MAX(checkpoint_id) AS checkpoint_id FROM checkpoints
-                    WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id
-                )
+                WITH latest AS ({latest_root_sql(marks)})
                 SELECT w.thread_id, w.task_path, w.type, w.{self.dialect.write_value}
                 FROM latest l JOIN {self.dialect.writes_table} w
                   ON w.thread_id = l.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = l.checkpoint_id

@@ -290,7 +290,7 @@ def _refuse_nul(params: Sequence[Any] | None) -> None:
     """PostgreSQL text cannot hold NUL (0x00): say so instead of failing as a database error.
 
     No stored id, name or text contains one, so a filter with NUL could match nothing; the
-    desk's own records replace it before writing (see `store._audit_record`).
+    desk's own records replace it before writing (see `hitl.storage.audit_log`).
     """
     for value in params or ():
         if isinstance(value, str) and "\x00" in value:
