@@ -21,7 +21,7 @@ from hitl.qa.forks import AnsweredInterrupt, Branch, Comparison
 from hitl.qa.queues import QueueSpec
 from hitl.qa.rubrics import Rubric
 from hitl.qa.service import QA
-from hitl.qa.storage import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
+from hitl.storage.qa import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
 from hitl.qa.values import (
     DEFAULT_RUBRICS,
     Decision,

@@ -9,7 +9,7 @@ from typing import Any
 from hitl.errors import InvalidAnswer, NotAuthorized
 from hitl.inbox import Inbox
 from hitl.qa.analytics import DecisionSummary, summarize_decision
-from hitl.qa.storage import ForkRow, ItemRow, QaStorage
+from hitl.storage.qa import ForkRow, ItemRow, QaStorage
 from hitl.qa.values import Decision, QaConfig, load_qa_config
 from hitl.jsondata import from_json_text
 

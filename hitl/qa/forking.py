@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from hitl.qa import forks
 from hitl.qa.analytics import DecisionAnalytics, decision_analytics
-from hitl.qa.storage import ForkRow
+from hitl.storage.qa import ForkRow
 from hitl.qa.core import QaCore
 
 

@@ -10,7 +10,7 @@ from hitl.qa import forks
 from hitl.qa.analytics import summarize_decision
 from hitl.qa.queues import QueueSpec, matches, queue_from_dict, sampled
 from hitl.qa.rubrics import Rubric
-from hitl.qa.storage import ItemRow
+from hitl.storage.qa import ItemRow
 from hitl.qa.values import QueueInfo
 from hitl.qa.core import QaCore
 

@@ -8,7 +8,7 @@ from hitl.errors import InvalidAnswer
 from hitl.qa import datasets
 from hitl.qa.agreement import Rating, RubricAgreement, item_disagreement, rubric_agreement
 from hitl.qa.rubrics import Rubric
-from hitl.qa.storage import AdjudicationRow, SubmissionRow
+from hitl.storage.qa import AdjudicationRow, SubmissionRow
 from hitl.qa.values import Disagreement, Progress, ReviewerProgress
 from hitl.qa.core import QaCore
 

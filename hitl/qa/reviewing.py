@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 from hitl.qa import datasets
-from hitl.qa.storage import SubmissionRow
+from hitl.storage.qa import SubmissionRow
 from hitl.qa.values import ItemView
 from hitl.qa.queueing import QueueUseCases
 

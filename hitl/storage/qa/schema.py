@@ -7,7 +7,7 @@ import threading
 import time
 import weakref
 from hitl.storage.postgres import translate_ddl
-from hitl.store import Store
+from hitl.storage.sql import SqlStore
 
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -108,7 +108,7 @@ INSERT INTO hitl_qa_schema (id, version, updated_at) VALUES (1, 0, 0) ON CONFLIC
 """
 
 
-_ready: weakref.WeakSet[Store] = weakref.WeakSet()
+_ready: weakref.WeakSet[SqlStore] = weakref.WeakSet()
 
 
 _ready_lock = threading.Lock()
@@ -117,11 +117,11 @@ _ready_lock = threading.Lock()
 class QaSchema:
     """The QA tables of one desk database: created or upgraded once per store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     def _statements(self, script: str) -> list[str]:
-        if self.store.backend == "postgres":
+        if self.store.dialect.name == "postgres":
             return translate_ddl(script)
 
         statements, buffer = [], ""
