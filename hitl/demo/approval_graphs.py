@@ -11,8 +11,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import interrupt
 
-from hitl.demo.tools import delete_record, describe_tool_call, send_email
 from hitl.demo.nodes import ToolRunState, agent_node, cancelled, message_text, pending_tool_calls, reason_of, tool_graph, writer_node
+from hitl.demo.tools import delete_record, describe_tool_call, send_email
 
 
 APPROVAL_LEVELS = ("manager", "director", "vp")

@@ -11,8 +11,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import interrupt
 
 from hitl.demo.forms import TicketResolution
-from hitl.demo.tools import describe_tool_call, make_payment
 from hitl.demo.nodes import ToolRunState, after_tool_review, agent_node, cancelled, message_text, pending_tool_calls, reason_of, review_if_tool_calls, run_approved_tools, writer_node
+from hitl.demo.tools import describe_tool_call, make_payment
 
 
 APPROVAL_WINDOW_SECONDS = 86_400

@@ -10,8 +10,8 @@ from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langgraph.prebuilt.interrupt import HumanInterrupt, HumanInterruptConfig, HumanResponse
 from langgraph.types import interrupt
 
-from hitl.demo.tools import OFFICE_TOOLS, SENSITIVE_TOOL_NAMES, declined, describe_tool_call, make_payment, send_email
 from hitl.demo.nodes import ToolRunState, cancelled, pending_tool_calls, reason_of, tool_graph
+from hitl.demo.tools import OFFICE_TOOLS, SENSITIVE_TOOL_NAMES, declined, describe_tool_call, make_payment, send_email
 
 
 # tool_review (kind: tool_review) -----------------------------------------------------------

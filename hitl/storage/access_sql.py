@@ -6,6 +6,7 @@ hold the rules and use cases that call them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,14 +63,18 @@ ACCESS_TABLES = (
 )
 
 
+_TABLES_MADE: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The stores whose access tables exist."""
+
+
 def ensure_access_tables(store: SqlStore) -> None:
     """Create `hitl_votes`, `hitl_access_facts` and `hitl_requesters` once per store (portable SQL)."""
-    if getattr(store, "_hitl_access_tables", False):
+    if store in _TABLES_MADE:
         return
     with store.connection(write=True) as conn:
         for statement in ACCESS_TABLES:
             conn.execute(statement)
-    store._hitl_access_tables = True  # type: ignore[attr-defined]
+    _TABLES_MADE.add(store)
 
 
 def vote_rows(store: SqlStore, thread_id: str, interrupt_id: str | None = None) -> list[tuple]:

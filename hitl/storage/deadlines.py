@@ -6,7 +6,9 @@ cases (deadlines, extending, sweeping) that call them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from typing import Any
 
 from hitl.errors import StoreError
 from hitl.storage.sql import SqlStore, marks
@@ -44,9 +46,13 @@ DEADLINE_TABLES = (
 )
 
 
+_TABLES_STATE: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+"""Per store: whether its deadline tables exist (False: a read-only database without them)."""
+
+
 def ensure_deadline_tables(store: SqlStore) -> bool:
     """Create `hitl_escalations` and `hitl_extensions` once per store; False if they cannot exist."""
-    state = store.__dict__.get("_hitl_policy_tables")
+    state = _TABLES_STATE.get(store)
     if state is not None:
         return state
     if store.read_only:
@@ -61,7 +67,7 @@ def ensure_deadline_tables(store: SqlStore) -> bool:
             for statement in DEADLINE_TABLES:
                 conn.execute(statement)
         state = True
-    store.__dict__["_hitl_policy_tables"] = state
+    _TABLES_STATE[store] = state
     return state
 
 

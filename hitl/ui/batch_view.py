@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
+
 import streamlit as st
+
 from hitl import HitlError, Inbox
 from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import show_problem

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timezone
 from typing import Any
+
 import pandas as pd
 import streamlit as st
+
 from hitl import HitlError, Inbox
 from hitl.qa import QA
 from hitl.qa.datasets import EXPORT_FORMATS

@@ -6,8 +6,10 @@ import difflib
 import json
 from datetime import datetime, timezone
 from typing import Any
+
 import pandas as pd
 import streamlit as st
+
 from hitl import HitlError, InvalidAnswer
 from hitl.qa import QA, ItemView, Rubric
 from hitl.ui.context import md_escape, pretty_json, render_conversation, render_state, show_text

@@ -21,9 +21,9 @@ from hitl.ui import auth
 from hitl.ui.context import md_escape
 from hitl.ui.desk import reviewer_name
 from hitl.ui.guard import open_desk, show_problem
-from hitl.ui.state import defaults
 from hitl.ui.qa_results_view import render_adjudication, render_export, render_forks, render_progress, render_queues
 from hitl.ui.qa_scoring import SHORTCUTS, changes_frame, render_review, score_widgets_values, text_diff
+from hitl.ui.state import defaults
 
 __all__ = ["render_qa_page", "SHORTCUTS", "score_widgets_values", "text_diff", "changes_frame"]
 

@@ -16,14 +16,14 @@ import streamlit as st
 from hitl import HitlError, Inbox, Page
 from hitl.durations import humanize_seconds
 from hitl.payloads import KINDS
-from hitl.ui.guard import open_desk, show_problem
-from hitl.ui.state import bound, defaults
 from hitl.ui import keys
+from hitl.ui.batch_view import render_batch, render_batch_results
 from hitl.ui.deadlines import page_deadlines, time_left_label
+from hitl.ui.guard import open_desk, show_problem
 from hitl.ui.review_queue import SCOPE_PARAMS, WAITING_LONGER_THAN, QueueScope
+from hitl.ui.state import bound, defaults
 from hitl.ui.tables import QUEUE_COLUMN_HELP, queue_frame
 from hitl.ui.text import escape_markdown, visible_controls
-from hitl.ui.batch_view import render_batch, render_batch_results
 
 __all__ = ["render_inbox_page", "render_queue", "refresh_seconds", "WAITING_LONGER_THAN", "inbox_scope", "open_review", "PAGE_SIZES", "graph_filter"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+
 from hitl.storage.qa.rows import FORK_COLUMNS, ForkRow, dump_json, load_json
 from hitl.storage.qa.schema import QaSchema
 

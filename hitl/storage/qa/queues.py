@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
+
 from hitl.storage.qa.rows import ITEM_COLUMNS, ItemRow, dump_json
 from hitl.storage.qa.schema import QaSchema
 

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 import weakref
+
 from hitl.storage.postgres import translate_ddl
 from hitl.storage.sql import SqlStore
 

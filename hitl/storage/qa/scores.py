@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
 from hitl.errors import InvalidAnswer
 from hitl.storage.qa.rows import AdjudicationRow, SubmissionRow, dump_json, load_json
 from hitl.storage.qa.schema import QaSchema
