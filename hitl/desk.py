@@ -269,7 +269,7 @@ class Desk:
             return None
         if not pool_can_decode(self.store.saver.serde):
             return None
-        return IndexPool(self.registry.matcher(), keep_nul=self.store.dialect.name == "sqlite", workers=self.index_workers)
+        return IndexPool(self.registry.matcher(), keep_nul=self.store.dialect.text_holds_nul, workers=self.index_workers)
 
     def on_indexed(self, hook: Callable[[list[str]], None]) -> None:
         """Call `hook(thread_ids)` after each refresh with the threads just re-indexed."""

@@ -1,4 +1,4 @@
-"""A desk process for tests/test_first_index.py: runs the background first index.
+"""A desk process for tests/storage/test_first_index.py: runs the background first index.
 
     python -m tests.first_index_desk URL GRAPHS BATCH LEASE_SECONDS
 

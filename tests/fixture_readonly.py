@@ -1,4 +1,4 @@
-"""Child process for tests/test_readonly.py: open a desk on a database it may not write.
+"""Child process for tests/storage/test_readonly.py: open a desk on a database it may not write.
 
 Run as `python -m tests.fixture_readonly DB_PATH GRAPHS_PATH THREAD_ID`, as a user who cannot
 write the file or its directory (the test drops root's CAP_DAC_OVERRIDE with setpriv, so the

@@ -1,4 +1,4 @@
-"""An agent process for tests/test_index_consistency.py: runs the test graphs on its own saver.
+"""An agent process for tests/storage/test_index_consistency.py: runs the test graphs on its own saver.
 
     python -m tests.index_agent URL PREFIX OPS SEED LOG [--clock-skew SECONDS]
 

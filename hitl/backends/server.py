@@ -61,27 +61,6 @@ READ_WORKERS = 8
 
 _THREAD_FIELDS = ["thread_id", "created_at", "updated_at", "status", "metadata", "interrupts"]
 
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS hitl_server_interrupts (
-        thread_id TEXT PRIMARY KEY,
-        updated_at DOUBLE PRECISION NOT NULL,
-        metadata TEXT NOT NULL,
-        interrupts TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS hitl_server_sync (
-        id INTEGER PRIMARY KEY,
-        watermark DOUBLE PRECISION NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS hitl_server_runs (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        created_at DOUBLE PRECISION NOT NULL,
-        status TEXT,
-        PRIMARY KEY (run_id, interrupt_id)
-    )""",
-)
-
 _STATUS = {"idle": "completed", "busy": "running", "error": "failed", "interrupted": "waiting", "timeout": "failed"}
 
 
@@ -126,9 +105,6 @@ class ServerStore(Store):
         self.client = client
         self.server_url = url
         self._server_refresh = threading.Lock()
-        with self.connection(write=True) as conn:
-            for statement in _TABLES:
-                conn.execute(statement)
         return self
 
     def close(self) -> None:

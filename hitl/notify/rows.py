@@ -17,7 +17,7 @@ from hitl.desk import Desk
 from hitl.errors import HitlError, StoreError
 from hitl.jsondata import json_safe
 from hitl.notify.config import OutboxState
-from hitl.storage.outbox import DELIVERY_COLUMNS, OUTBOX_COLUMNS, create_outbox_tables, delivery_query, outbox_query, outbox_row, outbox_state_counts, reset_for_retry
+from hitl.storage.outbox import DELIVERY_COLUMNS, OUTBOX_COLUMNS, delivery_query, outbox_query, outbox_row, outbox_state_counts, reset_for_retry
 
 
 def compact_json(body: Mapping[str, Any]) -> str:
@@ -39,7 +39,8 @@ _ready_lock = threading.Lock()
 
 
 def ensure_tables(inbox: Desk) -> None:
-    """Create `hitl_outbox` and `hitl_deliveries` once per store (idempotent)."""
+    """Refuse a read-only store: `hitl_outbox` and `hitl_deliveries` exist once a store is open
+    (`hitl.storage.migrations`), but deliveries must be recorded."""
     store = inbox.store
     with _ready_lock:
         if store in _ready_stores:
@@ -49,7 +50,6 @@ def ensure_tables(inbox: Desk) -> None:
                 f"The database {store.display_url} is read-only: webhook notifications need to record "
                 "their deliveries. Fix the file's permissions, or run the watcher against a writable copy."
             )
-        create_outbox_tables(store)
         _ready_stores.add(store)
 
 

@@ -6,7 +6,6 @@ hold the rules and use cases that call them.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,50 +30,9 @@ __all__ = [
     "thread_page_rows",
 ]
 
-ACCESS_TABLES = (
-    """CREATE TABLE IF NOT EXISTS hitl_votes (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        voter TEXT NOT NULL,
-        vote TEXT NOT NULL,
-        answer TEXT,
-        agreement TEXT,
-        comment TEXT NOT NULL DEFAULT '',
-        voted_at DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (thread_id, interrupt_id, voter)
-    )""",
-    """CREATE TABLE IF NOT EXISTS hitl_access_facts (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        source_key TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        tools TEXT NOT NULL DEFAULT ',',
-        level TEXT,
-        requested_by TEXT,
-        PRIMARY KEY (thread_id, interrupt_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS hitl_access_facts_source ON hitl_access_facts (thread_id, source_key)",
-    """CREATE TABLE IF NOT EXISTS hitl_requesters (
-        thread_id TEXT PRIMARY KEY,
-        requested_by TEXT NOT NULL,
-        checkpoint_id TEXT NOT NULL,
-        pinned_at DOUBLE PRECISION NOT NULL
-    )""",
-)
-
-
-_TABLES_MADE: weakref.WeakSet[Any] = weakref.WeakSet()
-"""The stores whose access tables exist."""
-
-
 def ensure_access_tables(store: SqlStore) -> None:
-    """Create `hitl_votes`, `hitl_access_facts` and `hitl_requesters` once per store (portable SQL)."""
-    if store in _TABLES_MADE:
-        return
-    with store.connection(write=True) as conn:
-        for statement in ACCESS_TABLES:
-            conn.execute(statement)
-    _TABLES_MADE.add(store)
+    """`hitl_votes`, `hitl_access_facts` and `hitl_requesters` exist once the store is open
+    (`hitl.storage.migrations` creates them); kept for callers that still ask."""
 
 
 def vote_rows(store: SqlStore, thread_id: str, interrupt_id: str | None = None) -> list[tuple]:

@@ -6,15 +6,12 @@ cases (deadlines, extending, sweeping) that call them.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
-from typing import Any
 
-from hitl.errors import StoreError
+
 from hitl.storage.sql import SqlStore, marks
 
 __all__ = [
-    "DEADLINE_TABLES",
     "ensure_deadline_tables",
     "escalation_rows",
     "extension_rows",
@@ -23,52 +20,9 @@ __all__ = [
 ]
 
 
-DEADLINE_TABLES = (
-    """CREATE TABLE IF NOT EXISTS hitl_escalations (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        level TEXT NOT NULL,
-        from_level TEXT,
-        escalated_at DOUBLE PRECISION NOT NULL,
-        reviewer TEXT NOT NULL,
-        PRIMARY KEY (thread_id, interrupt_id, level)
-    )""",
-    """CREATE TABLE IF NOT EXISTS hitl_extensions (
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT NOT NULL,
-        level TEXT NOT NULL DEFAULT '',
-        extra_seconds DOUBLE PRECISION NOT NULL,
-        reviewer TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        extended_at DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (thread_id, interrupt_id)
-    )""",
-)
-
-
-_TABLES_STATE: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
-"""Per store: whether its deadline tables exist (False: a read-only database without them)."""
-
-
 def ensure_deadline_tables(store: SqlStore) -> bool:
-    """Create `hitl_escalations` and `hitl_extensions` once per store; False if they cannot exist."""
-    state = _TABLES_STATE.get(store)
-    if state is not None:
-        return state
-    if store.read_only:
-        try:
-            store.query("SELECT 1 FROM hitl_escalations WHERE 1 = 0")
-            store.query("SELECT 1 FROM hitl_extensions WHERE 1 = 0")
-            state = True
-        except StoreError:
-            state = False  # a read-only database the sweeper never wrote to: nothing escalated
-    else:
-        with store.connection(write=True) as conn:
-            for statement in DEADLINE_TABLES:
-                conn.execute(statement)
-        state = True
-    _TABLES_STATE[store] = state
-    return state
+    """`hitl_escalations` and `hitl_extensions` exist once the store is open (`hitl.storage.migrations`)."""
+    return True
 
 
 def escalation_rows(store: SqlStore, thread_ids: Sequence[str]) -> list[tuple]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["Dialect", "SQLITE", "POSTGRES"]
+__all__ = ["Dialect", "SQLITE", "POSTGRES", "StoreSettings"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,14 @@ class Dialect:
     """Statement advancing the dirty-mark clock before `next_version` is read ("" if none)."""
     next_version: str = "(SELECT n FROM hitl_clock WHERE id = 1)"
     """SQL expression for a new dirty-mark version: unique, never reused."""
+    text_holds_nul: bool = True
+    """Whether text columns can hold NUL (0x00); where not, the desk's records show it as U+2400."""
+    channels_in_checkpoint: bool = True
+    """Whether the saver keeps channel values inside the serialized checkpoint (SqliteSaver),
+    rather than as JSON and `checkpoint_blobs` rows (PostgresSaver)."""
+    unindexed: str = "+"
+    """Prefix that keeps the planner off a column's index (`+status = ?`): SQLite's unary `+`.
+    PostgreSQL has no unary + on text, and its planner does not need the hint."""
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -38,4 +47,14 @@ POSTGRES = Dialect(
     "blob",
     tick="",
     next_version="nextval('hitl_dirty_clock')",
+    text_holds_nul=False,
+    channels_in_checkpoint=False,
+    unindexed="",
 )
+
+
+class StoreSettings(Protocol):
+    """What a backend's transaction reads of the store that runs it."""
+
+    lock_retry_seconds: float
+    display_url: str

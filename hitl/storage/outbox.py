@@ -13,10 +13,8 @@ from typing import Any
 from hitl.storage.sql import SqlStore, marks
 
 __all__ = [
-    "OUTBOX_TABLES",
     "OUTBOX_COLUMNS",
     "DELIVERY_COLUMNS",
-    "create_outbox_tables",
     "insert_outbox_rows",
     "waiting_threads",
     "queued_approvals",
@@ -32,50 +30,6 @@ __all__ = [
     "outbox_row",
 ]
 
-OUTBOX_TABLES = (
-    # DOUBLE PRECISION, not REAL: PostgreSQL's REAL is 4 bytes, which rounds epoch seconds to
-    # minutes; SQLite reads DOUBLE PRECISION as REAL.
-    """
-    CREATE TABLE IF NOT EXISTS hitl_outbox (
-        id TEXT PRIMARY KEY,
-        event_key TEXT NOT NULL,
-        event_type TEXT NOT NULL,
-        endpoint TEXT NOT NULL,
-        thread_id TEXT NOT NULL,
-        interrupt_id TEXT,
-        body TEXT NOT NULL,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        retry_from INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at DOUBLE PRECISION NOT NULL,
-        lease_until DOUBLE PRECISION,
-        claimed_by TEXT,
-        last_status INTEGER,
-        last_error TEXT,
-        created_at DOUBLE PRECISION NOT NULL,
-        delivered_at DOUBLE PRECISION,
-        UNIQUE (event_key, endpoint)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS hitl_outbox_due ON hitl_outbox (state, next_attempt_at)",
-    "CREATE INDEX IF NOT EXISTS hitl_outbox_thread ON hitl_outbox (thread_id, event_type)",
-    """
-    CREATE TABLE IF NOT EXISTS hitl_deliveries (
-        id TEXT PRIMARY KEY,
-        outbox_id TEXT NOT NULL,
-        attempt INTEGER NOT NULL,
-        worker TEXT NOT NULL,
-        started_at DOUBLE PRECISION NOT NULL,
-        duration_ms DOUBLE PRECISION,
-        status_code INTEGER,
-        outcome TEXT NOT NULL,
-        error TEXT,
-        response_excerpt TEXT
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS hitl_deliveries_outbox ON hitl_deliveries (outbox_id, started_at)",
-)
-
 OUTBOX_COLUMNS = (
     "id", "event_key", "event_type", "endpoint", "thread_id", "interrupt_id", "body", "state", "attempts",
     "retry_from", "next_attempt_at", "lease_until", "claimed_by", "last_status", "last_error", "created_at",
@@ -86,13 +40,6 @@ DELIVERY_COLUMNS = (
     "response_excerpt",
 )  # fmt: skip
 
-
-
-def create_outbox_tables(store: SqlStore) -> None:
-    """Create `hitl_outbox` and `hitl_deliveries` (idempotent)."""
-    with store.connection(write=True) as conn:
-        for statement in OUTBOX_TABLES:
-            conn.execute(statement)
 
 
 _INSERTED = ("id", "event_key", "event_type", "endpoint", "thread_id", "interrupt_id", "body", "state",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 __all__ = [
     "DESK_TABLES_SQLITE",
     "DIRTY_TRIGGERS_SQLITE",
@@ -10,6 +12,7 @@ __all__ = [
     "BACKFILL_FROM_CHECKPOINTS",
     "SEARCH_SQLITE",
     "AUDIT_COLUMNS",
+    "split_statements",
 ]
 
 DESK_TABLES_SQLITE = """
@@ -191,3 +194,16 @@ AUDIT_COLUMNS = (
     "reviewer", "comment", "decided_at", "waited_seconds", "outcome", "error",
     "prev_hash", "row_hash",
 )  # fmt: skip
+
+
+def split_statements(script: str) -> list[str]:
+    """The statements of an SQL script, in order, without their `;` (a trigger's body stays whole)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip().rstrip(";").strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip().rstrip(";").strip())
+    return [statement for statement in statements if statement]

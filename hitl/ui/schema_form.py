@@ -331,6 +331,29 @@ def render_schema_form(
     return forms.coerce(schema, raw)
 
 
+_ABSENT = object()
+
+
+def keep_untouched(original: Any, shown: Any, edited: Any) -> Any:
+    """`edited` (a form's data) with every field the reviewer left as the form first showed
+    it (`shown`) put back as `original` had it: the checkpoint's own value (a None stays
+    None, not ""), and a key the form only filled with its default stays absent. Fields the
+    reviewer changed are theirs; a key the form cannot show (e.g. a None it drops) is kept."""
+    if not (isinstance(original, Mapping) and isinstance(shown, Mapping) and isinstance(edited, Mapping)):
+        return original if original is not _ABSENT and edited == shown else edited
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys([*original, *edited]):
+        if key in edited:
+            if key in shown and edited[key] == shown[key]:
+                if key in original:
+                    out[key] = original[key]
+                continue  # a default the form filled in: left out, as the agent sent it
+            out[key] = keep_untouched(original.get(key, _ABSENT), shown.get(key, _ABSENT), edited[key])
+        elif key not in shown:
+            out[key] = original[key]
+    return out
+
+
 def show_field_errors(errors: Mapping[str, str]) -> None:
     """Show validation errors, one `st.error` per field ("path: message")."""
     for path, message in errors.items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hitl.storage.outbox import (
     claim_due,
-    create_outbox_tables,
     delivery_query,
     insert_outbox_rows,
     next_due_at,
@@ -25,7 +24,6 @@ def _row(row_id: str, *, key: str = "k1", endpoint: str = "hook", due: float = 1
 
 def test_an_event_is_queued_once_per_endpoint(inbox) -> None:
     store = inbox.store
-    create_outbox_tables(store)
     assert insert_outbox_rows(store, [_row("a"), _row("b", endpoint="other")]) == 2
     assert insert_outbox_rows(store, [_row("c")]) == 0  # same (event_key, endpoint): left alone
     assert insert_outbox_rows(store, []) == 0
@@ -35,7 +33,6 @@ def test_an_event_is_queued_once_per_endpoint(inbox) -> None:
 
 def test_a_due_row_is_leased_to_one_worker_only(inbox) -> None:
     store = inbox.store
-    create_outbox_tables(store)
     insert_outbox_rows(store, [_row("a", due=100.0), _row("b", key="k2", due=500.0)])
     assert next_due_at(store, ["hook"]) == 100.0
     taken = claim_due(store, "hook", limit=5, due=200.0, now=200.0, worker_id="w1", lease_until=260.0)
@@ -49,7 +46,6 @@ def test_a_due_row_is_leased_to_one_worker_only(inbox) -> None:
 
 def test_a_delivery_is_recorded_by_the_worker_holding_the_lease(inbox) -> None:
     store = inbox.store
-    create_outbox_tables(store)
     insert_outbox_rows(store, [_row("a")])
     claim_due(store, "hook", limit=1, due=200.0, now=200.0, worker_id="w1", lease_until=260.0)
     settle = dict(attempt=1, state="failed", outcome="failed", next_at=200.0, status=500, error="HTTP 500", excerpt="no",

@@ -70,6 +70,7 @@ def graphs_file(graphs_file: Path, tmp_path: Path) -> Path:
     module = tmp_path / "ui_fixture_graphs.py"
     module.write_text(EXPLOSIVE_SOURCE)
     graphs["explosive"] = f"{module}:explosive"
+    graphs["optional_args_agent"] = f"{Path(__file__).parent / 'fixture_optional_args.py'}:optional_args_agent"
     graphs_file.write_text(json.dumps(data))
     return graphs_file
 
@@ -108,6 +109,18 @@ def app(desk_env) -> Callable[..., AppTest]:
         return at
 
     return make
+
+
+def open_review(app, thread_id: str | None = None, reviewer: str = "alice") -> AppTest:
+    """The Review page of `thread_id` (the queue's first thread when None), run once, with no exception."""
+    at = app("pages/review.py", reviewer=reviewer, query={"thread": thread_id} if thread_id else None)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def review_key(interrupt_id: str, *parts: object) -> str:
+    """A Review card widget's key: `review:<interrupt id>:<part>:...`."""
+    return ":".join(["review", interrupt_id, *map(str, parts)])
 
 
 def seed(inbox, graph_id: str, count: int = 1, *, start: int = 0) -> list[str]:

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from hitl import Inbox
 from hitl.ui import cards
 from tests.ui.confirming import confirm
-from tests.ui.conftest import plain
+from tests.ui.conftest import plain, open_review as _open, review_key as _key
 
 N = 10_000
 
@@ -101,16 +101,6 @@ def _start(inbox: Inbox, graph_id: str) -> Any:
     inbox.graph(graph_id).invoke({"messages": []}, {"configurable": {"thread_id": thread_id}, "metadata": {"graph_id": graph_id}})
     (item,) = inbox.thread(thread_id).interrupts
     return thread_id, item
-
-
-def _open(app, thread_id: str) -> AppTest:
-    at = app("pages/review.py", query={"thread": thread_id})
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _key(interrupt_id: str, *parts: Any) -> str:
-    return ":".join(["review", interrupt_id, *map(str, parts)])
 
 
 def _captions(at: AppTest) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from hitl import Inbox
 from tests import docs_graphs
-from tests.ui.conftest import plain, seed
+from tests.ui.conftest import plain, seed, open_review as _open, review_key as _key
 
 
 @pytest.fixture
@@ -19,16 +19,6 @@ def graphs_file(graphs_file: Path) -> Path:
     data["graphs"].update(docs_graphs.GRAPHS)
     graphs_file.write_text(json.dumps(data))
     return graphs_file
-
-
-def _key(interrupt_id: str, *parts: object) -> str:
-    return ":".join(["review", interrupt_id, *map(str, parts)])
-
-
-def _open(app, thread_id: str):
-    at = app("pages/review.py", reviewer="alice", query={"thread": thread_id})
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _captions(at) -> str:

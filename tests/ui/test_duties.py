@@ -8,13 +8,7 @@ from streamlit.testing.v1 import AppTest
 from hitl import Inbox
 from hitl.ui.duties import duty_warnings, last_round
 from tests.ui.confirming import confirm, confirm_line
-from tests.ui.conftest import plain, seed
-
-
-def _open(app, thread_id: str, reviewer: str) -> AppTest:
-    at = app("pages/review.py", reviewer=reviewer, query={"thread": thread_id})
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from tests.ui.conftest import plain, seed, open_review as _open
 
 
 def _warnings(at: AppTest) -> list[str]:

@@ -20,7 +20,7 @@ from hitl import Inbox
 from hitl.ui import context, tables
 from hitl.ui.text import hidden_characters, hidden_in, hidden_note, json_escape_hidden, visible_controls
 from tests.ui.confirming import confirm
-from tests.ui.conftest import inert_texts, markdown_texts, plain
+from tests.ui.conftest import inert_texts, markdown_texts, plain, review_key as _key
 
 ZWSP, RLO, WJ, BOM, SHY, LRI = "\u200b", "\u202e", "\u2060", "\ufeff", "\u00ad", "\u2066"
 NAME = f"make_pay{ZWSP}ment"
@@ -174,10 +174,6 @@ def graphs_file(graphs_file, tmp_path):
     data["graphs"]["sneaky"] = f"{module}:sneaky"
     graphs_file.write_text(json.dumps(data))
     return graphs_file
-
-
-def _key(interrupt_id: str, *parts: Any) -> str:
-    return ":".join(["review", interrupt_id, *map(str, parts)])
 
 
 def _open(inbox: Inbox, app) -> tuple[AppTest, dict[str, Any]]:

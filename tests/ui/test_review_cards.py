@@ -8,6 +8,7 @@ what the audit log recorded. The pure helpers of `hitl.ui.cards` are tested at t
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from hitl import Inbox
 from hitl.ui import cards
-from tests.ui.conftest import plain, seed
+from tests.ui.conftest import plain, seed, open_review as _open, review_key as _key
 
 
 ODDBALL_SOURCE = """
@@ -54,19 +55,9 @@ def graphs_file(graphs_file, tmp_path):
     return graphs_file
 
 
-def _open(app, thread_id: str, *, reviewer: str = "alice") -> AppTest:
-    at = app("pages/review.py", reviewer=reviewer, query={"thread": thread_id})
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def _only_interrupt(inbox: Inbox, thread_id: str) -> Any:
     (item,) = inbox.thread(thread_id).interrupts
     return item
-
-
-def _key(interrupt_id: str, *parts: Any) -> str:
-    return ":".join(["review", interrupt_id, *map(str, parts)])
 
 
 def _confirm(at: AppTest, interrupt_id: str, *, asks: str = "") -> None:
@@ -724,6 +715,43 @@ def test_edited_tool_args_are_shown_as_changed_fields_on_tool_review_and_hitl_re
     (table,) = [d.value for d in at.dataframe]
     assert table.to_dict("records") == [{"Field": "subject", "Current": "Q3 revenue report", "Yours": "Q3 revenue report (final)"}]
     assert inbox.history(thread_id=batched).empty and inbox.history(thread_id=review_thread).empty
+
+
+def _optional_args_thread(inbox: Inbox) -> tuple[str, Any]:
+    thread_id = inbox.start_run("optional_args_agent", {"messages": [{"role": "user", "content": "mail ops"}]},
+                                thread_id=f"optional-args-{uuid.uuid4().hex[:6]}")
+    inbox.refresh()
+    return thread_id, _only_interrupt(inbox, thread_id)
+
+
+def test_edit_args_form_sends_back_the_agents_own_values_for_fields_left_alone(inbox: Inbox, app) -> None:
+    # The call has cc=None and no priority; the tool's schema form shows both (cc as an empty
+    # text field, priority as its default 3). Untouched, they go back as the agent sent them.
+    from tests.ui.fixture_optional_args import CALL_ARGS
+
+    thread_id, item = _optional_args_thread(inbox)
+    assert item.value["action_requests"][0]["args"] == CALL_ARGS
+    at = _open(app, thread_id)
+    at.radio(key=_key(item.id, "decision", 0)).set_value("edit").run()
+    assert at.text_input(key=_key(item.id, "argsform", 0) + ":cc").value == ""
+    assert not at.dataframe  # nothing changed: no diff
+    at.text_input(key=_key(item.id, "argsform", 0) + ":subject").input("Q3 numbers (final)").run()
+    (table,) = [d.value for d in at.dataframe]
+    assert table.to_dict("records") == [{"Field": "subject", "Current": "Q3 numbers", "Yours": "Q3 numbers (final)"}]
+    at.button(key=_key(item.id, "btn", "submit")).click().run()
+    assert not at.exception
+    (decision,) = _audit(inbox, thread_id)[0]["answer"]["decisions"]
+    assert decision["edited_action"]["args"] == {**CALL_ARGS, "subject": "Q3 numbers (final)"}
+
+
+def test_edit_args_form_sends_a_field_the_reviewer_filled_in(inbox: Inbox, app) -> None:
+    thread_id, item = _optional_args_thread(inbox)
+    at = _open(app, thread_id)
+    at.radio(key=_key(item.id, "decision", 0)).set_value("edit").run()
+    at.text_input(key=_key(item.id, "argsform", 0) + ":cc").input("cfo@acme.example").run()
+    at.button(key=_key(item.id, "btn", "submit")).click().run()
+    (decision,) = _audit(inbox, thread_id)[0]["answer"]["decisions"]
+    assert decision["edited_action"]["args"] == {"to": "ops@acme.example", "subject": "Q3 numbers", "cc": "cfo@acme.example"}
 
 
 def test_tool_review_flat_args_are_edited_in_a_form_and_unedited_fields_are_sent_as_they_were(inbox: Inbox, app) -> None:

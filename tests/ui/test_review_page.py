@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -19,7 +18,7 @@ from hitl import Inbox
 from hitl.ui import context
 from tests.conftest import start
 from tests.ui.confirming import confirm
-from tests.ui.conftest import inert_texts, markdown_texts, plain, seed
+from tests.ui.conftest import inert_texts, markdown_texts, plain, seed, open_review as _open, review_key as _key
 
 HOSTILE = (
     '<script>alert("x")</script> <img src=x onerror=alert(1)> [click](https://evil.example/steal) '
@@ -72,16 +71,6 @@ def graphs_file(graphs_file, tmp_path):
     data["graphs"]["hostile"] = f"{module}:hostile"
     graphs_file.write_text(json.dumps(data))
     return graphs_file
-
-
-def _open(app, thread_id: str | None = None, *, reviewer: str = "alice") -> AppTest:
-    at = app("pages/review.py", reviewer=reviewer, query={"thread": thread_id} if thread_id else None)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _key(interrupt_id: str, *parts: Any) -> str:
-    return ":".join(["review", interrupt_id, *map(str, parts)])
 
 
 def _seen(texts: list[str]) -> list[str]:

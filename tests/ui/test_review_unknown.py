@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from hitl import Inbox
 from hitl.outcome import OutcomeUnknown
 from tests.conftest import start
-from tests.ui.conftest import plain
+from tests.ui.conftest import plain, open_review as _open
 
 
 def _texts(at: AppTest, name: str) -> list[str]:
@@ -34,12 +34,6 @@ def _unknown(inbox: Inbox, monkeypatch: pytest.MonkeyPatch, topic: str) -> tuple
         with pytest.raises(OutcomeUnknown):
             inbox.resume(thread_id, {interrupt_id: {"approved": True}}, reviewer="carol", comment="ship it")
     return thread_id, interrupt_id
-
-
-def _open(app, thread_id: str) -> AppTest:
-    at = app("pages/review.py", reviewer="alice", query={"thread": thread_id})
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -14,23 +14,13 @@ from streamlit.testing.v1 import AppTest
 
 from hitl import Inbox
 from hitl.ui import cards
-from tests.ui.conftest import plain as _plain
+from tests.ui.conftest import plain as _plain, open_review as _open, review_key as _key
 from tests.ui.conftest import seed
 
 
 def plain(markdown: str) -> str:
     """What the reader sees: escapes and the invisible word joiners (against autolinks) removed."""
     return _plain(markdown).replace("\u2060", "")
-
-
-def _open(app, thread_id: str) -> AppTest:
-    at = app("pages/review.py", query={"thread": thread_id})
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def _key(interrupt_id: str, *parts: Any) -> str:
-    return ":".join(["review", interrupt_id, *map(str, parts)])
 
 
 def _press(at: AppTest, key: str):

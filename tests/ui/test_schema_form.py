@@ -249,3 +249,17 @@ def test_an_amount_that_must_be_positive_starts_empty_and_is_required():
     amount.set_value(12.5).run()
     assert at.session_state["data"]["resolution"] == {"kind": "refund", "amount": 12.5, "count": 2}
     assert not at.error
+
+
+def test_keep_untouched_puts_back_the_originals_fields_left_as_shown():
+    from hitl.ui.schema_form import keep_untouched
+
+    original = {"to": "a@x", "cc": None, "address": {"street": "Elm"}, "extra": [1]}
+    shown = {"to": "a@x", "priority": 3, "address": {"street": "Elm", "zip": ""}, "extra": [1]}  # cc dropped, defaults added
+    assert keep_untouched(original, shown, shown) == original
+    edited = {**shown, "priority": 1, "address": {"street": "Oak", "zip": ""}}
+    assert keep_untouched(original, shown, edited) == {"to": "a@x", "cc": None, "address": {"street": "Oak"},
+                                                       "extra": [1], "priority": 1}
+    # A field the reviewer cleared is cleared, not restored.
+    assert keep_untouched(original, shown, {k: v for k, v in shown.items() if k != "to"}) == {
+        "cc": None, "address": {"street": "Elm"}, "extra": [1]}

@@ -1,11 +1,7 @@
 """All of QA's SQL: the `hitl_qa_*` tables beside the checkpointer's, on SQLite and PostgreSQL.
 
-The tables are created in one place, `ensure_schema`, from a numbered `MIGRATIONS` list (as
-langgraph's PostgreSQL saver does): a `hitl_qa_schema` row holds the version reached, and each
-migration runs once, in the write transaction that bumps it, so a database made by an older
-desk upgrades itself and two desks starting together never both apply one. The DDL is written
-for SQLite (`?` placeholders, REAL, INTEGER) and translated for PostgreSQL by
-`hitl.storage.postgres.translate_ddl`, exactly like the store's own tables.
+The tables are created with the desk's own, by the numbered steps of `hitl.storage.migrations`
+(their DDL is in `hitl.storage.schema_records`), when the store opens.
 
 | table | one row per |
 |---|---|
@@ -21,7 +17,7 @@ Every write here is one transaction (`Store.connection(write=True)`: SQLite `BEG
 PostgreSQL the desk's advisory lock), so "pick an item and reserve it" is atomic across desks.
 
 The package: `QaStorage` joins `queues` (queues, items, reservations, skips), `scores`
-(submissions, adjudications) and `forks`, each over `schema` (migrations); `rows` holds the
+(submissions, adjudications) and `forks`, each over `schema` (its version); `rows` holds the
 row types.
 """
 
@@ -30,10 +26,10 @@ from __future__ import annotations
 from hitl.storage.qa.forks import ForkTables
 from hitl.storage.qa.queues import QueueTables
 from hitl.storage.qa.rows import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
-from hitl.storage.qa.schema import MIGRATIONS, SCHEMA_VERSION
+from hitl.storage.qa.schema import SCHEMA_VERSION
 from hitl.storage.qa.scores import ScoreTables
 
-__all__ = ["QaStorage", "MIGRATIONS", "SCHEMA_VERSION", "ItemRow", "SubmissionRow", "AdjudicationRow", "ForkRow"]
+__all__ = ["QaStorage", "SCHEMA_VERSION", "ItemRow", "SubmissionRow", "AdjudicationRow", "ForkRow"]
 
 
 class QaStorage(QueueTables, ScoreTables, ForkTables):

@@ -36,7 +36,7 @@ from hitl.ui.cards.helpers import (
     review_actions,
 )
 from hitl.ui.context import json_view, md_escape, pretty_json, safe_markdown, show_alert, show_hidden_note, show_text
-from hitl.ui.schema_form import render_schema_form
+from hitl.ui.schema_form import keep_untouched, render_schema_form
 
 def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
     tools = get(value, "tools") or []
@@ -242,9 +242,11 @@ def _args_editor(card: Card, index: int, spec: ActionSpec, schema: Mapping[str, 
     data = render_schema_form(schema, key=card.key("argsform", index), initial=filled if filled is not None else spec.args,
                               errors=card.errors, shown=card.shown, prefix=f"[{index}].args")
     kept["argsform"] = data
+    kept.setdefault("argsshown", data)  # what the form made of the agent's args, before any edit
     card.field_errors(f"[{index}].args", strip=f"[{index}].args")
-    show_edit(spec.args, data, what=f"arguments of {spec.name}")
-    return data
+    args = keep_untouched(spec.args, kept["argsshown"], data)
+    show_edit(spec.args, args, what=f"arguments of {spec.name}")
+    return args
 
 
 def _action_block(card: Card, index: int, spec: ActionSpec, *, total: int,
@@ -309,7 +311,8 @@ def _kept_decision(card: Card, spec: ActionSpec, kept: Mapping[str, Any]) -> tup
             if isinstance(text, str) and json_errors(text):
                 card.broken = True
             return choice, text if isinstance(text, str) else None, ""
-        return choice, kept.get("argsform"), ""
+        filled = kept.get("argsform")
+        return choice, None if filled is None else keep_untouched(spec.args, kept.get("argsshown", filled), filled), ""
     if choice == "reject":
         return choice, None, combine_reason(kept.get("preset"), kept.get("details"))
     if choice in ("respond", "response"):

@@ -1,0 +1,185 @@
+"""Queue queries over the index: filters, keyset pages, search, counts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from hitl.errors import InvalidAnswer
+from hitl.storage.engine import Engine
+from hitl.storage.records import ThreadRow, decode_cursor, encode_cursor, like_escape
+
+__all__ = ["Queue"]
+
+
+class Queue(Engine):
+    """Listing `hitl_threads`."""
+
+    def thread_filter(
+        self,
+        *,
+        alias: str = "",
+        status: str | None = None,
+        graph_id: str | None = None,
+        kind: str | None = None,
+        search: str | None = None,
+        waiting_longer_than: float | None = None,
+    ) -> tuple[list[str], list[Any]]:
+        """WHERE clauses over `hitl_threads` (as `alias`) for the queue's filters, with parameters.
+
+        Raises:
+            InvalidAnswer: a filter holds a NUL character (FTS5 cannot parse it, PostgreSQL
+                cannot store it: refused the same way on every backend).
+        """
+        for name, value in (("graph_id", graph_id), ("kind", kind), ("search", search)):
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidAnswer(
+                    f"The {name} filter contains a NUL (\\x00) character; remove it.", field_errors={name: "contains NUL"}
+                )
+        column = f"{alias}." if alias else ""
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append(f"{column}status = ?")
+            params.append(status)
+        if graph_id is not None:
+            where.append(f"{column}graph_id = ?")
+            params.append(graph_id)
+        if kind is not None:
+            where.append(f"{column}kinds LIKE ? ESCAPE '\\'")
+            params.append(f"%,{like_escape(kind)},%")
+        if search:
+            needle = search.lower()
+            if self.search_index and len(needle) >= 3:  # SQLite's FTS5 index (PostgreSQL: pg_trgm serves LIKE)
+                # A trigram phrase matches exactly the rows containing the text (as LIKE would);
+                # phrases under three characters have no trigram, so they scan with LIKE.
+                where.append(
+                    f"{column}thread_id IN (SELECT d.thread_id FROM hitl_search s JOIN hitl_search_docs d "
+                    "ON d.id = s.rowid WHERE hitl_search MATCH ?)"
+                )
+                params.append('"' + needle.replace('"', '""') + '"')
+                # Start from the matches (primary-key lookups), not from a walk of every waiting
+                # row probing them: `+column` keeps the planner off the status/graph indexes.
+                where = self._unindexed(where, column)
+            else:
+                where.append(f"{column}search_text LIKE ? ESCAPE '\\'")
+                params.append(f"%{like_escape(needle)}%")
+        if waiting_longer_than is not None:
+            where.append(f"{column}waiting_since <= ?")
+            params.append(time.time() - waiting_longer_than)
+        return where, params
+
+    def list_threads(
+        self,
+        *,
+        status: str | None = "waiting",
+        limit: int = 50,
+        cursor: str | None = None,
+        graph_id: str | None = None,
+        kind: str | None = None,
+        search: str | None = None,
+        waiting_longer_than: float | None = None,
+        thread_ids: Sequence[str] | None = None,
+        newest_first: bool = False,
+    ) -> tuple[list[ThreadRow], str | None, int]:
+        """One page of `hitl_threads` with the total count for the same filters."""
+        matched = self._search_matches(search) if thread_ids is None else None
+        if matched is not None:
+            # The trigram index answered once; page and total come from its matches (the
+            # phrase matches exactly the rows containing the text, so no LIKE is needed).
+            search, thread_ids = None, matched
+        where, params = self.thread_filter(
+            status=status, graph_id=graph_id, kind=kind, search=search, waiting_longer_than=waiting_longer_than
+        )
+        if thread_ids is not None:
+            if not thread_ids:
+                return [], None, 0
+            # Start from the ids (primary-key lookups), not from a walk of every row of that
+            # status probing them.
+            where = self._unindexed(where)
+            where.append(f"thread_id IN ({','.join('?' for _ in thread_ids)})")
+            params.extend(thread_ids)
+        total_sql = "SELECT COUNT(*) FROM hitl_threads" + (" WHERE " + " AND ".join(where) if where else "")
+        if kind is None and not search and waiting_longer_than is None and thread_ids is None and graph_id != "":
+            # Only status and graph filters: the trigger-maintained counts answer without a scan.
+            counted = [("status = ?", status), ("graph_id = ?", graph_id)]
+            clauses = [clause for clause, value in counted if value is not None]
+            total_sql = "SELECT COALESCE(SUM(n), 0) FROM hitl_counts" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        page_where = list(where)
+        page_params = list(params)
+        if cursor:
+            since, after_id = decode_cursor(cursor)
+            op = "<" if newest_first else ">"
+            page_where.append(f"(waiting_since {op} ? OR (waiting_since = ? AND thread_id {op} ?))")
+            page_params.extend([since, since, after_id])
+        order = "DESC" if newest_first else "ASC"
+        # The count rides along with the page as an uncorrelated subquery (evaluated once): one
+        # round trip instead of two. An empty page carries no count, so it is asked for then.
+        sql = (
+            f"SELECT thread_id, status, checkpoint_id, graph_id, graph_note, kinds, summary, n_interrupts, "
+            f"waiting_since, nodes, updated_at, ({total_sql}) FROM hitl_threads"
+            + (" WHERE " + " AND ".join(page_where) if page_where else "")
+            + f" ORDER BY waiting_since {order}, thread_id {order} LIMIT ?"
+        )
+        rows = self.query(sql, [*params, *page_params, limit + 1])
+        total = int(rows[0][11]) if rows else int(self.query(total_sql, params)[0][0])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [
+            ThreadRow(
+                thread_id=r[0],
+                status=r[1],
+                checkpoint_id=r[2],
+                graph_id=r[3],
+                graph_note=r[4],
+                kinds=tuple(k for k in r[5].split(",") if k),
+                summary=r[6],
+                n_interrupts=int(r[7]),
+                waiting_since=datetime.fromtimestamp(float(r[8]), timezone.utc),
+                nodes=tuple(n for n in r[9].split(",") if n),
+                updated_at=datetime.fromtimestamp(float(r[10]), timezone.utc),
+            )
+            for r in rows
+        ]
+        next_cursor = encode_cursor(float(rows[-1][8]), rows[-1][0]) if more and rows else None
+        return items, next_cursor, total
+
+    search_matches_max = 5000
+    """`list_threads` takes a search's matches from the trigram index once, as ids, when there
+    are at most this many (else the index is joined in the page and count queries)."""
+
+    def _unindexed(self, where: list[str], column: str = "") -> list[str]:
+        """`where` with its status and graph clauses kept off their indexes (`Dialect.unindexed`)."""
+        hint = self.dialect.unindexed
+        if not hint:
+            return where
+        plain = (f"{column}status = ?", f"{column}graph_id = ?")
+        return [hint + clause if clause in plain else clause for clause in where]
+
+    def _search_matches(self, search: str | None) -> list[str] | None:
+        """The thread ids whose search text contains `search`, from SQLite's trigram index,
+        when it can answer and they are at most `search_matches_max`; else None."""
+        if not search or not self.search_index:
+            return None
+        needle = search.lower()
+        if len(needle) < 3 or "\x00" in needle:
+            return None
+        rows = self.query(
+            "SELECT d.thread_id FROM hitl_search s JOIN hitl_search_docs d ON d.id = s.rowid "
+            "WHERE hitl_search MATCH ? LIMIT ?",
+            ('"' + needle.replace('"', '""') + '"', self.search_matches_max + 1),
+        )
+        return [row[0] for row in rows] if len(rows) <= self.search_matches_max else None
+
+    def status_counts(self) -> dict[str, int]:
+        """How many threads are in each status."""
+        return {
+            status: int(n)
+            for status, n in self.query("SELECT status, SUM(n) FROM hitl_counts GROUP BY status HAVING SUM(n) > 0")
+        }
+
+    def graph_ids(self) -> list[str]:
+        """Distinct graph ids seen on threads."""
+        return [r[0] for r in self.query("SELECT DISTINCT graph_id FROM hitl_threads WHERE graph_id IS NOT NULL ORDER BY 1")]

@@ -1,0 +1,140 @@
+"""SQLite: transactions on the saver's one connection, and opening a file the desk may not write."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hitl.errors import StoreError
+from hitl.storage.dialect import StoreSettings
+
+__all__ = ["SqliteBackend", "TransactionMode", "connect_read_only", "writable"]
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+TransactionMode = str
+""""read" (statements as they come), "snapshot" (one consistent read-only view) or "write"."""
+
+
+class SqliteBackend:
+    """Transactions on the one sqlite3 connection the saver also uses, under its lock."""
+
+    errors: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,)
+
+    def __init__(self, conn: sqlite3.Connection, lock: Any) -> None:
+        self.conn = conn
+        self.lock = lock
+
+    @contextmanager
+    def transaction(self, store: StoreSettings, *, mode: TransactionMode) -> Iterator[Any]:
+        with self.lock:
+            if mode == "write":
+                self._begin_write(store)
+            elif mode == "snapshot":
+                # In WAL mode a read transaction sees one snapshot until it ends.
+                if self.conn.in_transaction:
+                    self.conn.commit()
+                self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.rollback()
+                raise
+            else:
+                if self.conn.in_transaction:
+                    self.conn.commit()
+
+    def _begin_write(self, store: StoreSettings) -> None:
+        deadline = time.monotonic() + store.lock_retry_seconds
+        delay = 0.05
+        while True:
+            try:
+                if self.conn.in_transaction:
+                    self.conn.commit()
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if _is_locked(exc) and time.monotonic() < deadline:
+                    time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if _is_locked(exc):
+                    raise StoreError(
+                        f"The database {store.display_url} stayed locked by another writer for "
+                        f"{store.lock_retry_seconds:g} s. Nothing was changed and your answer was "
+                        "not sent; try again in a moment.",
+                        cause=exc,
+                    ) from None
+                if "readonly" in str(exc).lower():
+                    raise StoreError(
+                        f"The database {store.display_url} is read-only: decisions cannot be "
+                        "recorded. Nothing was changed.",
+                        cause=exc,
+                    ) from None
+                raise StoreError(f"Database error on {store.display_url}: {exc}", cause=exc) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+
+def connect_read_only(path: Path, *, timeout: float) -> tuple[sqlite3.Connection, str]:
+    """A read-only connection to an existing SQLite file the desk may not write, and why.
+
+    `mode=ro` first: it sees the agents' latest commits, WAL included. A database in WAL mode
+    whose directory this user cannot write (so SQLite cannot create its `-shm` index, a
+    read-only mount, say) cannot be opened that way; it is opened `immutable=1` instead: a
+    snapshot read without locks, which does not see later writes, nor commits still in a
+    leftover `-wal` file (the reason says when there is one).
+    """
+    uri = path.resolve().as_uri()  # percent-escapes `?`, `#` and `%` in the path
+    where = str(path)
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, timeout=timeout)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn, (
+            f"The database file {where!r} is not writable by this user (the file or its directory): "
+            "it is open read-only; threads are listed and shown."
+        )
+    except sqlite3.OperationalError:
+        conn.close()
+        if not _in_wal_mode(path):
+            raise
+    conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False, timeout=timeout)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    wal = Path(f"{path}-wal")
+    unseen = (
+        f" Its {wal.name} file holds {wal.stat().st_size:,} bytes of commits that are not checkpointed "
+        "into the file, and are not shown."
+        if wal.exists() and wal.stat().st_size > 0
+        else ""
+    )
+    return conn, (
+        f"The database file {where!r} is not writable by this user, and it is in WAL mode in a "
+        "directory this user cannot write, so SQLite cannot create its -shm file: it is open as an "
+        "immutable snapshot (threads are listed and shown as they were when the desk opened it; "
+        f"restart the desk to see later changes).{unseen}"
+    )
+
+
+def _in_wal_mode(path: Path) -> bool:
+    """Whether the SQLite file's header says WAL (file format versions 2 at bytes 18 and 19)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
+
+
+def writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
