@@ -1,4 +1,4 @@
-"""A counted graph and a child-process entry point for the batch tests (tests/test_batch.py).
+"""A counted graph and a child-process entry point for the batch tests (tests/services/test_batch.py).
 
 `ledger` pauses at a payment question, then counts its side effect in the side-effects file
 of `tests.fixture_race` (HITL_TEST_SIDE_EFFECTS). The thread's topic picks a misbehaviour:

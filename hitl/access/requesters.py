@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
-from hitl.errors import StoreError
-from hitl.store import Store
+
 from hitl.access.names import clean_name
+from hitl.errors import StoreError
 from hitl.storage.access_sql import ensure_access_tables, pin_requesters, requester_rows
+from hitl.store import Store
 
 
 def thread_requesters(
@@ -94,11 +96,12 @@ def thread_requesters(
 
 
 _MISSING = object()
+_CACHES: weakref.WeakKeyDictionary[Store, dict[str, str | None]] = weakref.WeakKeyDictionary()
 
 
 def _requester_cache(store: Store) -> dict[str, str | None]:
     """{thread: pinned requester, or None when its first checkpoint names none} for this store."""
-    cache = store.__dict__.setdefault("_hitl_requesters", {})
+    cache = _CACHES.setdefault(store, {})
     if len(cache) > 200_000:
         cache.clear()
     return cache

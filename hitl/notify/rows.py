@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 from urllib.parse import quote
+
 from hitl.config import Settings
 from hitl.desk import Desk
-from hitl.jsondata import json_safe
 from hitl.errors import HitlError, StoreError
-from hitl.storage.outbox import DELIVERY_COLUMNS, OUTBOX_COLUMNS, delivery_query, outbox_query, outbox_row, outbox_state_counts, reset_for_retry
+from hitl.jsondata import json_safe
 from hitl.notify.config import OutboxState
+from hitl.storage.outbox import DELIVERY_COLUMNS, OUTBOX_COLUMNS, delivery_query, outbox_query, outbox_row, outbox_state_counts, reset_for_retry
 
 
 def compact_json(body: Mapping[str, Any]) -> str:

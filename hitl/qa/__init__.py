@@ -21,7 +21,6 @@ from hitl.qa.forks import AnsweredInterrupt, Branch, Comparison
 from hitl.qa.queues import QueueSpec
 from hitl.qa.rubrics import Rubric
 from hitl.qa.service import QA
-from hitl.qa.storage import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
 from hitl.qa.values import (
     DEFAULT_RUBRICS,
     Decision,
@@ -33,6 +32,7 @@ from hitl.qa.values import (
     ReviewerProgress,
     load_qa_config,
 )
+from hitl.storage.qa import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
 
 __all__ = [
     "QA",

@@ -25,12 +25,12 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from hitl.jsondata import json_safe
+from hitl.qa.bodies import AdjudicationIn, AdjudicationOut, AgreementOut, AnalyticsOut, AnsweredOut, BranchOut, CompareOut, DecisionOut, DisagreementOut, ForkIn, ForkOut, ItemOut, NextOut, ProgressOut, QueueIn, QueueOut, RubricOut, ScoresIn, SubmissionOut
 from hitl.qa.datasets import message_dicts
 from hitl.qa.forks import AnsweredInterrupt, Comparison
 from hitl.qa.service import QA
 from hitl.qa.values import ItemView
-from hitl.qa.storage import AdjudicationRow, ForkRow, SubmissionRow
-from hitl.qa.bodies import AdjudicationIn, AdjudicationOut, AgreementOut, AnalyticsOut, AnsweredOut, BranchOut, CompareOut, DecisionOut, DisagreementOut, ForkIn, ForkOut, ItemOut, NextOut, ProgressOut, QueueIn, QueueOut, RubricOut, ScoresIn, SubmissionOut
+from hitl.storage.qa import AdjudicationRow, ForkRow, SubmissionRow
 
 __all__ = ["qa_router"]
 

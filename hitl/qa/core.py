@@ -6,12 +6,13 @@ import fnmatch
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
 from hitl.errors import InvalidAnswer, NotAuthorized
 from hitl.inbox import Inbox
-from hitl.qa.analytics import DecisionSummary, summarize_decision
-from hitl.qa.storage import ForkRow, ItemRow, QaStorage
-from hitl.qa.values import Decision, QaConfig, load_qa_config
 from hitl.jsondata import from_json_text
+from hitl.qa.analytics import DecisionSummary, summarize_decision
+from hitl.qa.values import Decision, QaConfig, load_qa_config
+from hitl.storage.qa import ForkRow, ItemRow, QaStorage
 
 
 class QaCore:

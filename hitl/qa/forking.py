@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
 from hitl.qa import forks
 from hitl.qa.analytics import DecisionAnalytics, decision_analytics
-from hitl.qa.storage import ForkRow
 from hitl.qa.core import QaCore
+from hitl.storage.qa import ForkRow
 
 
 class ForkUseCases(QaCore):

@@ -39,7 +39,7 @@ from hitl.notify import enqueue_decisions
 from hitl.payloads import classify
 from hitl.qa.analytics import FieldChange, diff_values
 from hitl.qa.datasets import final_output, message_dicts, tool_calls_made
-from hitl.qa.storage import ForkRow, QaStorage
+from hitl.storage.qa import ForkRow, QaStorage
 
 __all__ = [
     "AnsweredInterrupt",

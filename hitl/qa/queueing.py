@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
 from hitl.errors import HitlError, InvalidAnswer, ThreadNotFound
 from hitl.jsondata import json_safe
 from hitl.qa import forks
 from hitl.qa.analytics import summarize_decision
+from hitl.qa.core import QaCore
 from hitl.qa.queues import QueueSpec, matches, queue_from_dict, sampled
 from hitl.qa.rubrics import Rubric
-from hitl.qa.storage import ItemRow
 from hitl.qa.values import QueueInfo
-from hitl.qa.core import QaCore
+from hitl.storage.qa import ItemRow
 
 
 FINISHED = ("completed", "failed", "resolved")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
 from hitl.errors import InvalidAnswer
 from hitl.qa import datasets
 from hitl.qa.agreement import Rating, RubricAgreement, item_disagreement, rubric_agreement
-from hitl.qa.rubrics import Rubric
-from hitl.qa.storage import AdjudicationRow, SubmissionRow
-from hitl.qa.values import Disagreement, Progress, ReviewerProgress
 from hitl.qa.core import QaCore
+from hitl.qa.rubrics import Rubric
+from hitl.qa.values import Disagreement, Progress, ReviewerProgress
+from hitl.storage.qa import AdjudicationRow, SubmissionRow
 
 
 class ResultUseCases(QaCore):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
 from hitl.qa import datasets
-from hitl.qa.storage import SubmissionRow
-from hitl.qa.values import ItemView
 from hitl.qa.queueing import QueueUseCases
+from hitl.qa.values import ItemView
+from hitl.storage.qa import SubmissionRow
 
 
 class ReviewUseCases(QueueUseCases):

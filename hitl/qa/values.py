@@ -10,7 +10,7 @@ from hitl.errors import HitlError
 from hitl.qa.analytics import DecisionSummary
 from hitl.qa.queues import QueueSpec, parse_queues
 from hitl.qa.rubrics import Rubric, parse_rubrics
-from hitl.qa.storage import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
+from hitl.storage.qa import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
 
 __all__ = [
     "QaConfig",

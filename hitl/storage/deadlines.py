@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+
 from hitl.storage.sql import SqlStore, marks
 
 __all__ = [

@@ -2,7 +2,7 @@
 LangGraph-server mirror, the audit head and QA's tables.
 
 Moved here verbatim from the modules that used to create them lazily (`hitl.access`,
-`hitl.policy`, `hitl.notify`, `hitl.backends.server`, `hitl.store`, `hitl.qa.storage`), so
+`hitl.policy`, `hitl.notify`, `hitl.backends.server`, `hitl.store`, `hitl.storage.qa`), so
 that `hitl.storage.migrations` creates the whole schema in one place. The `*_TABLES` tuples
 are portable SQL, run as they are on both backends (as they always were: PostgreSQL types
 such as DOUBLE PRECISION, which SQLite reads as REAL); the `*_SQLITE` scripts are SQLite
@@ -231,7 +231,7 @@ CREATE TABLE IF NOT EXISTS hitl_qa_forks (
 CREATE INDEX IF NOT EXISTS hitl_qa_forks_source ON hitl_qa_forks (source_thread_id, created_at);
 CREATE INDEX IF NOT EXISTS hitl_qa_submissions_reviewer ON hitl_qa_submissions (queue, reviewer);
 """
-"""QA's tables (`hitl.qa.storage`), its migration 1 of the `hitl_qa_schema` days."""
+"""QA's tables (`hitl.storage.qa`), its migration 1 of the `hitl_qa_schema` days."""
 
 QA_SCHEMA_TABLE_SQLITE = """
 CREATE TABLE IF NOT EXISTS hitl_qa_schema (

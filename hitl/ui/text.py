@@ -53,7 +53,7 @@ WORD_JOINER = "\u2060"
 # (`_hidden_at`) runs only on those, so plain ASCII text costs one regex scan.
 _CANDIDATE = re.compile(r"[^\t\n\x20-\x7e]")
 _HIDDEN_CATEGORIES = frozenset({"Cf", "Cc", "Cs", "Co", "Zl", "Zp"})
-# Letters and marks that render as nothing; kept in step with `hitl.access._invisible`, which
+# Letters and marks that render as nothing; kept in step with `hitl.amounts.is_invisible`, which
 # removes the same characters (and unassigned code points) before matching names.
 _HIDDEN_EXTRA = frozenset(
     "\u034f"  # combining grapheme joiner

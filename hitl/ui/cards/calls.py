@@ -51,38 +51,8 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
                             "stay ticked unless you untick them on their page. Reject all rejects all of them."))
     broken = False
     for index in shown:
-        tool = tools[index]
-        name = str(get(tool, "name", "?"))
-        with st.container(border=True):
-            ticked = st.checkbox(f"Run **{md_escape(name)}**", value=kept["ticks"].get(index, True),
-                                 key=card.key("tick", index), **card.on_change())
-            show_hidden_note(name, what="This tool name")
-            original = get(tool, "args", {})
-            start = pretty_json(original)
-            as_form = flat_args(original) and not st.toggle(
-                "Edit as JSON", value=False, key=card.key("asjson", index), disabled=not ticked, **card.on_change())
-            if as_form:
-                text, problem = _args_form(card, index, name, original, kept["texts"].get(index), disabled=not ticked)
-                problem = problem if ticked else None
-            else:
-                typed = kept["texts"].get(index, start)
-                text = st.text_area(f"Arguments of {md_escape(name)} (JSON, editable)",
-                                    value=typed if isinstance(typed, str) else pretty_json(typed),
-                                    key=card.key("args", index), height=editor_height(start), disabled=not ticked,
-                                    **card.on_change())
-                problem = json_errors(text) if ticked else None
-            if as_form and text == original:
-                text = start  # the form left every field as the checkpoint has it
-            if problem:
-                broken = True
-                if not as_form:  # a form's problem is already shown under its field
-                    show_alert("error", f"{name}: {problem} Fix it or untick this call.")
-            elif ticked and text != start:
-                st.caption("Edited: this call runs with your arguments.")
-                show_edit(get(tool, "args", {}), text, what=f"arguments of {name}")
-            elif not ticked:
-                st.caption("Unticked: this call will not run.")
-            card.field_errors(f"tools[{index}]", strip=f"tools[{index}]")
+        ticked, text, start, problem = _tool_call_editor(card, index, tools[index], kept)
+        broken = broken or problem
         kept["ticks"][index] = ticked
         if text == start:
             kept["texts"].pop(index, None)  # unedited: the checkpoint's own args, types and all
@@ -119,6 +89,42 @@ def tool_review_card(card: Card, value: Mapping[str, Any]) -> Submission | None:
         return Submission(interrupt_id=card.id, answer=answer, comment=reason, verb="rejected all tool calls",
                           approving=False)
     return None
+
+
+def _tool_call_editor(card: Card, index: int, tool: Any, kept: dict[str, Any]) -> tuple[bool, Any, str, bool]:
+    """One proposed call's tick and arguments (a form, or JSON text): (ticked, the arguments
+    as edited, as the checkpoint has them (pretty JSON), whether they are broken)."""
+    name = str(get(tool, "name", "?"))
+    with st.container(border=True):
+        ticked = st.checkbox(f"Run **{md_escape(name)}**", value=kept["ticks"].get(index, True),
+                             key=card.key("tick", index), **card.on_change())
+        show_hidden_note(name, what="This tool name")
+        original = get(tool, "args", {})
+        start = pretty_json(original)
+        as_form = flat_args(original) and not st.toggle(
+            "Edit as JSON", value=False, key=card.key("asjson", index), disabled=not ticked, **card.on_change())
+        if as_form:
+            text, problem = _args_form(card, index, name, original, kept["texts"].get(index), disabled=not ticked)
+            problem = problem if ticked else None
+        else:
+            typed = kept["texts"].get(index, start)
+            text = st.text_area(f"Arguments of {md_escape(name)} (JSON, editable)",
+                                value=typed if isinstance(typed, str) else pretty_json(typed),
+                                key=card.key("args", index), height=editor_height(start), disabled=not ticked,
+                                **card.on_change())
+            problem = json_errors(text) if ticked else None
+        if as_form and text == original:
+            text = start  # the form left every field as the checkpoint has it
+        if problem:
+            if not as_form:  # a form's problem is already shown under its field
+                show_alert("error", f"{name}: {problem} Fix it or untick this call.")
+        elif ticked and text != start:
+            st.caption("Edited: this call runs with your arguments.")
+            show_edit(get(tool, "args", {}), text, what=f"arguments of {name}")
+        elif not ticked:
+            st.caption("Unticked: this call will not run.")
+        card.field_errors(f"tools[{index}]", strip=f"tools[{index}]")
+    return ticked, text, start, bool(problem)
 
 
 def flat_args(args: Any) -> bool:

@@ -59,7 +59,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.setenv(SIDE_EFFECTS_ENV, str(paths["side_effects"]))
     monkeypatch.setenv(ENTERED_ENV, str(paths["entered"]))
     monkeypatch.setenv(GATE_ENV, str(paths["gate"]))
-    paths["graphs"].write_text(json.dumps({"graphs": {GRAPH_ID: f"{Path(__file__).parent / 'fixture_faults.py'}:charge"}}))
+    paths["graphs"].write_text(json.dumps({"graphs": {GRAPH_ID: f"{Path(__file__).resolve().parent.parent / 'fixture_faults.py'}:charge"}}))
     return paths
 
 

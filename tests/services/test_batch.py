@@ -17,7 +17,7 @@ from tests.conftest import start
 from tests.fixture_batch import GRAPH_ID, batch_worker
 from tests.fixture_race import SIDE_EFFECTS_ENV, side_effect_count
 
-FIXTURE = Path(__file__).parent / "fixture_batch.py"
+FIXTURE = Path(__file__).resolve().parent.parent / "fixture_batch.py"
 
 
 @pytest.fixture

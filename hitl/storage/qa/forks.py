@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
-from hitl.qa.storage.rows import FORK_COLUMNS, ForkRow, dump_json, load_json
-from hitl.qa.storage.schema import QaSchema
+
+from hitl.storage.qa.rows import FORK_COLUMNS, ForkRow, dump_json, load_json
+from hitl.storage.qa.schema import QaSchema
 
 
 class ForkTables(QaSchema):

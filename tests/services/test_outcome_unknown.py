@@ -10,7 +10,7 @@ have run and the thread waits for an explicit retry or resolve; failed: it did n
 Then: the two ways out of outcome unknown (retry with a warning, resolve), the REST API's
 409 body, batch results, and the single resume's one transaction (a real failing audit insert
 leaves its claim open). Real faults (another process holding SQLite's write lock, a restarted
-PostgreSQL server) are in tests/test_real_faults.py.
+PostgreSQL server) are in tests/services/test_real_faults.py.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[st
     side_effects = tmp_path / "side_effects.db"
     monkeypatch.setenv(SIDE_EFFECTS_ENV, str(side_effects))
     graphs = tmp_path / "langgraph.json"
-    graphs.write_text(json.dumps({"graphs": {GRAPH_ID: f"{Path(__file__).parent / 'fixture_faults.py'}:charge"}}))
+    graphs.write_text(json.dumps({"graphs": {GRAPH_ID: f"{Path(__file__).resolve().parent.parent / 'fixture_faults.py'}:charge"}}))
     return {"url": db_url, "graphs": str(graphs), "side_effects": str(side_effects), "tmp": str(tmp_path)}
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
-from hitl.qa.storage.rows import ITEM_COLUMNS, ItemRow, dump_json
-from hitl.qa.storage.schema import QaSchema
+
+from hitl.storage.qa.rows import ITEM_COLUMNS, ItemRow, dump_json
+from hitl.storage.qa.schema import QaSchema
 
 
 class QueueTables(QaSchema):

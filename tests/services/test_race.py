@@ -36,7 +36,7 @@ def race_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> di
     side_effects = tmp_path / "side_effects.db"
     monkeypatch.setenv(SIDE_EFFECTS_ENV, str(side_effects))
     graphs = tmp_path / "langgraph.json"
-    graphs.write_text(json.dumps({"graphs": {GRAPH_ID: f"{Path(__file__).parent / 'fixture_race.py'}:payment"}}))
+    graphs.write_text(json.dumps({"graphs": {GRAPH_ID: f"{Path(__file__).resolve().parent.parent / 'fixture_race.py'}:payment"}}))
     return {"url": db_url, "graphs": str(graphs), "side_effects": str(side_effects)}
 
 

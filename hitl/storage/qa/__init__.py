@@ -23,11 +23,11 @@ row types.
 
 from __future__ import annotations
 
-from hitl.qa.storage.forks import ForkTables
-from hitl.qa.storage.queues import QueueTables
-from hitl.qa.storage.rows import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
-from hitl.qa.storage.schema import SCHEMA_VERSION
-from hitl.qa.storage.scores import ScoreTables
+from hitl.storage.qa.forks import ForkTables
+from hitl.storage.qa.queues import QueueTables
+from hitl.storage.qa.rows import AdjudicationRow, ForkRow, ItemRow, SubmissionRow
+from hitl.storage.qa.schema import SCHEMA_VERSION
+from hitl.storage.qa.scores import ScoreTables
 
 __all__ = ["QaStorage", "SCHEMA_VERSION", "ItemRow", "SubmissionRow", "AdjudicationRow", "ForkRow"]
 

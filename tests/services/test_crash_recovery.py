@@ -7,7 +7,7 @@ is settled from the checkpointer's truth: resume committed → closed as `recove
 re-run; still pending while its desk was running the graph → outcome `unknown` (the node may
 have run: an explicit retry or resolve, never a plain new answer); still pending and the
 graph never ran for it → `abandoned`, answerable again (or resubmitted with the stored
-answer). The resumed node counts its side effect in a table. tests/test_outcome_unknown.py
+answer). The resumed node counts its side effect in a table. tests/services/test_outcome_unknown.py
 kills the desk at every step of a resume.
 """
 
@@ -43,7 +43,7 @@ def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[st
     monkeypatch.setenv(SIDE_EFFECTS_ENV, str(side_effects))
     graphs = tmp_path / "langgraph.json"
     graphs.write_text(
-        json.dumps({"graphs": {**TEST_GRAPHS, GRAPH_ID: f"{Path(__file__).parent / 'fixture_faults.py'}:charge"}})
+        json.dumps({"graphs": {**TEST_GRAPHS, GRAPH_ID: f"{Path(__file__).resolve().parent.parent / 'fixture_faults.py'}:charge"}})
     )
     return {
         "url": db_url,

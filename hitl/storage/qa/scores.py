@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
 from hitl.errors import InvalidAnswer
-from hitl.qa.storage.rows import AdjudicationRow, SubmissionRow, dump_json, load_json
-from hitl.qa.storage.schema import QaSchema
+from hitl.storage.qa.rows import AdjudicationRow, SubmissionRow, dump_json, load_json
+from hitl.storage.qa.schema import QaSchema
 
 
 class ScoreTables(QaSchema):

@@ -6,7 +6,7 @@ The `hitl_qa_*` tables are created with the desk's own, by the numbered steps of
 
 from __future__ import annotations
 
-from hitl.store import Store
+from hitl.storage.sql import SqlStore
 
 SCHEMA_VERSION = 1
 """QA's schema version in `hitl_qa_schema`, kept for desks of older releases: the tables
@@ -16,7 +16,7 @@ themselves are created by the desk's migrations (`hitl.storage.migrations`, step
 class QaSchema:
     """The QA tables of one desk database: they exist once the store is open."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     def ensure_schema(self) -> int:
