@@ -22,7 +22,8 @@ from typing import Any, Self
 from hitl import contracts
 from hitl.access import AccessPolicy, requester_metadata
 from hitl.backends.base import Backend, Graphs
-from hitl.backends.server import ServerRegistry, ServerStore
+from hitl.backends.server import ServerStore
+from hitl.backends.server_graphs import ServerRegistry
 from hitl.config import Settings
 from hitl.domain import PendingInterrupt, Principal
 from hitl.indexing import IndexPool, default_workers, pool_can_decode

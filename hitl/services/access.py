@@ -194,7 +194,7 @@ def sync_facts(desk: Desk, *, batch: int = 500) -> int:
         chunk = stale[start : start + batch]
         ids = [row[0] for row in chunk]
         decoded = store.listed_interrupts(ids)
-        requesters = thread_requesters(store, ids)
+        requesters = thread_requesters(store, ids, latest=store.listed_metadata(ids))
         rows = []
         for thread_id, source_key, graph_id in chunk:
             for raw in decoded.get(thread_id, []):

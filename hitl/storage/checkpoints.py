@@ -96,6 +96,10 @@ class CheckpointReads(Engine):
                 result[row[0]].extend(self._decode_interrupts(*row))
         return {tid: self._name_pushed_nodes(items) for tid, items in result.items()}
 
+    def listed_metadata(self, thread_ids: Iterable[str]) -> dict[str, dict[str, Any]] | None:
+        """The listed threads' metadata where the index holds it; None: read it from the checkpoints."""
+        return None
+
     def listed_interrupts(self, thread_ids: Iterable[str]) -> dict[str, list[RawInterrupt]]:
         """The pending interrupts of a listed page (`hitl.backends.Backend`): here the same fresh
         read as `pending_interrupts`, which is cheap on the savers' own tables."""

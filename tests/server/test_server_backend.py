@@ -9,7 +9,8 @@ import uuid
 import pytest
 
 from hitl.backends import Backend, Graphs
-from hitl.backends.server import ServerRegistry, ServerStore, ServerUnreachable
+from hitl.backends.server import ServerStore, ServerUnreachable
+from hitl.backends.server_graphs import ServerRegistry
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer, ThreadNotFound
 from hitl.outcome import OutcomeUnknown
 

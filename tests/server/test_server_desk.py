@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hitl import policy
-from hitl.errors import AlreadyDecided, InvalidAnswer, NotAuthorized
+from hitl.errors import AlreadyDecided, InvalidAnswer, NotAuthorized, ThreadNotFound
 from tests.server.test_server_backend import only_interrupt, runs_on, start_thread, token
 
 
@@ -158,6 +158,9 @@ def test_access_rules_and_my_queue_apply_to_the_servers_threads(source_desk, cli
 def test_four_eyes_the_requester_may_not_approve_their_own_run(source_desk, client) -> None:
     desk = source_desk(ACCESS)
     thread_id = docs_thread(client, requested_by="alice@example.com")
+    alice_queue = {item.thread_id for item in desk.pending(limit=1000, principal=desk.principal("alice@example.com")).items}
+    assert thread_id not in alice_queue  # my queue leaves out what I may not decide, as on SQL
+    assert thread_id in {item.thread_id for item in desk.pending(limit=1000, principal=desk.principal("bob@example.com")).items}
     with pytest.raises(NotAuthorized):
         desk.decide(thread_id, approve=True, principal=desk.principal("alice@example.com"))
     assert runs_on(client, thread_id) == 1
@@ -274,3 +277,28 @@ def test_start_a_run_starts_one_of_the_servers_assistants(desk, client) -> None:
     assert client.threads.get(thread_id)["metadata"]["requested_by"] == "alice@example.com"
     with pytest.raises(InvalidAnswer, match="already exists"):
         desk.start_run("docs_approve", {}, thread_id=thread_id)
+
+
+# ------------------------------------------------------------------ threads deleted on the server
+
+
+def test_a_thread_deleted_on_the_server_leaves_the_inbox(desk, client) -> None:
+    kept, deleted = docs_thread(client), docs_thread(client)
+    assert {kept, deleted} <= {item.thread_id for item in desk.pending(limit=1000).items}
+    client.threads.delete(deleted)
+    # `updated_at` never reports a deletion: the reconciliation does (every RECONCILE_EVERY
+    # refreshes; here asked for directly, as the next due refresh would).
+    assert desk.store.reconcile() == [deleted]
+    listed = {item.thread_id for item in desk.pending(limit=1000).items}
+    assert kept in listed and deleted not in listed
+    assert desk.pending(search=deleted).total == 0
+
+
+def test_a_deleted_thread_read_fresh_is_dropped_and_says_so(desk, client) -> None:
+    thread_id = docs_thread(client)
+    assert thread_id in {item.thread_id for item in desk.pending(limit=1000).items}
+    client.threads.delete(thread_id)
+    desk.refresh(thread_ids=[thread_id])
+    assert thread_id not in {item.thread_id for item in desk.pending(limit=1000).items}
+    with pytest.raises(ThreadNotFound, match=thread_id):
+        desk.thread(thread_id)
