@@ -107,7 +107,11 @@ class ServerStore(Store):
 
     @property
     def display_url(self) -> str:
-        return f"{super().display_url} + LangGraph server {self.server_url}"
+        return f"{self.records_url} + LangGraph server {self.server_url}"
+
+    @property
+    def threads_at(self) -> str | None:
+        return self.server_url
 
     # ------------------------------------------------------------------ reading, fresh
 

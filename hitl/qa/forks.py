@@ -122,7 +122,19 @@ def _node_of(task_path: str) -> str | None:
 
 def answered_interrupts(inbox: Inbox, storage: QaStorage, thread_id: str) -> list[AnsweredInterrupt]:
     """Every interrupt of the thread that was answered, oldest first, with the answer sent
-    (from the desk's audit log when it was decided there, else from the checkpoint)."""
+    (from the desk's audit log when it was decided there, else from the checkpoint).
+
+    Raises:
+        HitlError: the threads live on a LangGraph server (forks copy checkpoints in the
+            desk's own database, which a server's threads are not in).
+    """
+    if inbox.store.threads_at:
+        raise HitlError(
+            f"QA forks are not available for threads on the LangGraph server at {inbox.store.threads_at}: a fork copies "
+            "the thread's checkpoints into the desk's own database and runs the graph there, and this server's "
+            "checkpoints belong to the server. Fork on the server instead (LangGraph Studio, or the SDK's threads.copy "
+            "and runs.create with a checkpoint_id); QA queues, scores, agreement and exports work here as usual."
+        )
     if not inbox.store.thread_exists(thread_id):
         raise ThreadNotFound(thread_id)
     decided = {}

@@ -77,6 +77,16 @@ class Engine:
 
     @property
     def display_url(self) -> str:
+        """Where the desk reads and writes, passwords hidden (for messages)."""
+        return self.records_url
+
+    @property
+    def threads_at(self) -> str | None:
+        """Where the threads live when not in this database (a LangGraph server's URL), else None."""
+        return None
+
+    @property
+    def records_url(self) -> str:
         """The URL without a password (user info or a `password=` parameter), for the sidebar."""
         url = re.sub(r"([?&]password=)[^&]*", r"\1***", self.url)
         if "@" in url and "://" in url:

@@ -78,8 +78,13 @@ def render_sidebar(*, signed_in: bool | None = None) -> bool:
         # Refreshes with the Inbox queue, so the counts never disagree with the table.
         st.fragment(_render_status, run_every=refresh_seconds())()
         st.divider()
-        st.caption(f"Database ({inbox.store.backend}{', read-only' if inbox.store.read_only else ''})")
-        st.code(inbox.store.display_url, language=None, wrap_lines=True)
+        store = inbox.store
+        if store.threads_at:
+            st.caption("Threads: LangGraph server")
+            st.code(store.threads_at, language=None, wrap_lines=True)
+        label = "Desk records (claims, audit, votes)" if store.threads_at else "Database"
+        st.caption(f"{label} ({store.backend}{', read-only' if store.read_only else ''})")
+        st.code(store.records_url, language=None, wrap_lines=True)
     return True
 
 

@@ -145,10 +145,15 @@ def render_start_page() -> None:
             st.markdown("##### How it works")
             st.write(
                 "1. Pick a graph and describe the task.\n"
-                "2. **Start**: the run executes in the background on this desk's database.\n"
+                f"2. **Start**: the run executes in the background {_where_runs(inbox)}.\n"
                 "3. When the graph calls `interrupt()`, the thread shows up in the **Inbox**.\n"
                 "4. Review it; the graph resumes with your answer."
             )
+
+
+def _where_runs(inbox: Inbox) -> str:
+    server = inbox.store.threads_at
+    return f"on the LangGraph server at {escape_markdown(server)} (one of its assistants)" if server else "on this desk's database"
 
 
 def _outline(inbox: Inbox, graph_id: str) -> str:

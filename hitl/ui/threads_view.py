@@ -70,7 +70,8 @@ def render_threads_page() -> None:
         st.session_state["threads_selected"] = linked
     st.title("Threads")
     st.caption(
-        "Every thread in the database, by status. Select one to read its timeline, state and "
+        f"Every thread {'on the LangGraph server at ' + escape_markdown(inbox.store.threads_at) if inbox.store.threads_at else 'in the database'}, "
+        "by status. Select one to read its timeline, state and "
         "decisions. Nothing here resumes a graph, except Retry and Mark resolved."
     )
     try:

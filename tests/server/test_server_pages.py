@@ -8,8 +8,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from hitl.errors import HitlError
+from hitl.qa import QA
 from tests.server.conftest import source_graphs
 from tests.server.test_server_backend import start_thread, token
+from tests.ui.conftest import plain
 
 APP = Path(__file__).resolve().parent.parent.parent / "app.py"
 
@@ -66,3 +69,28 @@ def test_start_a_run_offers_the_servers_assistants(server_app) -> None:
     options = graphs.options
     assert {"docs_approve", "agent"} <= set(options)
     assert any(c.value.startswith("Steps:") for c in at.caption)  # the outline, from the server's diagram
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join(plain(str(e.value)).replace("\u2060", "") for kind in ("markdown", "caption", "code", "error", "warning") for e in getattr(at, kind))
+
+
+def test_every_page_says_the_threads_live_on_the_server(server, server_app) -> None:
+    start = server_app("pages/start.py")
+    assert f"on the LangGraph server at {server.url}" in _texts(start)
+    assert "this desk's database" not in _texts(start)
+    landing = AppTest.from_file(str(APP), default_timeout=60)  # the sidebar of a first run (AppTest drops it on a switched page)
+    landing.session_state["reviewer"] = "alice"
+    landing.run()
+    sidebar = [plain(c.value) for c in landing.sidebar.caption]
+    assert "Threads: LangGraph server" in sidebar and server.url in [c.value for c in landing.sidebar.code]
+    assert any(c.startswith("Desk records (claims, audit, votes)") for c in sidebar)
+    threads = server_app("pages/threads.py")
+    assert f"Every thread on the LangGraph server at {server.url}" in _texts(threads)
+
+
+def test_qa_forks_say_they_need_the_desks_own_database(source_desk, client) -> None:
+    desk = source_desk()
+    thread_id = start_thread(client, "docs_approve", {"action_details": f"pay {token()}"})
+    with pytest.raises(HitlError, match="QA forks are not available for threads on the LangGraph server"):
+        QA(desk).answered_interrupts(thread_id)
