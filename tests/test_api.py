@@ -659,7 +659,7 @@ def test_read_only_database_is_503_with_the_reason(graphs_file: Path, tmp_path: 
     writer.close()
     # The tests run as root, for whom file modes do not bite: make the store see what a
     # read-only mount shows it (it then opens the file with SQLite's mode=ro).
-    monkeypatch.setattr("hitl.store.writable", lambda path: False)
+    monkeypatch.setattr("hitl.storage.sqlite.writable", lambda path: False)
     inbox = Inbox.open(database_url=db_url, graphs_path=str(graphs_file))
     try:
         assert inbox.store.read_only

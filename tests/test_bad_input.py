@@ -22,7 +22,7 @@ import ormsgpack
 import pytest
 from langgraph.types import Interrupt
 
-import hitl.store
+import hitl.storage.sqlite
 from hitl import AlreadyDecided, Inbox, InvalidAnswer, StoreError, UnknownGraph
 from hitl.__main__ import main
 from tests.conftest import TEST_GRAPHS, start
@@ -266,7 +266,7 @@ def test_a_read_only_database_lists_and_shows_but_refuses_decisions_changing_not
     os.chmod(paths["db"], stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR)
     if os.geteuid() == 0:  # root ignores file modes: report the file as a user would see it
-        monkeypatch.setattr(hitl.store, "writable", lambda path: False)
+        monkeypatch.setattr(hitl.storage.sqlite, "writable", lambda path: False)
     try:
         desk = open_desk()
         assert desk.store.read_only

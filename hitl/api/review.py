@@ -25,7 +25,7 @@ router = APIRouter()
 def healthz(desk: Desk) -> Health:
     """Liveness and database reachability; needs no token."""
     inbox = desk.inbox()
-    inbox.store.query("SELECT 1")
+    inbox.store.ping()
     return Health(
         status="ok",
         backend=inbox.store.backend,

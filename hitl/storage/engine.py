@@ -132,6 +132,10 @@ class Engine:
         except self._backend.errors as exc:
             raise StoreError(f"Database error on {self.display_url}: {exc}", cause=exc) from None
 
+    def ping(self) -> None:
+        """One trivial round trip: raises StoreError when the database cannot be reached."""
+        self.query("SELECT 1")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Run a read query and return all rows, turning driver errors into StoreError."""
         with self.connection() as conn:

@@ -13,7 +13,7 @@ from typing import Any
 from hitl.errors import StoreError
 from hitl.storage.dialect import StoreSettings
 
-__all__ = ["SqliteBackend", "TransactionMode", "connect_read_only", "writable"]
+__all__ = ["SqliteBackend", "TransactionMode", "connect_read_only", "writable", "open_sqlite"]
 
 def _is_locked(exc: BaseException) -> bool:
     text = str(exc).lower()
@@ -138,3 +138,68 @@ def _in_wal_mode(path: Path) -> bool:
 
 def writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def open_sqlite(url: str, *, create: bool, busy_timeout_ms: int) -> tuple[sqlite3.Connection, str, bool, str | None]:
+    """A connection to the SQLite file of `url` made ready for the desk:
+    `(connection, path, read_only, why read-only)`.
+
+    The file opens read-only (`connect_read_only`) when this user may not write it or its
+    directory; otherwise in WAL mode. Without `create`, a missing file or directory, and a
+    file without LangGraph's checkpoint tables, are refused.
+
+    Raises:
+        StoreError: the file is missing, not a database, or cannot be opened.
+    """
+    path = url[len("sqlite:///") :] if url != "sqlite://" else ":memory:"
+    if path != ":memory:":
+        file = Path(path)
+        if not file.parent.exists():
+            if not create:
+                raise StoreError(
+                    f"Database directory {str(file.parent)!r} does not exist "
+                    f"(HITL_DATABASE_URL={url}). Create it, or point HITL_DATABASE_URL at "
+                    "your agents' checkpoint database."
+                )
+            file.parent.mkdir(parents=True, exist_ok=True)
+        if not file.exists() and not create:
+            raise StoreError(
+                f"Database file {path!r} does not exist (HITL_DATABASE_URL={url}). Point "
+                "HITL_DATABASE_URL at the SQLite file your agents' SqliteSaver writes to, or "
+                "run `python -m hitl.demo seed` to create one with demo threads."
+            )
+    read_only = path != ":memory:" and Path(path).exists() and not writable(Path(path))
+    read_only_reason = None
+    try:
+        if read_only:
+            conn, read_only_reason = connect_read_only(Path(path), timeout=busy_timeout_ms / 1000)
+        else:
+            conn = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not read_only:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.DatabaseError as exc:
+        if read_only:
+            raise StoreError(
+                f"The database file {path!r} is read-only for this user (the file or its directory "
+                f"is not writable) and SQLite could not open it read-only either ({exc}). Make the "
+                "file and its directory readable by the desk, or give it write access to record "
+                "decisions.",
+                cause=exc,
+            ) from None
+        raise StoreError(
+            f"{path!r} is not a usable SQLite database ({exc}). Check HITL_DATABASE_URL points "
+            "at your agents' checkpoint file, not another file; restore it from a backup if "
+            "it is corrupt.",
+            cause=exc,
+        ) from None
+    if not {"checkpoints", "writes"} <= tables and not create:
+        conn.close()
+        raise StoreError(
+            f"{path!r} is an SQLite database without LangGraph's checkpoint tables "
+            "(checkpoints, writes). Point HITL_DATABASE_URL at the file your agents' SqliteSaver "
+            "writes to, or run `python -m hitl.demo seed` to create demo threads."
+        )
+    return conn, path, read_only, read_only_reason
