@@ -19,9 +19,9 @@ from hitl.durations import humanize_seconds
 from hitl.inbox import BatchResult, PendingThread, ThreadView
 from hitl.kinds import kind_of
 from hitl.kinds.impact import Impact, format_amount, read_impact
+from hitl.qa.analytics import summarize_decision
 from hitl.store import ThreadRow
 from hitl.ui.text import hidden_in, visible_controls
-from hitl.jsondata import from_json_text
 
 __all__ = [
     "QUEUE_COLUMNS",
@@ -297,66 +297,24 @@ def _compact_json(text: Any, width: int = 200) -> str:
 # --------------------------------------------------------------------------- history
 
 
-_TYPE_VERDICT = {
-    "approve": "approved", "accept": "approved", "edit": "edited", "reject": "rejected",
-    "ignore": "rejected", "respond": "feedback", "response": "feedback",
-}  # fmt: skip
+def verdict(kind: str | None, answer: Any, *, action: str | None = None, payload: Any = None) -> str:
+    """What a recorded answer meant: approved, edited, rejected, feedback, mixed, resolved or
+    other (`hitl.qa.analytics.summarize_decision`, which the History analytics use too).
 
-
-def verdict(kind: str | None, answer: Any, *, action: str | None = None) -> str:
-    """What a recorded answer meant: approved, edited, rejected, feedback, resolved or other.
-
-    Reads the resume values of the DESIGN's payload kinds; `answer` may be the audit log's
-    JSON text. Used for the approval-rate chart, never to decide anything.
+    `answer` and `payload` may be the audit log's JSON text. Used for the approval-rate chart,
+    never to decide anything.
     """
     if action == "resolve":
         return "resolved"
-    value = from_json_text(answer)
-    if isinstance(value, bool):
-        return "approved" if value else "rejected"
-    if isinstance(value, dict):
-        if kind == "edit" or "action" in value and value.get("action") in ("approve", "reject", "regenerate"):
-            action_taken = value.get("action")
-            if action_taken == "approve":
-                return "edited" if "edited" in value else "approved"
-            return {"reject": "rejected", "regenerate": "feedback"}.get(str(action_taken), "other")
-        if "modified" in value:
-            return "edited" if value.get("modified") else "approved"
-        if isinstance(value.get("decisions"), list):
-            return _combined([_TYPE_VERDICT.get(str(_get_type(d)), "other") for d in value["decisions"]])
-        if "type" in value:
-            return _TYPE_VERDICT.get(str(value.get("type")), "other")
-        if isinstance(value.get("approved"), bool):
-            if value["approved"]:
-                return "approved"
-            return "feedback" if value.get("feedback") else "rejected"
-        return "other"
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        return _combined([_TYPE_VERDICT.get(str(v.get("type")), "other") for v in value])
-    return "other"
-
-
-def _get_type(decision: Any) -> Any:
-    return decision.get("type") if isinstance(decision, dict) else None
-
-
-def _combined(verdicts: list[str]) -> str:
-    unique = set(verdicts)
-    if not unique:
-        return "other"
-    if len(unique) == 1:
-        return verdicts[0]
-    if unique <= {"approved", "edited"}:
-        return "edited"
-    return "mixed"
+    return summarize_decision(kind, payload, answer).verdict
 
 
 def with_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
     """The audit frame with a `verdict` column."""
     frame = frame.copy()
     frame["verdict"] = [
-        verdict(kind, answer, action=action)
-        for kind, answer, action in zip(frame["kind"], frame["answer"], frame["action"], strict=True)
+        verdict(kind, answer, action=action, payload=payload)
+        for kind, answer, action, payload in zip(frame["kind"], frame["answer"], frame["action"], frame["payload"], strict=True)
     ] if len(frame) else pd.Series(dtype="object")  # fmt: skip
     return frame
 
