@@ -12,6 +12,7 @@ import streamlit as st
 
 from hitl.durations import humanize_age
 from hitl.errors import AlreadyDecided, HitlError, InvalidAnswer
+from hitl.messages import content_text, message_field
 from hitl.ui.cards.card import Submission, forget_errors, keep_errors
 from hitl.ui.cards.helpers import OUTCOME_KEY
 from hitl.ui.context import show_alert
@@ -66,14 +67,12 @@ def _message_count(inbox: Any, thread_id: str) -> int | None:
 
 
 def _text(message: Any) -> str:
-    content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", "")
-    if isinstance(content, list):  # content blocks
-        content = " ".join(str(b.get("text", "")) if isinstance(b, Mapping) else str(b) for b in content)
-    return " ".join(str(content or "").split())
+    """A message's text on one line (its text blocks joined; other blocks left out)."""
+    return " ".join(content_text(message_field(message, "content", ""), whole=str).split())
 
 
 def _role(message: Any) -> str:
-    return str(message.get("type", "") if isinstance(message, Mapping) else getattr(message, "type", ""))
+    return str(message_field(message, "type", ""))
 
 
 def graph_said(new_messages: list[Any], *, limit: int = 300) -> str:
