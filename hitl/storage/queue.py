@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -10,6 +11,7 @@ from typing import Any
 from hitl.errors import InvalidAnswer
 from hitl.storage.engine import Engine
 from hitl.storage.records import ThreadRow, decode_cursor, encode_cursor, like_escape
+from hitl.storage.search_terms import fts_phrase, rare_trigrams, trigram_shares
 
 __all__ = ["Queue"]
 
@@ -53,13 +55,14 @@ class Queue(Engine):
         if search:
             needle = search.lower()
             if self.search_index and len(needle) >= 3:  # SQLite's FTS5 index (PostgreSQL: pg_trgm serves LIKE)
-                # A trigram phrase matches exactly the rows containing the text (as LIKE would);
-                # phrases under three characters have no trigram, so they scan with LIKE.
+                # The index narrows to candidates holding the needle's trigrams; instr keeps
+                # those containing the text (as LIKE would). Needles under three characters
+                # have no trigram, so they scan with LIKE.
                 where.append(
                     f"{column}thread_id IN (SELECT d.thread_id FROM hitl_search s JOIN hitl_search_docs d "
-                    "ON d.id = s.rowid WHERE hitl_search MATCH ?)"
+                    "ON d.id = s.rowid WHERE hitl_search MATCH ? AND instr(d.search_text, ?) > 0)"
                 )
-                params.append('"' + needle.replace('"', '""') + '"')
+                params.extend([self._search_expression(needle)[0], needle])
                 # Start from the matches (primary-key lookups), not from a walk of every waiting
                 # row probing them: `+column` keeps the planner off the status/graph indexes.
                 where = self._unindexed(where, column)
@@ -85,11 +88,13 @@ class Queue(Engine):
         newest_first: bool = False,
     ) -> tuple[list[ThreadRow], str | None, int]:
         """One page of `hitl_threads` with the total count for the same filters."""
-        matched = self._search_matches(search) if thread_ids is None else None
-        if matched is not None:
-            # The trigram index answered once; page and total come from its matches (the
-            # phrase matches exactly the rows containing the text, so no LIKE is needed).
-            search, thread_ids = None, matched
+        if search and thread_ids is None:
+            found = self._search_page(
+                search, status=status, graph_id=graph_id, kind=kind, waiting_longer_than=waiting_longer_than,
+                limit=limit, cursor=cursor, newest_first=newest_first,
+            )  # fmt: skip
+            if found is not None:
+                return found
         where, params = self.thread_filter(
             status=status, graph_id=graph_id, kind=kind, search=search, waiting_longer_than=waiting_longer_than
         )
@@ -147,8 +152,9 @@ class Queue(Engine):
         return items, next_cursor, total
 
     search_matches_max = 5000
-    """`list_threads` takes a search's matches from the trigram index once, as ids, when there
-    are at most this many (else the index is joined in the page and count queries)."""
+    """`list_threads` takes a search's matches from the trigram index once, as ids and waiting
+    times, when there are at most this many (else the index is joined in the page and count
+    queries)."""
 
     def _unindexed(self, where: list[str], column: str = "") -> list[str]:
         """`where` with its status and graph clauses kept off their indexes (`Dialect.unindexed`)."""
@@ -158,20 +164,100 @@ class Queue(Engine):
         plain = (f"{column}status = ?", f"{column}graph_id = ?")
         return [hint + clause if clause in plain else clause for clause in where]
 
-    def _search_matches(self, search: str | None) -> list[str] | None:
-        """The thread ids whose search text contains `search`, from SQLite's trigram index,
-        when it can answer and they are at most `search_matches_max`; else None."""
-        if not search or not self.search_index:
-            return None
+    def _search_page(
+        self,
+        search: str,
+        *,
+        status: str | None,
+        graph_id: str | None,
+        kind: str | None,
+        waiting_longer_than: float | None,
+        limit: int,
+        cursor: str | None,
+        newest_first: bool,
+    ) -> tuple[list[ThreadRow], str | None, int] | None:
+        """`list_threads` for a search SQLite's trigram index answers with at most
+        `search_matches_max` matches, else None (the index is then joined in the page and
+        count queries).
+
+        The index's candidates (docs holding the needle's rare trigrams) are kept when their
+        text contains the needle (instr); then the waiting times of those passing the other
+        filters are read: the total is their number, and only the page's rows are read whole.
+        """
         needle = search.lower()
-        if len(needle) < 3 or "\x00" in needle:
+        if not self.search_index or len(needle) < 3 or "\x00" in needle:
+            return None  # short needles scan with LIKE; a NUL is refused by `thread_filter`
+        expression, expected = self._search_expression(needle)
+        if expected > self.search_matches_max:
             return None
-        rows = self.query(
+        candidates = self.query(
             "SELECT d.thread_id FROM hitl_search s JOIN hitl_search_docs d ON d.id = s.rowid "
-            "WHERE hitl_search MATCH ? LIMIT ?",
-            ('"' + needle.replace('"', '""') + '"', self.search_matches_max + 1),
+            "WHERE hitl_search MATCH ? AND instr(d.search_text, ?) > 0 LIMIT ?",
+            (expression, needle, self.search_matches_max + 1),
         )
-        return [row[0] for row in rows] if len(rows) <= self.search_matches_max else None
+        if len(candidates) > self.search_matches_max:
+            return None
+        if not candidates:
+            return [], None, 0
+        where, params = self.thread_filter(
+            status=status, graph_id=graph_id, kind=kind, waiting_longer_than=waiting_longer_than
+        )
+        # Primary-key lookups of the matches, never a walk of the status index probing them (a
+        # second query, not a join: in id order the pages read stay few).
+        where = [*self._unindexed(where), f"thread_id IN ({','.join('?' for _ in candidates)})"]
+        matches = self.query(
+            "SELECT thread_id, waiting_since FROM hitl_threads WHERE " + " AND ".join(where),
+            [*params, *(row[0] for row in candidates)],
+        )
+        # Ordered as the page query orders (floats as stored; str order is UTF-8 byte order).
+        keys = sorted(((float(since), thread_id) for thread_id, since in matches), reverse=newest_first)
+        if cursor:
+            after = decode_cursor(cursor)
+            keys = [key for key in keys if (key < after if newest_first else key > after)]
+        page = keys[: limit + 1]
+        if not page:
+            return [], None, len(matches)
+        rows, _, _ = self.list_threads(
+            status=None, limit=limit, thread_ids=[thread_id for _, thread_id in page[:limit]], newest_first=newest_first
+        )
+        next_cursor = encode_cursor(*page[limit - 1]) if len(page) > limit else None
+        return rows, next_cursor, len(matches)
+
+    def _search_expression(self, needle: str) -> tuple[str, float]:
+        """The FTS5 query that narrows a search for `needle` (3 characters or more) to
+        candidates, and an estimate of how many docs match it.
+
+        A phrase of the whole needle reads the doclist of every trigram in it, also of those
+        in nearly every doc ('ove', 'ben'): 8-20 ms at 1M threads. So each distinct trigram's
+        share of the docs is estimated from its first `search_probe` docs (`trigram_shares`),
+        and when one is rare the query is the AND of a few rare ones (`rare_trigrams`).
+        Every doc holding the needle holds all its trigrams, so the candidates include every
+        match; the caller keeps those whose text contains the needle (instr). When every
+        trigram is common the phrase is asked (its position check beats reading the texts of
+        a quarter of the docs).
+        """
+        grams = [needle[i : i + 3] for i in range(len(needle) - 2)]
+        distinct = list(dict.fromkeys(grams))
+        if len(distinct) == 1:
+            return fts_phrase(needle), 0.0
+        probes = " UNION ALL ".join(
+            f"SELECT {k}, COUNT(*), MAX(rowid) FROM (SELECT rowid FROM hitl_search WHERE hitl_search MATCH ? LIMIT ?)"
+            for k in range(len(distinct))
+        )
+        rows = self.query(
+            "SELECT -1, (SELECT MIN(id) FROM hitl_search_docs), (SELECT MAX(id) FROM hitl_search_docs) "
+            f"UNION ALL {probes}",
+            [value for gram in distinct for value in (fts_phrase(gram), self.search_probe)],
+        )
+        shares = trigram_shares(rows, distinct, self.search_probe)
+        docs = (rows[0][2] - rows[0][1] + 1) if rows[0][1] is not None else 0
+        chosen = rare_trigrams(grams, shares)
+        if not chosen:  # every trigram is common: so are, most likely, the matches
+            return fts_phrase(needle), docs * min(shares.values())
+        return " AND ".join(fts_phrase(gram) for gram in chosen), docs * math.prod(shares[gram] for gram in chosen)
+
+    search_probe = 500
+    """How many docs of each trigram `_search_expression` reads to estimate its share."""
 
     def status_counts(self) -> dict[str, int]:
         """How many threads are in each status."""
