@@ -51,6 +51,7 @@ class Desk:
         self._first_index_stop = threading.Event()
         self._after_index: list[Callable[[list[str]], None]] = []
         self._after_decision: list[Callable[[list[dict[str, Any]]], None]] = []
+        self._in_decision: list[Callable[[list[dict[str, Any]]], None]] = []
 
     @classmethod
     def open(
@@ -282,6 +283,17 @@ class Desk:
         A hook that raises is logged and skipped: the decision is already recorded.
         """
         self._after_decision.append(hook)
+
+    def on_deciding(self, hook: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Call `hook(audit_rows)` inside each decision's write transaction, right after its
+        audit rows (with `seq`) are appended: what the hook writes through `store` commits with
+        the claims' close and the audit rows, or not at all (the webhook outbox). A hook that
+        raises fails the recording, as a failed audit insert would."""
+        self._in_decision.append(hook)
+
+    def deciding(self, rows: list[dict[str, Any]]) -> None:
+        for hook in self._in_decision:
+            hook(rows)
 
     def decided(self, rows: list[dict[str, Any]]) -> None:
         for hook in self._after_decision:

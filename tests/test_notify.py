@@ -410,6 +410,54 @@ def test_decision_made_is_sent_after_a_decision(inbox: Inbox, receiver: Callable
     assert verify_signature(SECRET, request.body, request.headers["X-HITL-Signature"], request.headers["X-HITL-Timestamp"])
 
 
+def test_a_decisions_webhook_is_in_the_outbox_as_soon_as_the_decision_is_recorded(
+    inbox: Inbox, receiver: Callable[..., Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox row commits with the audit row: a desk that dies right after the decision's
+    transaction, before any after-decision hook runs, has not lost its webhook."""
+    hook = receiver()
+    config = config_for(hook, events=("decision_made",))
+    attach(inbox, config)
+    thread_id = start(inbox, "fragile")
+    interrupt = inbox.pending().items[0].interrupts[0]
+    monkeypatch.setattr(inbox, "decided", lambda rows: None)  # the process is gone once the transaction commits
+
+    inbox.resume(thread_id, {interrupt.id: {"approved": True}}, reviewer="alice")
+
+    (seq,) = [row["seq"] for row in inbox.store.audit_rows(thread_id=thread_id)]
+    assert [row.event_key for row in outbox_rows(inbox)] == [f"decision_made:{seq}"]
+    run_watcher(inbox, once=True, config=config)  # the next watcher sends it
+    assert [request.json["thread_id"] for request in hook.received] == [thread_id]
+
+
+def test_an_outbox_that_cannot_be_written_leaves_no_audit_row_behind(
+    inbox: Inbox, receiver: Callable[..., Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or nothing: when the outbox insert fails, the audit row and the claim's close roll
+    back with it (the decision is then recovered like any unrecorded run), never an audit row
+    whose webhook is silently missing."""
+    import hitl.notify.events as events
+    from hitl.errors import StoreError
+
+    config = config_for(receiver(), events=("decision_made",))
+    attach(inbox, config)
+    thread_id = start(inbox, "fragile")
+    interrupt = inbox.pending().items[0].interrupts[0]
+
+    def refuse(store: Any, rows: Any) -> int:
+        with store.connection(write=True) as conn:  # a write inside the decision's transaction, then a failure
+            conn.execute(store.dialect.sql("DELETE FROM hitl_outbox WHERE 1 = 0"))
+        raise StoreError("disk full")
+
+    monkeypatch.setattr(events, "insert_outbox_rows", refuse)
+    with pytest.raises(HitlError):
+        inbox.resume(thread_id, {interrupt.id: {"approved": True}}, reviewer="alice")
+
+    assert inbox.store.audit_rows(thread_id=thread_id) == []
+    assert outbox_rows(inbox) == []
+    assert inbox.store.claim_of(thread_id, interrupt.id)["state"] == "claimed"  # left for recover_stale_claims
+
+
 def test_the_api_app_notifies_in_the_background_when_webhooks_are_configured(
     db_url: str, graphs_file: Path, tmp_path: Path, receiver: Callable[..., Receiver]
 ) -> None:

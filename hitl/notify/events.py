@@ -111,12 +111,16 @@ def enqueue_approvals(inbox: Desk, thread_ids: Sequence[str], *, config: NotifyC
 
 
 def enqueue_decisions(inbox: Desk, decisions: Sequence[Mapping[str, Any]], *, config: NotifyConfig | None = None) -> int:
-    """Queue one `decision_made` per audit row (as passed to `Inbox.on_decided` hooks)."""
+    """Queue one `decision_made` per audit row (as passed to `Inbox.on_deciding` hooks)."""
+    return _insert_rows(inbox, decision_rows(inbox, decisions, config=config))
+
+
+def decision_rows(inbox: Desk, decisions: Sequence[Mapping[str, Any]], *, config: NotifyConfig | None = None) -> list[dict[str, Any]]:
+    """The outbox rows of `decision_made` for these audit rows, one per subscribed webhook."""
     config = config or load_config(inbox.settings)
     hooks = config.subscribed("decision_made")
     if not hooks or not decisions:
-        return 0
-    ensure_tables(inbox)
+        return []
     now = time.time()
     anchors = _audit_anchors(inbox, [decision.get("seq") for decision in decisions])
     rows = []
@@ -148,7 +152,7 @@ def enqueue_decisions(inbox: Desk, decisions: Sequence[Mapping[str, Any]], *, co
             "audit_anchor": anchors.get(decision.get("seq")),
         }
         rows.extend(_outbox_row(hook, "decision_made", key, thread_id, interrupt_id, body, now) for hook in hooks)
-    return _insert_rows(inbox, rows)
+    return rows
 
 
 def _audit_anchors(inbox: Desk, seqs: Sequence[Any]) -> dict[Any, str]:
@@ -169,8 +173,9 @@ _attach_lock = threading.Lock()
 def attach(inbox: Desk, config: NotifyConfig | None = None) -> bool:
     """Hook the outbox into this inbox (once): refreshes queue approvals, decisions queue events.
 
-    Hook failures are logged, never raised into the refresh or the decision: the watcher's
-    reconcile pass queues whatever a failed hook missed. Returns False when no webhook is set.
+    Approvals: a failed hook is logged, never raised into the refresh, and the watcher's
+    reconcile pass queues what it missed. Decisions: their events are written in the
+    decision's own write transaction (`Inbox.on_deciding`), so they commit together. Returns False when no webhook is set.
     """
     config = config or load_config(inbox.settings)
     if not config.webhooks:
@@ -186,12 +191,18 @@ def attach(inbox: Desk, config: NotifyConfig | None = None) -> bool:
         except Exception:
             log.exception("Could not queue approval_needed notifications; the watcher will retry")
 
-    def on_decided(rows: list[dict[str, Any]]) -> None:
+    def on_deciding(rows: list[dict[str, Any]]) -> None:
+        # Inside the decision's write transaction: the outbox rows commit with the audit rows
+        # (a desk that dies right after a decision cannot lose its webhook). A payload that
+        # cannot be written as an event is logged and skipped; a failed insert fails the
+        # recording, as a failed audit insert would.
         try:
-            enqueue_decisions(inbox, rows, config=config)
+            outbox = decision_rows(inbox, rows, config=config)
         except Exception:
-            log.exception("Could not queue decision_made notifications for %s", [r.get("thread_id") for r in rows])
+            log.exception("Could not build decision_made notifications for %s", [r.get("thread_id") for r in rows])
+            return
+        _insert_rows(inbox, outbox)
 
     inbox.on_indexed(on_indexed)
-    inbox.on_decided(on_decided)
+    inbox.on_deciding(on_deciding)
     return True

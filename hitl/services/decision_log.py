@@ -98,13 +98,17 @@ def decision_rows(
 
 
 def record_decisions(inbox: Desk, rows: list[dict[str, Any]], *, with_claims: Callable[[], None] | None = None) -> None:
-    """Append decisions to the audit log, then tell the `Inbox.on_decided` hooks (webhooks).
+    """Append decisions to the audit log, then tell the `Inbox.on_decided` hooks.
 
-    `with_claims` (closing the decisions' claims) runs in the same write transaction.
+    `with_claims` (closing the decisions' claims) and the `Inbox.on_deciding` hooks (the
+    webhook outbox) run in the same write transaction: all of it commits, or none.
     """
     with inbox.store.connection(write=True):
         if with_claims is not None:
             with_claims()
         seqs = inbox.store.append_audit(rows) if rows else []
-    if rows:
-        inbox.decided([{**row, "seq": seq} for row, seq in zip(rows, seqs)])
+        recorded = [{**row, "seq": seq} for row, seq in zip(rows, seqs)]
+        if recorded:
+            inbox.deciding(recorded)  # the webhook outbox's rows: committed with the audit rows
+    if recorded:
+        inbox.decided(recorded)
