@@ -40,7 +40,7 @@ def decide_many(
         requests: dict[str, dict[str, Any]] = {}
         for thread_id in chunk:
             answers = _answers(desk, thread_id, raw[thread_id], seen.get(thread_id), approve=approve, reviewer=reviewer,
-                               comment=comment)  # fmt: skip
+                               comment=comment, metadata=latest.get(thread_id, ("", {}))[1])  # fmt: skip
             if isinstance(answers, dict):
                 requests[thread_id] = answers
             else:
@@ -61,7 +61,15 @@ def decide_many(
 
 
 def _answers(
-    desk: Desk, thread_id: str, raw: list[RawInterrupt], shown: str | None, *, approve: bool, reviewer: str, comment: str
+    desk: Desk,
+    thread_id: str,
+    raw: list[RawInterrupt],
+    shown: str | None,
+    *,
+    approve: bool,
+    reviewer: str,
+    comment: str,
+    metadata: dict[str, Any],
 ) -> dict[str, Any] | BatchResult | HitlError:
     """The thread's one-click answers, or why it is not answered."""
     answerable = [i for i in raw if i.answerable]
@@ -73,7 +81,7 @@ def _answers(
         )
     try:
         return one_click_answers(desk, thread_id, answerable, approve=approve, reviewer=reviewer, comment=comment,
-                                 interrupt_id=shown)  # fmt: skip
+                                 interrupt_id=shown, metadata=metadata)  # fmt: skip
     except InvalidAnswer as exc:
         # Nothing pending and no decision in the audit log yet: another desk may be
         # resuming it right now (its audit row comes when its resume ends).

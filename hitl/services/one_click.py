@@ -17,9 +17,21 @@ __all__ = ["one_click_answers"]
 
 
 def one_click_answers(
-    desk: Desk, thread_id: str, raw: list[RawInterrupt], *, approve: bool, reviewer: str, comment: str, interrupt_id: str | None
+    desk: Desk,
+    thread_id: str,
+    raw: list[RawInterrupt],
+    *,
+    approve: bool,
+    reviewer: str,
+    comment: str,
+    interrupt_id: str | None,
+    metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`decide`'s answer, {interrupt_id: answer}, for a thread's answerable pending interrupts `raw`."""
+    """`decide`'s answer, {interrupt_id: answer}, for a thread's answerable pending interrupts `raw`.
+
+    `metadata`: the thread's latest checkpoint metadata when the caller has read it (a batch
+    reads its chunk's in one query); read here when None.
+    """
     if not raw:
         raise _why_nothing_to_decide(desk, thread_id)
     if interrupt_id is None and len(raw) > 1:
@@ -31,8 +43,10 @@ def one_click_answers(
     if target is None:
         raise InvalidAnswer(f"Interrupt {interrupt_id!r} is not pending on thread {thread_id!r}.")
     item = pending_interrupt(target)
-    latest = desk.store.latest_checkpoint(thread_id)
-    match = desk.match_graph(thread_id, latest[1] if latest else {}, raw)
+    if metadata is None:
+        latest = desk.store.latest_checkpoint(thread_id)
+        metadata = latest[1] if latest else {}
+    match = desk.match_graph(thread_id, metadata, raw)
     if match.graph_id is None or match.note:
         raise UnknownGraph(f"Thread {thread_id!r} cannot be resumed from the desk: {match.note}.")
     answer = contracts.quick(
