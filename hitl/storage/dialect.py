@@ -32,6 +32,9 @@ class Dialect:
     unindexed: str = "+"
     """Prefix that keeps the planner off a column's index (`+status = ?`): SQLite's unary `+`.
     PostgreSQL has no unary + on text, and its planner does not need the hint."""
+    trigram_like: bool = False
+    """Whether substring search is `LIKE` served by a pg_trgm index (PostgreSQL), which reads
+    every trigram of the pattern: the queue narrows with a few rare ones instead."""
 
     def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
@@ -50,6 +53,7 @@ POSTGRES = Dialect(
     text_holds_nul=False,
     channels_in_checkpoint=False,
     unindexed="",
+    trigram_like=True,
 )
 
 

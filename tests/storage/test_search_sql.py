@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from hitl.storage.search_terms import fts_phrase, rare_trigrams, trigram_shares
+from hitl.storage.search_terms import fts_phrase, rare_trigrams, sampled_rare_trigrams, trigram_doc_counts, trigram_shares
 from hitl.store import Store
 
 COLUMNS = "thread_id, status, checkpoint_id, graph_id, kinds, summary, search_text, waiting_since, updated_at"
@@ -135,3 +135,36 @@ def test_rare_trigrams_take_a_tiling_of_the_needle_and_skip_common_ones() -> Non
     assert rare_trigrams(["abc", "bcd"], {"abc": 0.5, "bcd": 0.0}) == ["bcd"]  # absent: nothing matches
     assert rare_trigrams(["req", "equ", "que"], {"req": 0.25, "equ": 0.25, "que": 0.25}) == []  # ask the phrase
     assert fts_phrase('say "hi"') == '"say ""hi"""'
+
+
+def test_postgres_asks_its_trigram_index_for_a_few_rare_trigrams_and_stays_exact(store: Store) -> None:
+    texts = {f"t-{n:04d}": filler(n) for n in range(300)}
+    texts |= {"ada-1": "refund for ada lovelace, order r1", "ada-2": "ada lovelace again", "near": "ada and lovelace apart"}
+    fill(store, texts)
+    where, params = store.thread_filter(status="waiting", search="Ada Lovelace")
+    if store.dialect.trigram_like:
+        assert any(clause.startswith("strpos(") for clause in where)
+        likes = [p for p in params if isinstance(p, str) and p.startswith("%")]
+        assert likes and all(len(p) == 5 for p in likes)  # '%abc%': trigrams, not the whole needle
+    else:
+        assert not any(clause.startswith("strpos(") for clause in where)
+    rows, _, total = store.list_threads(status="waiting", search="Ada Lovelace")
+    assert {row.thread_id for row in rows} == scan(store, "ada lovelace") == {"ada-1", "ada-2"} and total == 2
+    # Needles without an indexable trigram, or of common ones only, are asked whole, still exact.
+    for needle in ("a l", "-00", "review the refund", "t-0042"):
+        rows, _, total = store.list_threads(status="waiting", search=needle, limit=1000)
+        assert {row.thread_id for row in rows} == scan(store, needle) and total == len(scan(store, needle))
+
+
+def test_sampled_rare_trigrams_leave_out_what_nearly_every_doc_holds() -> None:
+    sample = [f"bench-{n:06d} refund for ada lovelace" if n < 2 else f"bench-{n:06d} a lovely mela" for n in range(100)]
+    counts = trigram_doc_counts(sample)
+    # 'ben', 'enc', 'nch' (every doc) are left out, and 'h-5' is not indexable; rarest first.
+    assert sampled_rare_trigrams("bench-512345", sample, counts) == ["512", "123"]  # two absent ones: enough
+    chosen = sampled_rare_trigrams("ada lovelace", sample, counts)
+    assert chosen[0] == "ada" and len(chosen) == 2  # the rarest, then one that leaves only the matches
+    assert "lov" not in chosen and "ove" not in chosen  # 'lovely' is in every doc
+    assert sampled_rare_trigrams("lovel", sample, counts) == []  # in most of the sample: the whole needle
+    assert sampled_rare_trigrams("ada lovelace", sample, counts, max_share=0.01) == []  # 2 % > 1 %
+    assert sampled_rare_trigrams("a-b", sample, counts) == []  # nothing pg_trgm indexes as written
+    assert sampled_rare_trigrams("anything", [], counts) == []  # no sample yet
