@@ -23,6 +23,10 @@ from hitl.storage.search_terms import (
 __all__ = ["Queue"]
 
 
+NARROWED = "strpos"
+"""The clause a narrowed `LIKE` search ends with (`Queue._like_search`)."""
+
+
 class Queue(Engine):
     """Listing `hitl_threads`."""
 
@@ -130,13 +134,17 @@ class Queue(Engine):
         order = "DESC" if newest_first else "ASC"
         # The count rides along with the page as an uncorrelated subquery (evaluated once): one
         # round trip instead of two. An empty page carries no count, so it is asked for then.
+        # A first page of a narrowed search (few candidates, all read to check them anyway)
+        # counts them in the same scan instead (a window over the rows before LIMIT).
+        one_scan = not cursor and any(clause.startswith(NARROWED) for clause in where)
+        counted_by = "COUNT(*) OVER ()" if one_scan else f"({total_sql})"
         sql = (
             f"SELECT thread_id, status, checkpoint_id, graph_id, graph_note, kinds, summary, n_interrupts, "
-            f"waiting_since, nodes, updated_at, ({total_sql}) FROM hitl_threads"
+            f"waiting_since, nodes, updated_at, {counted_by} FROM hitl_threads"
             + (" WHERE " + " AND ".join(page_where) if page_where else "")
             + f" ORDER BY waiting_since {order}, thread_id {order} LIMIT ?"
         )
-        rows = self.query(sql, [*params, *page_params, limit + 1])
+        rows = self.query(sql, [*([] if one_scan else params), *page_params, limit + 1])
         total = int(rows[0][11]) if rows else int(self.query(total_sql, params)[0][0])
         more = len(rows) > limit
         rows = rows[:limit]
@@ -281,7 +289,7 @@ class Queue(Engine):
         if not grams:
             return [f"{column}search_text LIKE ? ESCAPE '\\'"], [f"%{like_escape(needle)}%"]
         return (
-            [*(f"{column}search_text LIKE ?" for _ in grams), f"strpos({column}search_text, ?) > 0"],
+            [*(f"{column}search_text LIKE ?" for _ in grams), f"{NARROWED}({column}search_text, ?) > 0"],
             [*(f"%{gram}%" for gram in grams), needle],
         )
 
