@@ -34,7 +34,10 @@ run: $(STAMP) $(DEMO_DATA)
 api: $(STAMP) $(DEMO_DATA)
 	$(PY) -m uvicorn hitl.api:app --port 8000
 
+# The server tests' own venv (langgraph dev) is installed in the background while the first
+# tests run; the server fixture waits for it on the same lock file (tests/server/conftest.py).
 test: $(STAMP)
+	($(PY) -c "import tests.server.conftest as c; c._server_python()" > $(VENV)/langgraph-server-install.log 2>&1 &)
 	LANGGRAPH_STRICT_MSGPACK=true $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 clean:
